@@ -1,0 +1,290 @@
+package authorizer
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/shortfuse/shortfuse/shared/jwtverify"
+	"github.com/shortfuse/shortfuse/shared/obs"
+	"github.com/shortfuse/shortfuse/shared/revlog"
+)
+
+// Effect is the outcome of a decision.
+type Effect uint8
+
+// Effects. The zero value refuses.
+const (
+	// Unauthorized: no usable credential (missing, malformed, invalid,
+	// expired or revoked token). API Gateway answers 401.
+	Unauthorized Effect = iota
+	// Deny: a valid token that may not call this route. API Gateway
+	// answers 403.
+	Deny
+	// Allow: the request proceeds.
+	Allow
+	// Unavailable: the authorizer cannot decide safely (revocation state
+	// stale, signing keys unreachable). The request is refused with a
+	// function error, which API Gateway answers with 500 and never caches.
+	Unavailable
+)
+
+func (e Effect) String() string {
+	switch e {
+	case Unauthorized:
+		return "unauthorized"
+	case Deny:
+		return "deny"
+	case Allow:
+		return "allow"
+	case Unavailable:
+		return "unavailable"
+	}
+	return "unknown"
+}
+
+// Verifier verifies a token's signature and claims; *jwtverify.Verifier
+// implements it.
+type Verifier interface {
+	Verify(ctx context.Context, token string) (*jwtverify.Claims, error)
+}
+
+// RevocationChecker reports whether a token is revoked; *revlog.Set
+// implements it. Errors wrap revlog.ErrRevoked or revlog.ErrStale.
+type RevocationChecker interface {
+	Check(ctx context.Context, t revlog.Token) error
+}
+
+// Options configure an Authorizer.
+type Options struct {
+	Verifier    Verifier          // required
+	Revocations RevocationChecker // required
+	Routes      *Routes           // required
+	// CacheSize bounds the verified-token cache (entries); 0 disables it.
+	CacheSize int
+	// MaxAge, when positive, also ends a cached token's validity at
+	// iat + MaxAge (direct mode).
+	MaxAge time.Duration
+	Now    func() time.Time // default time.Now
+	Logger *slog.Logger     // refusals are logged here; default: discard
+}
+
+// Authorizer decides whether a bearer token may call a route. It is safe for
+// concurrent use. Decide is pure apart from the token cache and the
+// revocation set's own refreshes; the adapters in shapes.go turn decisions
+// into API Gateway responses.
+type Authorizer struct {
+	verifier Verifier
+	revoked  RevocationChecker
+	routes   *Routes
+	cache    *tokenCache
+	maxAge   time.Duration
+	now      func() time.Time
+	log      *slog.Logger
+	closers  []func()
+}
+
+// New returns an Authorizer.
+func New(o Options) (*Authorizer, error) {
+	switch {
+	case o.Verifier == nil:
+		return nil, errors.New("authorizer: Options.Verifier is required")
+	case o.Revocations == nil:
+		return nil, errors.New("authorizer: Options.Revocations is required")
+	case o.Routes == nil:
+		return nil, errors.New("authorizer: Options.Routes is required")
+	case o.CacheSize < 0:
+		return nil, errors.New("authorizer: Options.CacheSize must not be negative")
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Authorizer{
+		verifier: o.Verifier,
+		revoked:  o.Revocations,
+		routes:   o.Routes,
+		cache:    newTokenCache(o.CacheSize),
+		maxAge:   o.MaxAge,
+		now:      o.Now,
+		log:      o.Logger,
+	}, nil
+}
+
+// Close releases what Open started (the revocation poller).
+func (a *Authorizer) Close() {
+	for _, f := range a.closers {
+		f()
+	}
+	a.closers = nil
+}
+
+// Reasons for refusals that do not come from a collaborator.
+var (
+	ErrNoCredential = errors.New("authorizer: no bearer token")
+	ErrRoute        = errors.New("authorizer: route not allowed for this token")
+	errNoSubject    = errors.New("authorizer: token has no subject")
+)
+
+// Decision is the outcome of Decide.
+type Decision struct {
+	Effect Effect
+	// Reason says why the request was refused; nil on Allow. It wraps a
+	// jwtverify.Err*, revlog.ErrRevoked, revlog.ErrStale, ErrNoCredential
+	// or ErrRoute.
+	Reason error
+
+	g *grant // nil when no token was verified
+}
+
+// Subject returns the token's sub, or "" when no token was verified.
+func (d Decision) Subject() string {
+	if d.g == nil {
+		return ""
+	}
+	return d.g.sub
+}
+
+// grant is what a verified token may do, computed once per token and kept
+// in the cache: the revocation keys, the per-route answers and, in memo, the
+// response last built from them.
+type grant struct {
+	sub, username, sid, scope string
+	groups                    []string
+	rev                       revlog.Token
+	until                     time.Time // the cached grant is usable before this
+	ok                        []bool    // per route of the table: may this token call it
+	memo                      atomic.Pointer[memo]
+}
+
+type memo struct {
+	key  string // what the response depends on besides the token (the ARN prefix)
+	resp any
+}
+
+func (a *Authorizer) newGrant(c *jwtverify.Claims) *grant {
+	g := &grant{
+		sub:      c.Subject,
+		username: c.Username,
+		sid:      c.SessionID,
+		scope:    c.Scope,
+		groups:   c.Groups,
+		rev: revlog.Token{
+			Subject:   c.Subject,
+			SessionID: c.SessionID,
+			JTI:       c.JTI,
+			OriginJTI: c.OriginJTI,
+			AuthTime:  c.AuthTime,
+		},
+		until: c.ExpiresAt,
+		ok:    a.routes.satisfied(c.Groups, c.Scope),
+	}
+	if a.maxAge > 0 && !c.IssuedAt.IsZero() {
+		if t := c.IssuedAt.Add(a.maxAge); t.Before(g.until) {
+			g.until = t
+		}
+	}
+	return g
+}
+
+// Decide verifies token (or finds it in the cache), checks it against the
+// revocation set and checks the route table for arn. Revocation and route
+// policy are checked on every call, cached or not.
+func (a *Authorizer) Decide(ctx context.Context, token string, arn MethodARN) Decision {
+	if token == "" {
+		return Decision{Effect: Unauthorized, Reason: ErrNoCredential}
+	}
+	g := a.cache.get(token)
+	if g != nil && !a.now().Before(g.until) {
+		a.cache.remove(token)
+		g = nil
+	}
+	if g == nil {
+		c, err := a.verifier.Verify(ctx, token)
+		if err != nil {
+			if errors.Is(err, jwtverify.ErrKeysUnavailable) {
+				return Decision{Effect: Unavailable, Reason: err}
+			}
+			return Decision{Effect: Unauthorized, Reason: err}
+		}
+		if c.Subject == "" {
+			return Decision{Effect: Unauthorized, Reason: errNoSubject}
+		}
+		g = a.newGrant(c)
+		if a.now().Before(g.until) {
+			a.cache.put(token, g)
+		}
+	}
+	if err := a.revoked.Check(ctx, g.rev); err != nil {
+		if errors.Is(err, revlog.ErrRevoked) {
+			return Decision{Effect: Unauthorized, Reason: err, g: g}
+		}
+		return Decision{Effect: Unavailable, Reason: err, g: g}
+	}
+	if !a.routes.allows(g.ok, arn.Resource) {
+		return Decision{Effect: Deny, Reason: ErrRoute, g: g}
+	}
+	return Decision{Effect: Allow, g: g}
+}
+
+// logDecision records a refusal (and, at debug level, an allow). The token
+// itself is never logged, only its hash.
+func (a *Authorizer) logDecision(ctx context.Context, d Decision, token string, arn MethodARN) {
+	if d.Effect == Allow {
+		if a.log.Enabled(ctx, slog.LevelDebug) {
+			a.log.LogAttrs(ctx, slog.LevelDebug, "allow", slog.String("sub", d.g.sub), slog.String("route", arn.Resource))
+		}
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("decision", d.Effect.String()),
+		slog.String("route", arn.Resource),
+	}
+	if d.Reason != nil {
+		attrs = append(attrs, slog.String("reason", d.Reason.Error()))
+	}
+	if token != "" {
+		attrs = append(attrs, slog.String("token", obs.TokenID(token)))
+	}
+	if d.g != nil {
+		attrs = append(attrs, slog.String("sub", d.g.sub), slog.String("jti", d.g.rev.JTI))
+	}
+	level := slog.LevelInfo
+	if d.Effect == Unavailable {
+		level = slog.LevelError
+	}
+	a.log.LogAttrs(ctx, level, "refused", attrs...)
+}
+
+// restContext is the context map for REST and payload 1.0 responses:
+// strings only, groups comma-separated.
+func (g *grant) restContext() map[string]any {
+	return map[string]any{
+		"sub":      g.sub,
+		"username": g.username,
+		"sid":      g.sid,
+		"groups":   strings.Join(g.groups, ","),
+		"scope":    g.scope,
+	}
+}
+
+// httpContext is the context map for HTTP API payload 2.0 simple responses,
+// which may hold arrays: groups is a list.
+func (g *grant) httpContext() map[string]any {
+	groups := g.groups
+	if groups == nil {
+		groups = []string{}
+	}
+	return map[string]any{
+		"sub":      g.sub,
+		"username": g.username,
+		"sid":      g.sid,
+		"groups":   groups,
+		"scope":    g.scope,
+	}
+}

@@ -1,0 +1,239 @@
+package authorizer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/shortfuse/shortfuse/shared/awsx"
+	"github.com/shortfuse/shortfuse/shared/config"
+	"github.com/shortfuse/shortfuse/shared/jwtverify"
+	"github.com/shortfuse/shortfuse/shared/revlog"
+	"github.com/shortfuse/shortfuse/shared/store"
+)
+
+// Modes.
+const (
+	// ModeExchange accepts only the token service's at+jwt access tokens.
+	ModeExchange = "exchange"
+	// ModeDirect accepts only Cognito ID tokens younger than a maximum age.
+	ModeDirect = "direct"
+)
+
+// Defaults for Config.
+const (
+	DefaultDirectMaxAge   = 60 * time.Second
+	DefaultTokenCacheSize = 4096
+)
+
+// Config is the authorizer's configuration, read once at init.
+type Config struct {
+	Mode  string // ModeExchange | ModeDirect
+	Shape Shape
+
+	// Exchange mode: the token service's issuer and audience. In direct
+	// mode Issuer is the Cognito pool issuer and Audiences its app clients.
+	Issuer    string
+	Audiences []string
+	// ClientIDs restricts client_id in exchange mode (optional).
+	ClientIDs []string
+	JWKS      []byte // inline JWK Set, or
+	JWKSURL   string // a URL fetched and cached
+	MaxAge    time.Duration
+
+	Poll, Grace time.Duration
+	Strict      bool
+
+	Routes         *Routes
+	TokenCacheSize int
+
+	Table       string
+	AWSEndpoint string
+	LogLevel    string
+}
+
+// LoadConfig reads the SHORTFUSE_* variables. Every problem is reported,
+// each naming its variable.
+func LoadConfig(env *config.Env) (Config, error) {
+	var c Config
+	c.Mode = env.OneOf("SHORTFUSE_AUTHORIZER_MODE", ModeExchange, ModeExchange, ModeDirect)
+	shapes := make([]string, len(Shapes))
+	for i, s := range Shapes {
+		shapes[i] = string(s)
+	}
+	c.Shape = Shape(env.OneOf("SHORTFUSE_AUTHORIZER_SHAPE", string(ShapeRESTToken), shapes...))
+
+	jwks := env.String("SHORTFUSE_JWKS", "")
+	c.JWKSURL = env.URL("SHORTFUSE_JWKS_URL", "")
+	switch c.Mode {
+	case ModeExchange:
+		c.Issuer = env.Required("SHORTFUSE_ISSUER")
+		c.Audiences = env.List("SHORTFUSE_AUDIENCE", nil)
+		if len(c.Audiences) == 0 {
+			env.Fail("SHORTFUSE_AUDIENCE", "required in exchange mode (the token service's aud)")
+		}
+		c.ClientIDs = env.List("SHORTFUSE_CLIENTS", nil)
+		if jwks == "" && c.JWKSURL == "" {
+			env.Fail("SHORTFUSE_JWKS", "set SHORTFUSE_JWKS (inline JWK Set) or SHORTFUSE_JWKS_URL in exchange mode")
+		}
+	case ModeDirect:
+		c.Issuer = env.URL("SHORTFUSE_COGNITO_ISSUER", "")
+		if c.Issuer == "" {
+			env.Fail("SHORTFUSE_COGNITO_ISSUER", "required in direct mode")
+		}
+		c.Audiences = env.List("SHORTFUSE_CLIENTS", nil)
+		if len(c.Audiences) == 0 {
+			env.Fail("SHORTFUSE_CLIENTS", "required in direct mode (the app client ids ID tokens are issued to)")
+		}
+		c.MaxAge = env.Duration("SHORTFUSE_DIRECT_MAX_AGE", DefaultDirectMaxAge, time.Second, time.Hour)
+		if jwks == "" && c.JWKSURL == "" && c.Issuer != "" {
+			c.JWKSURL = jwtverify.CognitoJWKSURL(c.Issuer)
+		}
+	}
+	if jwks != "" && c.JWKSURL != "" {
+		env.Fail("SHORTFUSE_JWKS", "set either SHORTFUSE_JWKS or SHORTFUSE_JWKS_URL, not both")
+	}
+	if jwks != "" {
+		c.JWKS = []byte(jwks)
+		if _, err := jwtverify.NewStaticJWKS(c.JWKS); err != nil {
+			env.Fail("SHORTFUSE_JWKS", "%v", err)
+		}
+	}
+
+	c.Poll = env.Duration("SHORTFUSE_REVOCATION_POLL", revlog.DefaultPoll, 100*time.Millisecond, time.Minute)
+	c.Grace = env.Duration("SHORTFUSE_REVOCATION_GRACE", revlog.DefaultGrace, 0, time.Hour)
+	if c.Grace < c.Poll {
+		env.Fail("SHORTFUSE_REVOCATION_GRACE", "%s is shorter than SHORTFUSE_REVOCATION_POLL (%s)", c.Grace, c.Poll)
+	}
+	c.Strict = env.Bool("SHORTFUSE_REVOCATION_STRICT", false)
+
+	if src := env.Required("SHORTFUSE_ROUTES"); src != "" {
+		data := []byte(src)
+		if path, ok := strings.CutPrefix(src, "file:"); ok {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				env.Fail("SHORTFUSE_ROUTES", "%v", err)
+			}
+			data = b
+		}
+		if data != nil {
+			r, err := ParseRoutes(data)
+			if err != nil {
+				env.Fail("SHORTFUSE_ROUTES", "%v", err)
+			}
+			c.Routes = r
+		}
+	}
+	c.TokenCacheSize = env.Int("SHORTFUSE_TOKEN_CACHE_SIZE", DefaultTokenCacheSize, 0, 1_000_000)
+	c.Table = env.Required("SHORTFUSE_TABLE")
+	c.AWSEndpoint = env.URL("SHORTFUSE_AWS_ENDPOINT", "")
+	c.LogLevel = env.String("SHORTFUSE_LOG_LEVEL", "info")
+	if err := env.Err(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// Deps are the collaborators Open would otherwise build itself.
+type Deps struct {
+	// DynamoDB is the client for the revocation log; nil builds one with
+	// awsx from Config.AWSEndpoint.
+	DynamoDB *dynamodb.Client
+	// Revocations replaces the revocation log (tests).
+	Revocations RevocationChecker
+	// HTTPClient fetches the JWK Set; nil uses jwtverify's default.
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+// Open builds an Authorizer from cfg: the verifier for the mode, the
+// revocation set (loaded now, polled afterwards) and the route table. A
+// revocation log or JWK Set that cannot be read yet is logged, not fatal:
+// the authorizer refuses every request until it can, so a function that
+// starts during an outage recovers by itself.
+func Open(ctx context.Context, cfg Config, deps Deps) (*Authorizer, error) {
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var keys jwtverify.KeySource
+	if cfg.JWKS != nil {
+		k, err := jwtverify.NewStaticJWKS(cfg.JWKS)
+		if err != nil {
+			return nil, fmt.Errorf("authorizer: SHORTFUSE_JWKS: %w", err)
+		}
+		keys = k
+	} else {
+		r := jwtverify.NewRemoteJWKS(cfg.JWKSURL, jwtverify.RemoteOptions{HTTPClient: deps.HTTPClient, Now: deps.Now})
+		if err := r.Prefetch(ctx); err != nil {
+			log.Warn("JWK Set not fetched at init; will retry on demand", "url", cfg.JWKSURL, "err", err.Error())
+		}
+		keys = r
+	}
+	vc := jwtverify.Config{Keys: keys, Issuer: cfg.Issuer, Audiences: cfg.Audiences, Now: deps.Now}
+	switch cfg.Mode {
+	case ModeExchange:
+		vc.Type = "at+jwt"
+		vc.ClientIDs = cfg.ClientIDs
+		vc.Algorithms = []string{jwtverify.RS256, jwtverify.ES256, jwtverify.EdDSA}
+	case ModeDirect:
+		vc.TokenUse = "id"
+		vc.MaxAge = cfg.MaxAge
+		vc.Algorithms = []string{jwtverify.RS256}
+	default:
+		return nil, fmt.Errorf("authorizer: unknown mode %q", cfg.Mode)
+	}
+	v, err := jwtverify.New(vc)
+	if err != nil {
+		return nil, fmt.Errorf("authorizer: %w", err)
+	}
+
+	var closers []func()
+	rev := deps.Revocations
+	if rev == nil {
+		db := deps.DynamoDB
+		if db == nil {
+			awsCfg, err := awsx.Load(ctx, awsx.Options{Endpoint: cfg.AWSEndpoint})
+			if err != nil {
+				return nil, fmt.Errorf("authorizer: %w", err)
+			}
+			db = dynamodb.NewFromConfig(awsCfg)
+		}
+		set := revlog.New(store.New(db, cfg.Table), revlog.Options{
+			Poll:   cfg.Poll,
+			Grace:  cfg.Grace,
+			Strict: cfg.Strict,
+			Now:    deps.Now,
+			Logger: log,
+		})
+		if err := set.Start(ctx); err != nil {
+			log.Error("revocation log not loaded at init; refusing every request until it is", "err", err.Error())
+		}
+		closers = append(closers, set.Close)
+		rev = set
+	}
+	a, err := New(Options{
+		Verifier:    v,
+		Revocations: rev,
+		Routes:      cfg.Routes,
+		CacheSize:   cfg.TokenCacheSize,
+		MaxAge:      cfg.MaxAge,
+		Now:         deps.Now,
+		Logger:      log,
+	})
+	if err != nil {
+		for _, f := range closers {
+			f()
+		}
+		return nil, err
+	}
+	a.closers = closers
+	return a, nil
+}

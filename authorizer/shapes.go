@@ -1,0 +1,198 @@
+package authorizer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+)
+
+// Shape names the API Gateway authorizer event and response format.
+type Shape string
+
+// The four shapes.
+const (
+	// ShapeRESTToken: REST API TOKEN authorizer, IAM policy response.
+	ShapeRESTToken Shape = "rest-token"
+	// ShapeRESTRequest: REST API REQUEST authorizer, IAM policy response.
+	ShapeRESTRequest Shape = "rest-request"
+	// ShapeHTTPSimple: HTTP API, payload 2.0, simple response.
+	ShapeHTTPSimple Shape = "http-simple"
+	// ShapeHTTPIAM: HTTP API, payload 1.0, IAM policy response.
+	ShapeHTTPIAM Shape = "http-iam"
+)
+
+// Shapes lists every supported shape.
+var Shapes = []Shape{ShapeRESTToken, ShapeRESTRequest, ShapeHTTPSimple, ShapeHTTPIAM}
+
+// ErrUnauthorized is returned by the handlers to refuse with 401: API
+// Gateway maps a function error whose message is exactly "Unauthorized" to
+// that status.
+var ErrUnauthorized = errors.New("Unauthorized")
+
+// errUnavailable refuses with a plain function error: API Gateway answers
+// 500 (AUTHORIZER_FAILURE, which a gateway response can turn into 503) and,
+// unlike a Deny, does not cache it.
+var errUnavailable = errors.New("authorizer unavailable: refusing until revocation state and keys are current")
+
+// Handler returns the Lambda handler for shape.
+func (a *Authorizer) Handler(shape Shape) (lambda.Handler, error) {
+	switch shape {
+	case ShapeRESTToken:
+		return lambda.NewHandler(a.RESTToken), nil
+	case ShapeRESTRequest:
+		return lambda.NewHandler(a.RESTRequest), nil
+	case ShapeHTTPSimple:
+		return lambda.NewHandler(a.HTTPSimple), nil
+	case ShapeHTTPIAM:
+		return lambda.NewHandler(a.HTTPIAM), nil
+	}
+	return nil, fmt.Errorf("authorizer: unknown shape %q", shape)
+}
+
+const policyVersion = "2012-10-17"
+
+// invokeAction is shared by every statement; responses are read-only.
+var invokeAction = []string{"execute-api:Invoke"}
+
+// RESTToken handles a REST API TOKEN authorizer event. authorizationToken
+// holds the Authorization header value.
+func (a *Authorizer) RESTToken(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+	token, _ := BearerToken(ev.AuthorizationToken)
+	return a.policyDecision(ctx, token, ev.MethodArn)
+}
+
+// RESTRequest handles a REST API REQUEST authorizer event; the token comes
+// from the Authorization header.
+func (a *Authorizer) RESTRequest(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+	var token string
+	if h, ok := headerValue(ev.Headers, ev.MultiValueHeaders, "Authorization"); ok {
+		token, _ = BearerToken(h)
+	}
+	return a.policyDecision(ctx, token, ev.MethodArn)
+}
+
+// HTTPIAM handles an HTTP API payload 1.0 event with an IAM policy
+// response (the REST-compatible format).
+func (a *Authorizer) HTTPIAM(ctx context.Context, ev events.APIGatewayV2CustomAuthorizerV1Request) (events.APIGatewayV2CustomAuthorizerIAMPolicyResponse, error) {
+	var token string
+	if h, ok := headerValue(ev.Headers, nil, "Authorization"); ok {
+		token, _ = BearerToken(h)
+	}
+	r, err := a.policyDecision(ctx, token, ev.MethodArn)
+	return events.APIGatewayV2CustomAuthorizerIAMPolicyResponse{
+		PrincipalID:    r.PrincipalID,
+		PolicyDocument: r.PolicyDocument,
+		Context:        r.Context,
+	}, err
+}
+
+// HTTPSimple handles an HTTP API payload 2.0 event with a simple response.
+// isAuthorized answers for this route only, so API Gateway's cache must be
+// keyed by route as well (identity source including $context.routeKey) or
+// be off; see the package documentation.
+func (a *Authorizer) HTTPSimple(ctx context.Context, ev events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
+	var token string
+	if h, ok := headerValue(ev.Headers, nil, "Authorization"); ok {
+		token, _ = BearerToken(h)
+	}
+	arn, err := ParseMethodARN(ev.RouteArn)
+	if err != nil {
+		a.log.ErrorContext(ctx, "bad event", "err", err.Error())
+		return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, err
+	}
+	d := a.Decide(ctx, token, arn)
+	if d.Effect != Allow {
+		a.logDecision(ctx, d, token, arn)
+	}
+	switch d.Effect {
+	case Allow, Deny:
+		return events.APIGatewayV2CustomAuthorizerSimpleResponse{
+			IsAuthorized: d.Effect == Allow,
+			Context:      a.simpleContext(d.g),
+		}, nil
+	case Unavailable:
+		return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, errUnavailable
+	}
+	return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, ErrUnauthorized
+}
+
+// policyDecision decides and builds the IAM policy response shared by the
+// REST shapes and HTTP payload 1.0.
+func (a *Authorizer) policyDecision(ctx context.Context, token, methodARN string) (events.APIGatewayCustomAuthorizerResponse, error) {
+	arn, err := ParseMethodARN(methodARN)
+	if err != nil {
+		a.log.ErrorContext(ctx, "bad event", "err", err.Error())
+		return events.APIGatewayCustomAuthorizerResponse{}, err
+	}
+	d := a.Decide(ctx, token, arn)
+	if d.Effect != Allow {
+		a.logDecision(ctx, d, token, arn)
+	}
+	switch d.Effect {
+	case Allow, Deny:
+		return a.policy(d.g, arn.Prefix), nil
+	case Unavailable:
+		return events.APIGatewayCustomAuthorizerResponse{}, errUnavailable
+	}
+	return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
+}
+
+// policy returns the token's policy for the API and stage in prefix. It
+// depends on nothing else, so API Gateway may cache it and reuse it for any
+// route of the stage: it allows exactly the routes the token may call and
+// explicitly denies those it may not call that overlap them. A request for
+// a route outside the Allow list is refused with 403 by API Gateway itself.
+func (a *Authorizer) policy(g *grant, prefix string) events.APIGatewayCustomAuthorizerResponse {
+	if m := g.memo.Load(); m != nil && m.key == prefix {
+		if r, ok := m.resp.(events.APIGatewayCustomAuthorizerResponse); ok {
+			return r
+		}
+	}
+	allow, deny := a.routes.resources(g.ok)
+	var stmts []events.IAMPolicyStatement
+	if len(allow) == 0 {
+		stmts = []events.IAMPolicyStatement{{Action: invokeAction, Effect: "Deny", Resource: []string{prefix + "/*"}}}
+	} else {
+		stmts = append(stmts, events.IAMPolicyStatement{Action: invokeAction, Effect: "Allow", Resource: a.routeARNs(prefix, allow)})
+		if len(deny) > 0 {
+			stmts = append(stmts, events.IAMPolicyStatement{Action: invokeAction, Effect: "Deny", Resource: a.routeARNs(prefix, deny)})
+		}
+	}
+	r := events.APIGatewayCustomAuthorizerResponse{
+		PrincipalID:    g.sub,
+		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{Version: policyVersion, Statement: stmts},
+		Context:        g.restContext(),
+	}
+	g.memo.Store(&memo{key: prefix, resp: r})
+	return r
+}
+
+func (a *Authorizer) routeARNs(prefix string, idx []int) []string {
+	n := 0
+	for _, i := range idx {
+		n += len(a.routes.routes[i].resources)
+	}
+	out := make([]string, 0, n)
+	for _, i := range idx {
+		for _, r := range a.routes.routes[i].resources {
+			out = append(out, prefix+"/"+r)
+		}
+	}
+	return out
+}
+
+// simpleContext returns the token's payload 2.0 context, built once.
+func (a *Authorizer) simpleContext(g *grant) map[string]any {
+	const key = "\x00simple"
+	if m := g.memo.Load(); m != nil && m.key == key {
+		if c, ok := m.resp.(map[string]any); ok {
+			return c
+		}
+	}
+	c := g.httpContext()
+	g.memo.Store(&memo{key: key, resp: c})
+	return c
+}

@@ -1,0 +1,123 @@
+package deploy
+
+// Function is one Lambda function of the template and what it may do.
+type Function struct {
+	LogicalID string  // resource name in template.yaml
+	Cmd       string  // main package: ./cmd/<Cmd>, built to bootstrap
+	Trigger   string  // LambdaConfig key when Cognito invokes it, else ""
+	Grants    []Grant // the function's whole IAM policy, beyond logging
+}
+
+// Grant allows Actions on each of Resources. Resources are placeholder
+// strings as they appear in Template.Tree. A grant with ViaService holds
+// only through that AWS service (a kms:ViaService condition).
+type Grant struct {
+	Actions    []string
+	Resources  []string
+	ViaService string
+}
+
+// Placeholders for the resources the functions may touch.
+const (
+	tableArn     = "${Table.Arn}"
+	indexArn     = "${Table.Arn}/index/gsi1"
+	userPoolArn  = "${UserPool.Arn}"
+	signingKey   = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SigningKeyParameter}"
+	linkKey      = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${AuthLinkKeyParameter}"
+	sesIdentity  = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SesIdentity}"
+	parameterCMK = "${ParameterKmsKeyArn}"
+	viaSSM       = "ssm.${AWS::Region}.${AWS::URLSuffix}"
+)
+
+// decryptParameters lets a function read a SecureString encrypted with the
+// optional customer managed key, only through SSM.
+var decryptParameters = Grant{Actions: []string{"kms:Decrypt"}, Resources: []string{parameterCMK}, ViaService: viaSSM}
+
+// Functions lists every function the template must define. Least
+// privilege is exact: a function's policy may grant nothing outside its
+// Grants, and must grant everything in them.
+var Functions = []Function{
+	{
+		LogicalID: "PreSignUpFunction", Cmd: "presignup", Trigger: "PreSignUp",
+		Grants: []Grant{
+			{Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, Resources: []string{tableArn}},
+		},
+	},
+	{LogicalID: "CustomMessageFunction", Cmd: "custommessage", Trigger: "CustomMessage"},
+	// A pure state machine over the session Cognito passes in.
+	{LogicalID: "DefineAuthChallengeFunction", Cmd: "defineauth", Trigger: "DefineAuthChallenge"},
+	{
+		LogicalID: "CreateAuthChallengeFunction", Cmd: "createauth", Trigger: "CreateAuthChallenge",
+		Grants: []Grant{
+			{Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: []string{tableArn}},
+			{Actions: []string{"ses:SendEmail"}, Resources: []string{sesIdentity}},
+			{Actions: []string{"ssm:GetParameter"}, Resources: []string{linkKey}},
+			decryptParameters,
+		},
+	},
+	{
+		LogicalID: "VerifyAuthChallengeFunction", Cmd: "verifyauth", Trigger: "VerifyAuthChallengeResponse",
+		Grants: []Grant{
+			{Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, Resources: []string{tableArn}},
+			{Actions: []string{"ssm:GetParameter"}, Resources: []string{linkKey}},
+			decryptParameters,
+		},
+	},
+	{
+		LogicalID: "TokenServiceFunction", Cmd: "tokensvc",
+		Grants: []Grant{
+			{Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}, Resources: []string{tableArn, indexArn}},
+			{Actions: []string{"ssm:GetParameter"}, Resources: []string{signingKey}},
+			{Actions: []string{"cognito-idp:AdminUserGlobalSignOut"}, Resources: []string{userPoolArn}},
+			decryptParameters,
+		},
+	},
+	{
+		// Reads only: the revocation log (Query) and, in strict mode, the
+		// session and user items (GetItem); never the index, never a write.
+		LogicalID: "AuthorizerFunction", Cmd: "authorizer",
+		Grants: []Grant{
+			{Actions: []string{"dynamodb:Query", "dynamodb:GetItem"}, Resources: []string{tableArn}},
+		},
+	},
+}
+
+// AuthorizerFunctionID is the function behind the API's Lambda authorizer.
+const AuthorizerFunctionID = "AuthorizerFunction"
+
+// PublicRoutes are the only routes that may skip the authorizer: each
+// authenticates its caller itself (a Cognito ID token or a refresh token in
+// the body) or serves a public document.
+var PublicRoutes = []string{
+	"POST /token",
+	"POST /revoke",
+	"GET /.well-known/jwks.json",
+	"GET /.well-known/oauth-authorization-server",
+}
+
+// Routes are the route keys the API must serve: the token service's
+// endpoints and the sample protected route.
+var Routes = []string{
+	"POST /token",
+	"POST /revoke",
+	"POST /introspect",
+	"GET /sessions",
+	"DELETE /sessions/{id}",
+	"GET /admin/users/{sub}/sessions",
+	"DELETE /admin/sessions/{id}",
+	"POST /admin/users/{sub}/revoke",
+	"GET /.well-known/jwks.json",
+	"GET /.well-known/oauth-authorization-server",
+	"GET /userinfo",
+}
+
+// Outputs the deploy guide and clients rely on.
+var Outputs = []string{"Issuer", "JwksUrl", "ApiUrl", "UserPoolId", "UserPoolClientId", "CognitoIssuer"}
+
+// Lambda settings every function shares.
+const (
+	Runtime      = "provided.al2023"
+	Architecture = "arm64"
+	Handler      = "bootstrap"
+	BuildMethod  = "makefile"
+)

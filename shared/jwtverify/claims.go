@@ -1,0 +1,56 @@
+// Package jwtverify verifies compact JWS tokens signed with asymmetric keys:
+// Cognito ID tokens for the token service and the authorizer's direct mode,
+// and the token service's own at+jwt access tokens for the authorizer's
+// exchange mode.
+//
+// The signature is checked before any claim is read, the algorithm comes from
+// the key and never from the token alone, and each failure has its own error
+// so callers can log why a token was refused without logging the token.
+package jwtverify
+
+import (
+	"errors"
+	"time"
+)
+
+// Claims are the claims shortfuse reads from either token kind. Times are
+// zero when the claim is absent.
+type Claims struct {
+	Issuer    string
+	Subject   string
+	Audience  []string // aud (ID tokens, access tokens)
+	ClientID  string   // client_id (at+jwt and Cognito access tokens)
+	TokenUse  string   // token_use (Cognito)
+	JTI       string
+	OriginJTI string // origin_jti (Cognito)
+	SessionID string // sid (at+jwt)
+	Username  string // cognito:username or username
+	Email     string
+	Groups    []string // cognito:groups or groups
+	Scope     string
+	Locale    string
+
+	ExpiresAt time.Time
+	NotBefore time.Time
+	IssuedAt  time.Time
+	AuthTime  time.Time
+}
+
+// Errors, one per reason a token is refused. Every error returned by Verify
+// wraps exactly one of them.
+var (
+	ErrMalformed       = errors.New("jwt: malformed token")
+	ErrTooLarge        = errors.New("jwt: token too large")
+	ErrAlgorithm       = errors.New("jwt: algorithm not allowed")
+	ErrHeader          = errors.New("jwt: header not allowed") // jku, x5u, jwk, x5c, unknown crit, wrong typ
+	ErrUnknownKey      = errors.New("jwt: unknown key id")
+	ErrSignature       = errors.New("jwt: invalid signature")
+	ErrIssuer          = errors.New("jwt: wrong issuer")
+	ErrAudience        = errors.New("jwt: wrong audience or client")
+	ErrTokenUse        = errors.New("jwt: wrong token use")
+	ErrExpired         = errors.New("jwt: expired")
+	ErrNotYetValid     = errors.New("jwt: not yet valid") // nbf or iat in the future
+	ErrTooOld          = errors.New("jwt: older than the allowed maximum age")
+	ErrClaims          = errors.New("jwt: missing or mistyped claim")
+	ErrKeysUnavailable = errors.New("jwt: signing keys unavailable")
+)

@@ -1,0 +1,181 @@
+package keys
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/lestrrat-go/jwx/v3/jwk"
+)
+
+// Signature algorithms, as written in the JOSE "alg" header.
+const (
+	RS256 = "RS256" // RSASSA-PKCS1-v1_5 with SHA-256, RSA of at least 2048 bits
+	ES256 = "ES256" // ECDSA P-256 with SHA-256, signature as JOSE r||s
+	EdDSA = "EdDSA" // Ed25519
+)
+
+// minRSABits is the smallest RSA modulus accepted, generated or loaded.
+const minRSABits = 2048
+
+// Key is one signing key: a public key and, when Private reports true, the
+// matching private key.
+type Key struct {
+	KID string // RFC 7638 JWK thumbprint, base64url SHA-256
+	Alg string // RS256, ES256 or EdDSA
+
+	pub    crypto.PublicKey
+	signer crypto.Signer // nil for a public-only key
+
+	headers sync.Map // typ -> encoded JWS header followed by "."
+}
+
+// Generate returns a new private key for alg: RSA 2048 for RS256, P-256 for
+// ES256, Ed25519 for EdDSA.
+func Generate(alg string) (*Key, error) {
+	var signer crypto.Signer
+	var err error
+	switch alg {
+	case RS256:
+		signer, err = rsa.GenerateKey(rand.Reader, minRSABits)
+	case ES256:
+		signer, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case EdDSA:
+		_, signer, err = ed25519.GenerateKey(rand.Reader)
+	default:
+		return nil, fmt.Errorf("keys: unsupported algorithm %q (want RS256, ES256 or EdDSA)", alg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("keys: generate %s: %w", alg, err)
+	}
+	return newKey(signer.Public(), signer, alg)
+}
+
+// Public returns the public key: *rsa.PublicKey, *ecdsa.PublicKey or
+// ed25519.PublicKey.
+func (k *Key) Public() crypto.PublicKey { return k.pub }
+
+// Private reports whether k holds a private key and so can sign.
+func (k *Key) Private() bool { return k.signer != nil }
+
+// PublicOnly returns k without its private key, for publishing a retired
+// key until the tokens it signed have expired.
+func (k *Key) PublicOnly() *Key {
+	return &Key{KID: k.KID, Alg: k.Alg, pub: k.pub}
+}
+
+// newKey checks that pub (and signer, when not nil) suit alg, derives alg
+// when empty, and computes the kid.
+func newKey(pub crypto.PublicKey, signer crypto.Signer, alg string) (*Key, error) {
+	want, err := algFor(pub)
+	if err != nil {
+		return nil, err
+	}
+	if alg == "" {
+		alg = want
+	}
+	if alg != want {
+		return nil, fmt.Errorf("keys: algorithm %q does not match a %s key", alg, want)
+	}
+	if signer != nil {
+		if err := selfTest(signer, pub, alg); err != nil {
+			return nil, err
+		}
+	}
+	kid, err := Thumbprint(pub)
+	if err != nil {
+		return nil, err
+	}
+	return &Key{KID: kid, Alg: alg, pub: pub, signer: signer}, nil
+}
+
+// algFor returns the one algorithm used with pub and rejects keys that are
+// too weak or of an unsupported type or curve.
+func algFor(pub crypto.PublicKey) (string, error) {
+	switch p := pub.(type) {
+	case *rsa.PublicKey:
+		if p.N == nil || p.N.BitLen() < minRSABits {
+			return "", fmt.Errorf("keys: RSA key shorter than %d bits", minRSABits)
+		}
+		return RS256, nil
+	case *ecdsa.PublicKey:
+		if p.Curve != elliptic.P256() {
+			return "", errors.New("keys: ECDSA key is not on P-256")
+		}
+		return ES256, nil
+	case ed25519.PublicKey:
+		if len(p) != ed25519.PublicKeySize {
+			return "", errors.New("keys: malformed Ed25519 public key")
+		}
+		return EdDSA, nil
+	default:
+		return "", fmt.Errorf("keys: unsupported key type %T", pub)
+	}
+}
+
+// selfTest signs and verifies a fixed message, which catches a private key
+// whose stored public half does not match it (possible in a hand-edited JWK).
+func selfTest(signer crypto.Signer, pub crypto.PublicKey, alg string) error {
+	if rk, ok := signer.(*rsa.PrivateKey); ok {
+		if err := rk.Validate(); err != nil {
+			return fmt.Errorf("keys: invalid RSA private key: %w", err)
+		}
+	}
+	msg := []byte("shortfuse key self-test")
+	sig, err := signWith(signer, alg, msg)
+	if err != nil {
+		return err
+	}
+	if !verify(pub, alg, msg, sig) {
+		return errors.New("keys: private key does not match its public key")
+	}
+	return nil
+}
+
+// Thumbprint returns the RFC 7638 SHA-256 thumbprint of pub, base64url
+// encoded without padding.
+func Thumbprint(pub crypto.PublicKey) (string, error) {
+	jk, err := jwk.Import(pub)
+	if err != nil {
+		return "", fmt.Errorf("keys: thumbprint: %w", err)
+	}
+	tp, err := jk.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return "", fmt.Errorf("keys: thumbprint: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(tp), nil
+}
+
+// header returns the encoded JWS header for typ followed by ".", building it
+// once per key and typ.
+func (k *Key) header(typ string) (string, error) {
+	if h, ok := k.headers.Load(typ); ok {
+		return h.(string), nil
+	}
+	b, err := json.Marshal(struct {
+		Alg string `json:"alg"`
+		KID string `json:"kid"`
+		Typ string `json:"typ,omitempty"`
+	}{k.Alg, k.KID, typ})
+	if err != nil {
+		return "", fmt.Errorf("keys: header: %w", err)
+	}
+	h := base64.RawURLEncoding.EncodeToString(b) + "."
+	k.headers.Store(typ, h)
+	return h, nil
+}
+
+// digest is SHA-256 of msg, the hash every supported algorithm but EdDSA signs.
+func digest(msg []byte) []byte {
+	h := sha256.Sum256(msg)
+	return h[:]
+}

@@ -1,0 +1,68 @@
+// Package obs holds the logging and metrics conventions shared by every function.
+//
+// Logs are JSON through log/slog. A token or a secret never reaches a log:
+// callers log TokenID(token) instead, a short hash that lets an operator
+// correlate entries without being able to replay anything.
+package obs
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+)
+
+// NewLogger returns a JSON logger writing to w at the given level
+// ("debug", "info", "warn", "error"; anything else means info).
+func NewLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	switch strings.ToLower(level) {
+	case "debug":
+		l = slog.LevelDebug
+	case "warn":
+		l = slog.LevelWarn
+	case "error":
+		l = slog.LevelError
+	default:
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// Default returns a JSON logger on stdout, at the level in SHORTFUSE_LOG_LEVEL.
+func Default() *slog.Logger {
+	return NewLogger(os.Stdout, os.Getenv("SHORTFUSE_LOG_LEVEL"))
+}
+
+// TokenID returns a short, non-reversible identifier for a token or secret,
+// safe to log: the first 12 hex characters of its SHA-256.
+func TokenID(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:6])
+}
+
+// Metric writes one CloudWatch Embedded Metric Format record to w, so that
+// Lambda's log stream becomes a metric without any API call on the hot path.
+func Metric(w io.Writer, namespace, name string, value float64, unit string, dims map[string]string) {
+	keys := make([]string, 0, len(dims))
+	rec := map[string]any{}
+	for k, v := range dims {
+		keys = append(keys, k)
+		rec[k] = v
+	}
+	rec[name] = value
+	rec["_aws"] = map[string]any{
+		"Timestamp": time.Now().UnixMilli(),
+		"CloudWatchMetrics": []any{map[string]any{
+			"Namespace":  namespace,
+			"Dimensions": [][]string{keys},
+			"Metrics":    []any{map[string]string{"Name": name, "Unit": unit}},
+		}},
+	}
+	b, _ := json.Marshal(rec)
+	_, _ = w.Write(append(b, '\n'))
+}

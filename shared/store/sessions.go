@@ -1,0 +1,391 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Session item: pk SESSION#<sid>, sk SESSION; listed per user through gsi1
+// (gsi1pk USER#<sub>, gsi1sk SESSION#<created unix nanos, 20 digits>#<sid>),
+// so a Query in reverse key order returns the newest first.
+const (
+	sessionPrefix = "SESSION#"
+	sessionSK     = "SESSION"
+	userPrefix    = "USER#"
+
+	aSID          = "sid"
+	aSub          = "sub"
+	aUsername     = "username"
+	aClientID     = "client_id"
+	aGroups       = "groups"
+	aScope        = "scope"
+	aOriginJTI    = "origin_jti"
+	aAuthTime     = "auth_time"
+	aCreatedAt    = "created_at"
+	aLastUsedAt   = "last_used_at"
+	aIdleExp      = "idle_exp"
+	aAbsExp       = "abs_exp"
+	aRefreshHash  = "refresh_hash"
+	aPrevHashes   = "prev_hashes"
+	aRefreshGen   = "refresh_gen"
+	aRevokedAt    = "revoked_at"
+	aRevokeReason = "revoke_reason"
+	aUserAgent    = "user_agent"
+	aSourceIP     = "source_ip"
+)
+
+// RefreshIsCurrent reports, in constant time, whether hash is the session's
+// current refresh hash.
+func (s *Session) RefreshIsCurrent(hash []byte) bool {
+	return len(hash) > 0 && subtle.ConstantTimeCompare(hash, s.RefreshHash) == 1
+}
+
+// RefreshWasRotated reports, in constant time per entry, whether hash is one
+// of the session's rotated refresh hashes: a token presented again after
+// rotation, the sign of a stolen refresh token.
+func (s *Session) RefreshWasRotated(hash []byte) bool {
+	found := 0
+	for _, p := range s.PrevRefreshHashes {
+		found |= subtle.ConstantTimeCompare(hash, p)
+	}
+	return len(hash) > 0 && found == 1
+}
+
+// MaxPrevRefreshHashes is how many rotated refresh token hashes a session
+// remembers for reuse detection.
+const MaxPrevRefreshHashes = 5
+
+// maxKeyPart bounds ids and subs used in keys, well inside DynamoDB's key
+// size limits, so oversized input fails here rather than as an API error.
+const maxKeyPart = 512
+
+func validKeyPart(s string) bool {
+	return s != "" && len(s) <= maxKeyPart && utf8.ValidString(s)
+}
+
+func sessionPK(id string) string { return sessionPrefix + id }
+
+func userPK(sub string) string { return userPrefix + sub }
+
+func sessionGSI1SK(created time.Time, id string) string {
+	n := created.UnixNano()
+	if n < 0 {
+		n = 0
+	}
+	return fmt.Sprintf("%s%020d#%s", sessionPrefix, n, id)
+}
+
+// sessionItem encodes sess. The rotated-hash list always holds exactly
+// MaxPrevRefreshHashes elements, padded with NULL, so that rotation can
+// shift it in place with one update expression.
+func sessionItem(sess *Session, ttl int64) item {
+	it := item{
+		attrPK:       attrS(sessionPK(sess.ID)),
+		attrSK:       attrS(sessionSK),
+		attrGSI1PK:   attrS(userPK(sess.Sub)),
+		attrGSI1SK:   attrS(sessionGSI1SK(sess.CreatedAt, sess.ID)),
+		attrTTL:      attrN(ttl),
+		aSID:         attrS(sess.ID),
+		aSub:         attrS(sess.Sub),
+		aCreatedAt:   attrTime(sess.CreatedAt),
+		aIdleExp:     attrTime(sess.IdleExpiresAt),
+		aAbsExp:      attrTime(sess.AbsExpiresAt),
+		aRefreshHash: attrB(sess.RefreshHash),
+		aPrevHashes:  attrPrevHashes(sess.PrevRefreshHashes),
+		aRefreshGen:  attrN(sess.RefreshGen),
+	}
+	putS(it, aUsername, sess.Username)
+	putS(it, aClientID, sess.ClientID)
+	if len(sess.Groups) > 0 {
+		it[aGroups] = attrStrings(sess.Groups)
+	}
+	putS(it, aScope, sess.Scope)
+	putS(it, aOriginJTI, sess.OriginJTI)
+	putTime(it, aLastUsedAt, sess.LastUsedAt)
+	putTime(it, aAuthTime, sess.AuthTime)
+	putTime(it, aRevokedAt, sess.RevokedAt)
+	putS(it, aRevokeReason, sess.RevokeReason)
+	putS(it, aUserAgent, sess.UserAgent)
+	putS(it, aSourceIP, sess.SourceIP)
+	return it
+}
+
+func attrPrevHashes(prev [][]byte) types.AttributeValue {
+	l := make([]types.AttributeValue, MaxPrevRefreshHashes)
+	for i := range l {
+		if i < len(prev) && len(prev[i]) > 0 {
+			l[i] = attrB(prev[i])
+		} else {
+			l[i] = &types.AttributeValueMemberNULL{Value: true}
+		}
+	}
+	return &types.AttributeValueMemberL{Value: l}
+}
+
+// decodeSession decodes a session item. It never panics: anything malformed
+// is an error.
+func decodeSession(it item) (*Session, error) {
+	d := decoder{it: it}
+	s := &Session{
+		ID:            d.reqStr(aSID),
+		Sub:           d.reqStr(aSub),
+		Username:      d.str(aUsername),
+		ClientID:      d.str(aClientID),
+		Groups:        d.strings(aGroups),
+		Scope:         d.str(aScope),
+		OriginJTI:     d.str(aOriginJTI),
+		AuthTime:      d.time(aAuthTime),
+		CreatedAt:     d.reqTime(aCreatedAt),
+		LastUsedAt:    d.time(aLastUsedAt),
+		IdleExpiresAt: d.reqTime(aIdleExp),
+		AbsExpiresAt:  d.reqTime(aAbsExp),
+		RefreshHash:   d.bin(aRefreshHash),
+		RefreshGen:    d.num(aRefreshGen),
+		RevokedAt:     d.time(aRevokedAt),
+		RevokeReason:  d.str(aRevokeReason),
+		UserAgent:     d.str(aUserAgent),
+		SourceIP:      d.str(aSourceIP),
+	}
+	s.PrevRefreshHashes = d.prevHashes(aPrevHashes)
+	if d.err == nil && len(s.RefreshHash) == 0 {
+		d.fail(aRefreshHash, "missing")
+	}
+	if d.err == nil && d.str(attrPK) != sessionPK(s.ID) {
+		d.fail(attrPK, "does not match sid %q", s.ID)
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return s, nil
+}
+
+// prevHashes reads the rotated-hash list: binary elements, newest first,
+// NULL padding skipped, at most MaxPrevRefreshHashes kept.
+func (d *decoder) prevHashes(name string) [][]byte {
+	av, ok := d.it[name]
+	if !ok {
+		return nil
+	}
+	l, ok := av.(*types.AttributeValueMemberL)
+	if !ok || l == nil {
+		d.fail(name, "want L, got %T", av)
+		return nil
+	}
+	var out [][]byte
+	for i, e := range l.Value {
+		switch v := e.(type) {
+		case *types.AttributeValueMemberNULL:
+		case *types.AttributeValueMemberB:
+			if v != nil && len(v.Value) > 0 && len(out) < MaxPrevRefreshHashes {
+				out = append(out, v.Value)
+			}
+		default:
+			d.fail(name, "element %d: want B or NULL, got %T", i, e)
+			return nil
+		}
+	}
+	return out
+}
+
+// CreateSession stores a new session. It returns ErrConflict if a session
+// with the same id exists. A zero CreatedAt is set to now and a zero
+// LastUsedAt to CreatedAt, in sess as well. The item's ttl is AbsExpiresAt
+// plus the session retention.
+func (s *Store) CreateSession(ctx context.Context, sess *Session) error {
+	if sess == nil {
+		return errors.New("store: nil session")
+	}
+	switch {
+	case !validKeyPart(sess.ID):
+		return errors.New("store: session id must be 1 to 512 bytes of UTF-8")
+	case !validKeyPart(sess.Sub):
+		return errors.New("store: session sub must be 1 to 512 bytes of UTF-8")
+	case len(sess.RefreshHash) == 0:
+		return errors.New("store: session needs a refresh hash")
+	case sess.AbsExpiresAt.IsZero() || sess.IdleExpiresAt.IsZero():
+		return errors.New("store: session needs idle and absolute expiry")
+	case sess.RefreshGen < 0:
+		return errors.New("store: negative refresh generation")
+	}
+	if sess.CreatedAt.IsZero() {
+		sess.CreatedAt = s.now()
+	}
+	if sess.LastUsedAt.IsZero() {
+		sess.LastUsedAt = sess.CreatedAt
+	}
+	for _, t := range []time.Time{sess.CreatedAt, sess.LastUsedAt, sess.IdleExpiresAt, sess.AbsExpiresAt, sess.AuthTime, sess.RevokedAt} {
+		if !t.IsZero() && !storableTime(t) {
+			return errors.New("store: session time out of range")
+		}
+	}
+	if !sess.AbsExpiresAt.After(sess.CreatedAt) {
+		return errors.New("store: session expires before it is created")
+	}
+	ttl := addSeconds(unixCeil(sess.AbsExpiresAt), s.sessionRetention)
+	_, err := s.putItem(ctx, &dynamodb.PutItemInput{
+		Item:                sessionItem(sess, ttl),
+		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	})
+	return err
+}
+
+// GetSession returns the session with id, revoked or not. It returns
+// ErrNotFound when there is none or its ttl has passed.
+func (s *Store) GetSession(ctx context.Context, id string) (*Session, error) {
+	if !validKeyPart(id) {
+		return nil, ErrNotFound
+	}
+	out, err := s.getItem(ctx, &dynamodb.GetItemInput{
+		Key:            key(sessionPK(id), sessionSK),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(out.Item) == 0 || expiredAt(out.Item, s.now()) {
+		return nil, ErrNotFound
+	}
+	return decodeSession(out.Item)
+}
+
+// rotateExpr shifts the rotated-hash list by one in place: every operand is
+// read from the item as it was before the update, so prev[i] = prev[i-1]
+// moves each hash down and prev[0] takes the one just rotated out. The
+// oldest falls off the end, so the item never grows.
+var rotateExpr = func() string {
+	var b strings.Builder
+	b.WriteString("SET refresh_hash = :new, refresh_gen = refresh_gen + :one, last_used_at = :now, idle_exp = :idle, prev_hashes[0] = :old")
+	for i := 1; i < MaxPrevRefreshHashes; i++ {
+		fmt.Fprintf(&b, ", prev_hashes[%d] = if_not_exists(prev_hashes[%d], :nul)", i, i-1)
+	}
+	return b.String()
+}()
+
+// RotateRefresh replaces the session's refresh hash oldHash with newHash in
+// one conditional update: it succeeds only while oldHash is current, the
+// session is not revoked and now is before both expiries. It pushes oldHash
+// onto PrevRefreshHashes (keeping MaxPrevRefreshHashes), increments
+// RefreshGen, sets LastUsedAt to now and IdleExpiresAt to idleExpiresAt, and
+// returns the updated session. Of any number of concurrent rotations of the
+// same hash exactly one succeeds; the others, and every rotation whose
+// condition fails for another reason (reuse, revoked, expired, no such
+// session), get ErrConflict. Callers that need to know why read the session.
+func (s *Store) RotateRefresh(ctx context.Context, id string, oldHash, newHash []byte, now, idleExpiresAt time.Time) (*Session, error) {
+	switch {
+	case !validKeyPart(id):
+		return nil, ErrConflict
+	case len(oldHash) == 0 || len(newHash) == 0:
+		return nil, errors.New("store: rotate needs both hashes")
+	case bytes.Equal(oldHash, newHash):
+		return nil, errors.New("store: rotate to the same hash")
+	case !storableTime(now) || !storableTime(idleExpiresAt):
+		return nil, errors.New("store: rotate time out of range")
+	case !idleExpiresAt.After(now):
+		return nil, errors.New("store: idle expiry not after now")
+	}
+	out, err := s.updateItem(ctx, &dynamodb.UpdateItemInput{
+		Key:              key(sessionPK(id), sessionSK),
+		UpdateExpression: aws.String(rotateExpr),
+		// Stored expiries are whole seconds rounded down, so comparing them
+		// with now rounded down never extends a session.
+		ConditionExpression: aws.String("refresh_hash = :old AND attribute_not_exists(revoked_at) AND abs_exp > :now AND idle_exp > :now"),
+		ExpressionAttributeValues: item{
+			":old":  attrB(oldHash),
+			":new":  attrB(newHash),
+			":one":  attrN(1),
+			":now":  attrTime(now),
+			":idle": attrTime(idleExpiresAt),
+			":nul":  &types.AttributeValueMemberNULL{Value: true},
+		},
+		ReturnValues: types.ReturnValueAllNew,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return decodeSession(out.Attributes)
+}
+
+// RevokeSession marks the session revoked and returns it. It is idempotent:
+// a session revoked before keeps its first RevokedAt and RevokeReason. A zero
+// at means now. It returns ErrNotFound when there is no such session or its
+// ttl has passed.
+func (s *Store) RevokeSession(ctx context.Context, id, reason string, at time.Time) (*Session, error) {
+	if !validKeyPart(id) {
+		return nil, ErrNotFound
+	}
+	now := s.now()
+	if at.IsZero() {
+		at = now
+	}
+	if !storableTime(at) {
+		return nil, errors.New("store: revocation time out of range")
+	}
+	expr := "SET revoked_at = if_not_exists(revoked_at, :at)"
+	vals := item{":at": attrTime(at), ":now": attrN(unixFloor(now))}
+	if reason != "" {
+		expr += ", revoke_reason = if_not_exists(revoke_reason, :reason)"
+		vals[":reason"] = attrS(reason)
+	}
+	out, err := s.updateItem(ctx, &dynamodb.UpdateItemInput{
+		Key:                       key(sessionPK(id), sessionSK),
+		UpdateExpression:          aws.String(expr),
+		ConditionExpression:       aws.String("attribute_exists(pk) AND #ttl > :now"),
+		ExpressionAttributeNames:  map[string]string{"#ttl": attrTTL},
+		ExpressionAttributeValues: vals,
+		ReturnValues:              types.ReturnValueAllNew,
+	})
+	if errors.Is(err, ErrConflict) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return decodeSession(out.Attributes)
+}
+
+// ListUserSessions returns the user's sessions, newest first, revoked and
+// expired-but-retained ones included; items whose ttl has passed are left
+// out. It reads gsi1, which is eventually consistent: a session created a
+// moment ago may be missing.
+func (s *Store) ListUserSessions(ctx context.Context, sub string) ([]Session, error) {
+	if !validKeyPart(sub) {
+		return nil, errors.New("store: sub must be 1 to 512 bytes of UTF-8")
+	}
+	now := s.now()
+	var list []Session
+	err := s.queryAll(ctx, &dynamodb.QueryInput{
+		IndexName:              aws.String(IndexGSI1),
+		KeyConditionExpression: aws.String("gsi1pk = :pk AND begins_with(gsi1sk, :prefix)"),
+		ExpressionAttributeValues: item{
+			":pk":     attrS(userPK(sub)),
+			":prefix": attrS(sessionPrefix),
+		},
+		ScanIndexForward: aws.Bool(false),
+	}, func(items []item) error {
+		for _, it := range items {
+			if expiredAt(it, now) {
+				continue
+			}
+			sess, err := decodeSession(it)
+			if err != nil {
+				return err
+			}
+			list = append(list, *sess)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return list, nil
+}

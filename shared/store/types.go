@@ -1,0 +1,90 @@
+// Package store keeps shortfuse's state in one DynamoDB table.
+//
+// The table has string keys pk and sk, a numeric ttl attribute and one global
+// secondary index, gsi1 (gsi1pk, gsi1sk), for listing a user's sessions.
+// Every write that two requests could race for is a single-item conditional
+// write: the local emulator has no transactions, and none are needed.
+// DynamoDB deletes expired items lazily, so every read checks expiry itself.
+//
+// Items (pk / sk):
+//
+//	SESSION#<sid> / SESSION         a session and its refresh token family;
+//	                                gsi1: USER#<sub> / SESSION#<created nanos>#<sid>
+//	USER#<sub>    / STATE           the user's revocation time
+//	REVLOG        / <nanos>#<hex>   one revocation log entry, ordered by append time
+//
+// Times are stored as whole unix seconds, rounded so that storage can only
+// shorten access: a session's expiries round down, a revocation's lifetime
+// (and every ttl) rounds up.
+package store
+
+import (
+	"errors"
+	"time"
+)
+
+// Errors returned by the store. Callers match them with errors.Is.
+var (
+	// ErrNotFound: the item does not exist or has expired.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict: a conditional write lost (a refresh token already rotated,
+	// a code already used, an invite exhausted).
+	ErrConflict = errors.New("store: condition failed")
+	// ErrUnavailable: DynamoDB could not be reached or did not answer in time.
+	// Callers answer 503 and change nothing else.
+	ErrUnavailable = errors.New("store: unavailable")
+)
+
+// Session is one login exchanged at the token service. Its refresh token
+// family state lives on the same item, so rotation is one conditional update.
+type Session struct {
+	ID        string
+	Sub       string
+	Username  string
+	ClientID  string
+	Groups    []string
+	Scope     string
+	OriginJTI string    // origin_jti (or jti) of the Cognito ID token exchanged
+	AuthTime  time.Time // auth_time of the Cognito login
+
+	CreatedAt     time.Time
+	LastUsedAt    time.Time
+	IdleExpiresAt time.Time // pushed forward by each refresh, capped by AbsExpiresAt
+	AbsExpiresAt  time.Time
+
+	// RefreshHash is SHA-256 of the current refresh token's secret;
+	// PrevRefreshHashes holds the last few rotated ones, newest first, so a
+	// replayed token is recognised as reuse rather than garbage.
+	RefreshHash       []byte
+	PrevRefreshHashes [][]byte
+	RefreshGen        int64
+
+	RevokedAt    time.Time // zero while not revoked
+	RevokeReason string
+
+	UserAgent string
+	SourceIP  string
+}
+
+// Active reports whether the session can still be used at now.
+func (s *Session) Active(now time.Time) bool {
+	return s.RevokedAt.IsZero() && now.Before(s.AbsExpiresAt) && now.Before(s.IdleExpiresAt)
+}
+
+// Revocation kinds in the revocation log.
+const (
+	RevokeSession = "session" // Value is a session id (sid claim)
+	RevokeUser    = "user"    // Value is a sub; tokens with auth_time <= At are revoked
+	RevokeJTI     = "jti"     // Value is a Cognito jti or origin_jti
+)
+
+// Revocation is one entry of the time-ordered revocation log that
+// authorizers poll. An entry matters only while a token it affects can still
+// be accepted, so it lives until Until and the live set stays small.
+type Revocation struct {
+	ID    string // unique, time-ordered (the sort key)
+	Kind  string
+	Value string
+	At    time.Time
+	Until time.Time
+}

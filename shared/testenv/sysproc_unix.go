@@ -1,0 +1,22 @@
+//go:build unix && !linux
+
+package testenv
+
+import (
+	"os/exec"
+	"syscall"
+)
+
+// sysProcAttr puts the child in its own process group so Stop reaches every
+// process it spawns.
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true}
+}
+
+func signalGroup(cmd *exec.Cmd, kill bool) {
+	sig := syscall.SIGTERM
+	if kill {
+		sig = syscall.SIGKILL
+	}
+	_ = syscall.Kill(-cmd.Process.Pid, sig)
+}

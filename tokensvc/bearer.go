@@ -1,0 +1,84 @@
+package tokensvc
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/shortfuse/shortfuse/shared/jwtverify"
+	"github.com/shortfuse/shortfuse/shared/store"
+)
+
+// caller is the authenticated user of a Bearer-protected endpoint.
+type caller struct {
+	claims *jwtverify.Claims
+	sess   *store.Session
+}
+
+// bearerToken extracts the token of an RFC 6750 Authorization header.
+func bearerToken(h string) (string, bool) {
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimLeft(tok, " ")
+	if tok == "" || len(tok) > 16<<10 {
+		return "", false
+	}
+	for i := 0; i < len(tok); i++ {
+		c := tok[i]
+		// token68 characters (RFC 9110 §11.2)
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			strings.IndexByte("-._~+/=", c) >= 0) {
+			return "", false
+		}
+	}
+	return tok, true
+}
+
+// authenticate checks the request's Bearer token: an access token of this
+// service whose session is still active. admin additionally requires the
+// configured admin group.
+func (s *Service) authenticate(r *http.Request, info *reqInfo, admin bool) (*caller, error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return nil, ErrInvalidToken.WithDescription("a Bearer access token is required")
+	}
+	tok, ok := bearerToken(h)
+	if !ok {
+		return nil, ErrInvalidToken.WithDescription("malformed Authorization header")
+	}
+	info.tokenID = tokenID(tok)
+	claims, err := s.access.Verify(r.Context(), tok)
+	if err != nil {
+		return nil, ErrInvalidToken.WithDescription("access token is invalid or expired").WithCause(err)
+	}
+	info.sub, info.sid, info.clientID = claims.Subject, claims.SessionID, claims.ClientID
+	sess, err := s.activeSession(r, claims)
+	if err != nil {
+		return nil, err
+	}
+	if admin && !hasGroup(claims.Groups, s.cfg.AdminGroup) {
+		return nil, ErrInsufficientScope.WithDescription("requires membership of the admin group")
+	}
+	return &caller{claims: claims, sess: sess}, nil
+}
+
+// activeSession returns the session of verified access token claims, or
+// invalid_token when it is gone, revoked or expired.
+func (s *Service) activeSession(r *http.Request, claims *jwtverify.Claims) (*store.Session, error) {
+	if claims.SessionID == "" {
+		return nil, ErrInvalidToken.WithDescription("access token has no session")
+	}
+	sess, err := s.store.GetSession(r.Context(), claims.SessionID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrInvalidToken.WithDescription("session has ended")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if sess.Sub != claims.Subject || !sess.Active(s.now()) {
+		return nil, ErrInvalidToken.WithDescription("session has ended")
+	}
+	return sess, nil
+}

@@ -1,0 +1,129 @@
+package tokensvc
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/shortfuse/shortfuse/shared/revoke"
+	"github.com/shortfuse/shortfuse/shared/store"
+)
+
+// RefreshStorage is what the refresh grant needs from the store.
+type RefreshStorage interface {
+	GetSession(ctx context.Context, id string) (*store.Session, error)
+	UserRevokedAt(ctx context.Context, sub string) (time.Time, error)
+	RotateRefresh(ctx context.Context, id string, oldHash, newHash []byte, now, idleExpiresAt time.Time) (*store.Session, error)
+}
+
+// refresh implements the refresh_token grant (RFC 6749 §6) with rotation:
+// every refresh token works once. Presenting a rotated one again means two
+// parties hold the session's tokens, so the whole session is revoked
+// (OAuth 2.0 Security BCP §4.14). A concurrent refresh that loses the race
+// is the same case: the same token was used twice.
+func (s *Service) refresh(r *http.Request, form url.Values, info *reqInfo) (*TokenResponse, error) {
+	ctx := r.Context()
+	tok := form.Get("refresh_token")
+	info.tokenID = tokenID(tok)
+	if tok == "" {
+		return nil, ErrInvalidRequest.WithDescription("refresh_token is missing")
+	}
+	if err := s.checkClientID(form.Get("client_id")); err != nil {
+		return nil, err
+	}
+	sid, hash, ok := parseRefreshToken(tok)
+	if !ok {
+		return nil, ErrInvalidGrant.WithDescription("refresh_token is invalid")
+	}
+	info.sid = sid
+	sess, err := s.store.GetSession(ctx, sid)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrInvalidGrant.WithDescription("refresh_token is invalid")
+	}
+	if err != nil {
+		return nil, err
+	}
+	info.sub, info.clientID = sess.Sub, sess.ClientID
+	current := hashIn(hash, [][]byte{sess.RefreshHash})
+	if !current {
+		if hashIn(hash, sess.PrevRefreshHashes) {
+			return nil, s.reuse(ctx, sess, info)
+		}
+		return nil, ErrInvalidGrant.WithDescription("refresh_token is invalid")
+	}
+	now := s.now()
+	switch {
+	case !sess.RevokedAt.IsZero():
+		return nil, ErrInvalidGrant.WithDescription("session has been revoked")
+	case !sess.Active(now):
+		return nil, ErrInvalidGrant.WithDescription("session has expired")
+	case form.Get("client_id") != "" && form.Get("client_id") != sess.ClientID:
+		return nil, ErrInvalidGrant.WithDescription("refresh_token was issued to another client")
+	}
+	if _, ok := s.cfg.Clients[sess.ClientID]; !ok {
+		return nil, ErrInvalidGrant.WithDescription("client is no longer allowed")
+	}
+	scope := sess.Scope
+	if req := form.Get("scope"); req != "" {
+		// RFC 6749 §6: a refresh may narrow the scope, never widen it.
+		if scope, err = parseScope(req, strings.Fields(sess.Scope)); err != nil {
+			return nil, err
+		}
+	}
+	// Read before rotating: if this read fails nothing has changed and the
+	// client may simply retry with the same token.
+	revokedAt, err := s.store.UserRevokedAt(ctx, sess.Sub)
+	if err != nil {
+		return nil, err
+	}
+	if !revokedAt.IsZero() && !sess.AuthTime.After(revokedAt) {
+		if _, err := s.store.RevokeSession(ctx, sess.ID, revoke.ReasonUserRevoked, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		return nil, ErrInvalidGrant.WithDescription("session has been revoked")
+	}
+
+	next, nextHash := newRefreshToken(sess.ID)
+	rotated, err := s.store.RotateRefresh(ctx, sess.ID, hash, nextHash, now, idleExpiry(now, s.cfg.SessionIdleTTL, sess.AbsExpiresAt))
+	if errors.Is(err, store.ErrConflict) {
+		return nil, s.reuse(ctx, sess, info)
+	}
+	if err != nil {
+		return nil, err
+	}
+	access, ttl, err := s.issueAccessToken(rotated, scope, now)
+	if err != nil {
+		return nil, err
+	}
+	return &TokenResponse{
+		AccessToken:  access,
+		TokenType:    "Bearer",
+		ExpiresIn:    int64(ttl / time.Second),
+		RefreshToken: next,
+		Scope:        scope,
+	}, nil
+}
+
+// reuse revokes a session whose refresh token was used twice.
+func (s *Service) reuse(ctx context.Context, sess *store.Session, info *reqInfo) error {
+	info.event = revoke.ReasonRefreshReuse
+	if !sess.RevokedAt.IsZero() {
+		return ErrInvalidGrant.WithDescription("session has been revoked")
+	}
+	if _, err := s.revoker.Session(ctx, sess.ID, revoke.ReasonRefreshReuse); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return ErrInvalidGrant.WithDescription("refresh_token was already used; the session is revoked")
+}
+
+// idleExpiry is the idle limit of a session used at now, capped by its
+// absolute limit.
+func idleExpiry(now time.Time, idle time.Duration, abs time.Time) time.Time {
+	if t := now.Add(idle); t.Before(abs) {
+		return t
+	}
+	return abs
+}

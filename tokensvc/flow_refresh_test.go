@@ -1,0 +1,218 @@
+package tokensvc
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shortfuse/shortfuse/shared/revoke"
+	"github.com/shortfuse/shortfuse/shared/store"
+)
+
+func TestRefreshRotates(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	first := e.login("user-1", map[string]any{"cognito:groups": []string{"staff"}})
+	first2 := e.post("/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {first.RefreshToken}, "scope": {""}}, "")
+	second := e.tokenResponse(first2)
+	if second.RefreshToken == first.RefreshToken || second.AccessToken == first.AccessToken {
+		t.Fatal("tokens not rotated")
+	}
+	if second.IssuedTokenType != "" || second.TokenType != "Bearer" || second.ExpiresIn != 300 {
+		t.Errorf("response %+v", second)
+	}
+	c1, c2 := e.verifyAccess(first.AccessToken), e.verifyAccess(second.AccessToken)
+	if c1.SessionID != c2.SessionID || c1.JTI == c2.JTI || !c2.AuthTime.Equal(c1.AuthTime) || strings.Join(c2.Groups, ",") != "staff" {
+		t.Errorf("claims %+v vs %+v", c1, c2)
+	}
+	e.clock.Advance(10 * time.Minute)
+	third := e.tokenResponse(e.refresh(second.RefreshToken))
+	sess, err := e.store.GetSession(ctx, c1.SessionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sess.RefreshGen != 2 || !sess.LastUsedAt.Equal(e.clock.Now()) || !sess.IdleExpiresAt.Equal(e.clock.Now().Add(time.Hour)) {
+		t.Errorf("session after two refreshes: gen %d last %v idle %v", sess.RefreshGen, sess.LastUsedAt, sess.IdleExpiresAt)
+	}
+
+	// Replaying a rotated token is reuse: the whole session is revoked.
+	wantError(t, e.refresh(first.RefreshToken), 400, "invalid_grant")
+	sess, err = e.store.GetSession(ctx, c1.SessionID)
+	if err != nil || sess.RevokedAt.IsZero() || sess.RevokeReason != revoke.ReasonRefreshReuse {
+		t.Fatalf("session after reuse: %+v %v", sess, err)
+	}
+	wantError(t, e.refresh(third.RefreshToken), 400, "invalid_grant")
+	if !strings.Contains(e.logs.String(), `"event":"refresh_token_reuse"`) {
+		t.Error("reuse not logged")
+	}
+	// Authorizers learn of it through the revocation log.
+	revs, err := e.store.RevocationsSince(ctx, e.clock.Now().Add(-time.Hour), e.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(revs) != 1 || revs[0].Kind != store.RevokeSession || revs[0].Value != c1.SessionID ||
+		revs[0].Until.Before(e.clock.Now().Add(e.cfg.RevocationRetention)) {
+		t.Fatalf("revocation log %+v", revs)
+	}
+}
+
+func TestRefreshConcurrentReuse(t *testing.T) {
+	e := newEnv(t)
+	tr := e.login("user-race", nil)
+	const n = 20
+	var wg sync.WaitGroup
+	resps := make([]*response, n)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			resps[i] = e.refresh(tr.RefreshToken)
+		})
+	}
+	close(start)
+	wg.Wait()
+	ok := 0
+	for _, r := range resps {
+		switch {
+		case r.Code == http.StatusOK:
+			ok++
+		case r.Code == 400 && r.json["error"] == "invalid_grant":
+		default:
+			t.Errorf("unexpected response %d %s", r.Code, r.Body)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d refreshes succeeded, want exactly 1", ok)
+	}
+	sess, err := e.store.GetSession(context.Background(), strings.Split(tr.RefreshToken, ".")[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sess.RevokedAt.IsZero() || sess.RevokeReason != revoke.ReasonRefreshReuse {
+		t.Fatalf("session not revoked after reuse: %+v", sess)
+	}
+}
+
+func TestRefreshRefused(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	tr := e.login("user-1", map[string]any{})
+	sid := strings.Split(tr.RefreshToken, ".")[0]
+	otherSecret := strings.Split(newTokenFor(sid), ".")[1]
+
+	tests := []struct {
+		name   string
+		form   url.Values
+		status int
+		code   string
+	}{
+		{"missing token", url.Values{"grant_type": {"refresh_token"}}, 400, "invalid_request"},
+		{"garbage", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"garbage"}}, 400, "invalid_grant"},
+		{"jwt", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tr.AccessToken}}, 400, "invalid_grant"},
+		{"unknown session", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {newTokenFor(newID(sidBytes))}}, 400, "invalid_grant"},
+		{"wrong secret", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {sid + "." + otherSecret}}, 400, "invalid_grant"},
+		{"non-canonical base64", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {sid[:21] + "B." + otherSecret}}, 400, "invalid_grant"},
+		{"unknown client", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tr.RefreshToken}, "client_id": {"nope"}}, 401, "invalid_client"},
+		{"other client", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tr.RefreshToken}, "client_id": {shortClient}}, 400, "invalid_grant"},
+		{"wider scope", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tr.RefreshToken}, "scope": {"write"}}, 400, "invalid_scope"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			wantError(t, e.post("/token", tc.form, ""), tc.status, tc.code)
+		})
+	}
+	// None of that touched the session: the token still works.
+	sess, err := e.store.GetSession(ctx, sid)
+	if err != nil || !sess.RevokedAt.IsZero() || sess.RefreshGen != 0 {
+		t.Fatalf("session touched: %+v %v", sess, err)
+	}
+	e.tokenResponse(e.refresh(tr.RefreshToken))
+}
+
+// newTokenFor returns a well-formed refresh token for sid with a fresh secret.
+func newTokenFor(sid string) string {
+	tok, _ := newRefreshToken(sid)
+	return tok
+}
+
+func TestRefreshScope(t *testing.T) {
+	e := newEnv(t)
+	f := exchangeForm(e.idToken("user-1", nil))
+	f.Set("scope", "read write")
+	tr := e.tokenResponse(e.post("/token", f, ""))
+	if tr.Scope != "read write" {
+		t.Fatalf("scope %q", tr.Scope)
+	}
+	narrowed := e.tokenResponse(e.post("/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tr.RefreshToken}, "scope": {"write"}}, ""))
+	if narrowed.Scope != "write" || e.verifyAccess(narrowed.AccessToken).Scope != "write" {
+		t.Fatalf("narrowed %+v", narrowed)
+	}
+	// Narrowing applies to one access token; the session keeps its grant.
+	full := e.tokenResponse(e.refresh(narrowed.RefreshToken))
+	if full.Scope != "read write" {
+		t.Fatalf("scope after narrowing %q", full.Scope)
+	}
+}
+
+func TestRefreshLimits(t *testing.T) {
+	t.Run("idle", func(t *testing.T) {
+		e := newEnv(t)
+		tr := e.login("user-1", nil)
+		e.clock.Advance(59 * time.Minute)
+		tr = e.tokenResponse(e.refresh(tr.RefreshToken)) // pushes the idle limit forward
+		e.clock.Advance(59 * time.Minute)
+		tr = e.tokenResponse(e.refresh(tr.RefreshToken))
+		e.clock.Advance(time.Hour)
+		wantError(t, e.refresh(tr.RefreshToken), 400, "invalid_grant")
+	})
+	t.Run("absolute", func(t *testing.T) {
+		e := newEnv(t)
+		tr := e.login("user-1", nil)
+		sid := strings.Split(tr.RefreshToken, ".")[0]
+		for range 26 {
+			e.clock.Advance(55 * time.Minute)
+			tr = e.tokenResponse(e.refresh(tr.RefreshToken))
+		}
+		// The idle limit never passes the absolute one.
+		sess, err := e.store.GetSession(context.Background(), sid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sess.IdleExpiresAt.Equal(sess.AbsExpiresAt) {
+			t.Fatalf("idle %v abs %v", sess.IdleExpiresAt, sess.AbsExpiresAt)
+		}
+		e.clock.Advance(time.Hour)
+		wantError(t, e.refresh(tr.RefreshToken), 400, "invalid_grant")
+	})
+	t.Run("revoked session", func(t *testing.T) {
+		e := newEnv(t)
+		tr := e.login("user-1", nil)
+		if _, err := e.svc.revoker.Session(context.Background(), strings.Split(tr.RefreshToken, ".")[0], "test"); err != nil {
+			t.Fatal(err)
+		}
+		wantError(t, e.refresh(tr.RefreshToken), 400, "invalid_grant")
+	})
+	t.Run("revoked user", func(t *testing.T) {
+		e := newEnv(t)
+		tr := e.login("user-1", nil)
+		e.clock.Advance(time.Second)
+		if _, err := e.store.SetUserRevokedAt(context.Background(), "user-1", e.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		wantError(t, e.refresh(tr.RefreshToken), 400, "invalid_grant")
+		sess, err := e.store.GetSession(context.Background(), strings.Split(tr.RefreshToken, ".")[0])
+		if err != nil || sess.RevokedAt.IsZero() {
+			t.Fatalf("session of a revoked user left live: %+v %v", sess, err)
+		}
+	})
+	t.Run("client removed", func(t *testing.T) {
+		e := newEnv(t)
+		tr := e.login("user-1", nil)
+		delete(e.svc.cfg.Clients, testClient)
+		wantError(t, e.refresh(tr.RefreshToken), 400, "invalid_grant")
+	})
+}

@@ -1,0 +1,298 @@
+package tokensvc
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shortfuse/shortfuse/shared/jwtverify/jwttest"
+	"github.com/shortfuse/shortfuse/shared/keys"
+	"github.com/shortfuse/shortfuse/shared/obs"
+	"github.com/shortfuse/shortfuse/shared/store"
+	"github.com/shortfuse/shortfuse/shared/testenv"
+)
+
+// *store.Store must keep satisfying every storage interface of the service.
+var _ Storage = (*store.Store)(nil)
+
+// dyn is one dynalite for the whole package; each test gets its own table.
+var dyn *testenv.Dynamo
+
+func TestMain(m *testing.M) {
+	d, err := testenv.StartDynalite(context.Background())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	dyn = d
+	code := m.Run()
+	if err := d.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	os.Exit(code)
+}
+
+// clock is a settable clock shared by the service, the store and the test
+// issuer.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Now().Truncate(time.Second)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// syncBuffer collects log lines from concurrent requests.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+const (
+	testIssuer  = "https://tokens.example.com"
+	testClient  = "client-1"
+	shortClient = "short-client"
+	adminGroup  = "shortfuse-admin"
+)
+
+type env struct {
+	t      testing.TB
+	svc    *Service
+	store  *store.Store
+	cog    *jwttest.Issuer
+	clock  *clock
+	logs   *syncBuffer
+	cfg    Config
+	tokens []string // every token handed out, to check the logs never hold one
+}
+
+func testConfig() Config {
+	return Config{
+		Table:               "unused",
+		Issuer:              testIssuer,
+		Audience:            testIssuer,
+		CognitoIssuer:       "https://cognito.example.com/pool",
+		Clients:             map[string]time.Duration{testClient: 300 * time.Second, shortClient: 30 * time.Second},
+		AccessTokenTTL:      300 * time.Second,
+		SessionIdleTTL:      time.Hour,
+		SessionMaxTTL:       24 * time.Hour,
+		AdminGroup:          adminGroup,
+		RevocationRetention: time.Hour,
+		MaxBodyBytes:        8192,
+		Scopes:              []string{"read", "write"},
+		Leeway:              5 * time.Second,
+	}
+}
+
+func newTable(t testing.TB, client *testenv.Dynamo) string {
+	t.Helper()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	table := "t" + hex.EncodeToString(b)
+	if err := store.CreateTable(context.Background(), client.Client, table); err != nil {
+		t.Fatal(err)
+	}
+	return table
+}
+
+type envOption struct {
+	cfg   func(*Config)
+	opts  []Option
+	dyn   *testenv.Dynamo
+	store []store.Option
+}
+
+func newEnv(t testing.TB, eo ...envOption) *env {
+	t.Helper()
+	e := &env{t: t, clock: newClock(), logs: &syncBuffer{}, cfg: testConfig()}
+	d := dyn
+	var sopts []store.Option
+	var opts []Option
+	for _, o := range eo {
+		if o.cfg != nil {
+			o.cfg(&e.cfg)
+		}
+		if o.dyn != nil {
+			d = o.dyn
+		}
+		sopts = append(sopts, o.store...)
+		opts = append(opts, o.opts...)
+	}
+	e.store = store.New(d.Client, newTable(t, d), append([]store.Option{store.WithClock(e.clock.Now)}, sopts...)...)
+	e.cog = jwttest.NewIssuer(t, "RS256")
+	e.cog.Issuer = e.cfg.CognitoIssuer
+	e.cog.ClientID = testClient
+	e.cog.Now = e.clock.Now
+	k, err := keys.Generate(keys.ES256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, err := keys.NewSet("", k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.svc, err = New(e.cfg, e.store, ks, append([]Option{
+		WithClock(e.clock.Now),
+		WithLogger(obs.NewLogger(e.logs, "debug")),
+		WithCognitoKeys(e.cog.Keys()),
+	}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		logs := e.logs.String()
+		for _, tok := range e.tokens {
+			if tok != "" && strings.Contains(logs, tok) {
+				t.Errorf("a token reached the log")
+			}
+		}
+	})
+	return e
+}
+
+// idToken mints a Cognito ID token for sub.
+func (e *env) idToken(sub string, overrides map[string]any) string {
+	claims := map[string]any{"sub": sub, "cognito:username": sub}
+	for k, v := range overrides {
+		claims[k] = v
+	}
+	tok := e.cog.CognitoIDToken(claims)
+	e.tokens = append(e.tokens, tok)
+	return tok
+}
+
+type response struct {
+	*httptest.ResponseRecorder
+	json map[string]any
+}
+
+func (e *env) do(r *http.Request) *response {
+	e.t.Helper()
+	rec := httptest.NewRecorder()
+	e.svc.ServeHTTP(rec, r)
+	resp := &response{ResponseRecorder: rec}
+	if strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(rec.Body.Bytes(), &resp.json); err != nil {
+			e.t.Fatalf("response is not a JSON object: %v: %s", err, rec.Body)
+		}
+	}
+	return resp
+}
+
+func (e *env) post(path string, form url.Values, bearer string) *response {
+	e.t.Helper()
+	r := httptest.NewRequest("POST", path, strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if bearer != "" {
+		r.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	return e.do(r)
+}
+
+func (e *env) get(method, path, bearer string) *response {
+	e.t.Helper()
+	r := httptest.NewRequest(method, path, nil)
+	if bearer != "" {
+		r.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	return e.do(r)
+}
+
+func exchangeForm(idToken string) url.Values {
+	return url.Values{
+		"grant_type":         {GrantTokenExchange},
+		"subject_token":      {idToken},
+		"subject_token_type": {TokenTypeIDToken},
+	}
+}
+
+// tokens decodes a successful token response.
+func (e *env) tokenResponse(resp *response) TokenResponse {
+	e.t.Helper()
+	if resp.Code != http.StatusOK {
+		e.t.Fatalf("status %d: %s", resp.Code, resp.Body)
+	}
+	var tr TokenResponse
+	if err := json.Unmarshal(resp.Body.Bytes(), &tr); err != nil {
+		e.t.Fatal(err)
+	}
+	e.tokens = append(e.tokens, tr.AccessToken, tr.RefreshToken)
+	return tr
+}
+
+// login exchanges a fresh ID token of sub.
+func (e *env) login(sub string, overrides map[string]any) TokenResponse {
+	e.t.Helper()
+	return e.tokenResponse(e.post("/token", exchangeForm(e.idToken(sub, overrides)), ""))
+}
+
+func (e *env) adminLogin() TokenResponse {
+	e.t.Helper()
+	return e.login("admin-"+jwttest.RandomID(), map[string]any{"cognito:groups": []string{adminGroup}})
+}
+
+func (e *env) refresh(rt string) *response {
+	e.t.Helper()
+	return e.post("/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, "")
+}
+
+// wantError checks an OAuth error response.
+func wantError(t testing.TB, resp *response, status int, code string) {
+	t.Helper()
+	if resp.Code != status || resp.json["error"] != code {
+		t.Fatalf("got %d %s, want %d %s", resp.Code, resp.Body, status, code)
+	}
+	if len(resp.json) > 2 {
+		t.Errorf("unexpected members: %s", resp.Body)
+	}
+	if resp.Header().Get("Cache-Control") != "no-store" || resp.Header().Get("Pragma") != "no-cache" {
+		t.Errorf("missing no-store headers: %v", resp.Header())
+	}
+	if status == http.StatusServiceUnavailable && resp.Header().Get("Retry-After") == "" {
+		t.Error("503 without Retry-After")
+	}
+}
+
+func readAll(t testing.TB, r io.Reader) string {
+	t.Helper()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

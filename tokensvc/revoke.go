@@ -1,0 +1,52 @@
+package tokensvc
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/shortfuse/shortfuse/shared/revoke"
+	"github.com/shortfuse/shortfuse/shared/store"
+)
+
+// handleRevoke implements RFC 7009. The token itself is the credential of
+// the public clients this service serves: a refresh token revokes its
+// session, and so does a valid access token. Any other token gets 200 with
+// nothing done, as §2.2 requires, so the endpoint reveals nothing.
+func (s *Service) handleRevoke(w http.ResponseWriter, r *http.Request, info *reqInfo) error {
+	form, err := parseForm(w, r, s.cfg.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	tok := form.Get("token")
+	if tok == "" {
+		return ErrInvalidRequest.WithDescription("token is missing")
+	}
+	info.tokenID = tokenID(tok)
+	// token_type_hint is only a hint (§2.1): the two kinds of token have
+	// different shapes, so the shape decides.
+	sid := ""
+	if id, hash, ok := parseRefreshToken(tok); ok {
+		sess, err := s.store.GetSession(r.Context(), id)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return err
+		case hashIn(hash, append([][]byte{sess.RefreshHash}, sess.PrevRefreshHashes...)):
+			sid = sess.ID
+			info.sub, info.clientID = sess.Sub, sess.ClientID
+		}
+	} else if looksLikeJWT(tok) {
+		if claims, err := s.access.Verify(r.Context(), tok); err == nil && claims.SessionID != "" {
+			sid = claims.SessionID
+			info.sub, info.clientID = claims.Subject, claims.ClientID
+		}
+	}
+	if sid != "" {
+		info.sid = sid
+		if _, err := s.revoker.Session(r.Context(), sid, revoke.ReasonRevokeToken); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	writeNoContent(w, http.StatusOK)
+	return nil
+}

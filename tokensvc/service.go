@@ -1,0 +1,379 @@
+package tokensvc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/shortfuse/shortfuse/shared/jwtverify"
+	"github.com/shortfuse/shortfuse/shared/keys"
+	"github.com/shortfuse/shortfuse/shared/obs"
+	"github.com/shortfuse/shortfuse/shared/revoke"
+	"github.com/shortfuse/shortfuse/shared/store"
+)
+
+// Storage is everything the service keeps in the store; *store.Store
+// satisfies it. Each part is declared next to the code that uses it.
+type Storage interface {
+	ExchangeStorage
+	RefreshStorage
+	SessionStorage
+	revoke.Store
+}
+
+// TokenVerifier verifies a compact JWS; *jwtverify.Verifier satisfies it.
+type TokenVerifier interface {
+	Verify(ctx context.Context, token string) (*jwtverify.Claims, error)
+}
+
+// Service is the token service's http.Handler.
+type Service struct {
+	cfg      Config
+	store    Storage
+	keys     *keys.Set
+	idTokens TokenVerifier // Cognito ID tokens
+	access   TokenVerifier // this service's access tokens
+	revoker  *revoke.Revoker
+	log      *slog.Logger
+	now      func() time.Time
+	routes   []route
+	basePath string
+	metadata []byte
+
+	cognitoKeys jwtverify.KeySource
+	signOut     revoke.SignOuter
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithLogger sets the request logger (default obs.Default()).
+func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
+
+// WithClock sets the clock used for tokens, sessions and verification.
+func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// WithCognitoKeys sets where Cognito's public keys come from (default a
+// jwtverify.RemoteJWKS of Config.CognitoJWKSURL).
+func WithCognitoKeys(k jwtverify.KeySource) Option { return func(s *Service) { s.cognitoKeys = k } }
+
+// WithSignOut enables Cognito global sign-out on admin user revocation,
+// in Config.UserPoolID.
+func WithSignOut(c revoke.SignOuter) Option { return func(s *Service) { s.signOut = c } }
+
+// New returns a Service. It checks its configuration once, here.
+func New(cfg Config, st Storage, ks *keys.Set, opts ...Option) (*Service, error) {
+	s := &Service{cfg: cfg, store: st, keys: ks, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.log == nil {
+		s.log = obs.Default()
+	}
+	if st == nil || ks == nil || ks.Active() == nil {
+		return nil, errors.New("tokensvc: a store and a signing key are required")
+	}
+	if len(cfg.Clients) == 0 || cfg.Issuer == "" || cfg.CognitoIssuer == "" {
+		return nil, errors.New("tokensvc: issuer, Cognito issuer and clients are required")
+	}
+	if cfg.Audience == "" {
+		s.cfg.Audience = cfg.Issuer
+	}
+	u, err := url.Parse(cfg.Issuer)
+	if err != nil {
+		return nil, fmt.Errorf("tokensvc: issuer: %w", err)
+	}
+	s.basePath = strings.TrimSuffix(u.Path, "/")
+
+	if s.cognitoKeys == nil {
+		if cfg.CognitoJWKSURL == "" {
+			return nil, errors.New("tokensvc: Cognito JWKS URL is required")
+		}
+		s.cognitoKeys = jwtverify.NewRemoteJWKS(cfg.CognitoJWKSURL, jwtverify.RemoteOptions{})
+	}
+	clients := make([]string, 0, len(cfg.Clients))
+	for id := range cfg.Clients {
+		clients = append(clients, id)
+	}
+	s.idTokens, err = jwtverify.New(jwtverify.Config{
+		Keys:       s.cognitoKeys,
+		Issuer:     cfg.CognitoIssuer,
+		Audiences:  clients,
+		TokenUse:   "id",
+		Algorithms: []string{"RS256"},
+		Leeway:     cfg.Leeway,
+		Now:        s.now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tokensvc: ID token verifier: %w", err)
+	}
+	own, err := jwtverify.NewStaticJWKS(ks.JWKS())
+	if err != nil {
+		return nil, fmt.Errorf("tokensvc: own keys: %w", err)
+	}
+	s.access, err = jwtverify.New(jwtverify.Config{
+		Keys:       own,
+		Issuer:     s.cfg.Issuer,
+		Audiences:  []string{s.cfg.Audience},
+		ClientIDs:  clients,
+		Type:       "at+jwt",
+		Algorithms: []string{keys.RS256, keys.ES256, keys.EdDSA},
+		Leeway:     cfg.Leeway,
+		Now:        s.now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tokensvc: access token verifier: %w", err)
+	}
+	ropts := []revoke.Option{revoke.WithClock(s.now)}
+	if s.signOut != nil && cfg.UserPoolID != "" {
+		ropts = append(ropts, revoke.WithCognito(s.signOut, cfg.UserPoolID))
+	}
+	s.revoker = revoke.New(st, cfg.RevocationRetention, ropts...)
+	if s.metadata, err = json.Marshal(s.metadataDoc()); err != nil {
+		return nil, err
+	}
+	s.routes = []route{
+		{"POST", "/token", s.handleToken},
+		{"POST", "/revoke", s.handleRevoke},
+		{"POST", "/introspect", s.handleIntrospect},
+		{"GET", "/sessions", s.handleListSessions},
+		{"DELETE", "/sessions/{id}", s.handleDeleteSession},
+		{"GET", "/admin/users/{sub}/sessions", s.handleAdminListSessions},
+		{"DELETE", "/admin/sessions/{id}", s.handleAdminRevokeSession},
+		{"POST", "/admin/users/{sub}/revoke", s.handleAdminRevokeUser},
+		{"GET", "/.well-known/jwks.json", s.handleJWKS},
+		{"GET", "/.well-known/oauth-authorization-server", s.handleMetadata},
+	}
+	return s, nil
+}
+
+// CognitoKeys returns the source of Cognito's keys, so that main can warm a
+// remote JWKS at init.
+func (s *Service) CognitoKeys() jwtverify.KeySource { return s.cognitoKeys }
+
+// handlerFunc serves one route; it returns an error instead of writing it.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, info *reqInfo) error
+
+type route struct {
+	method  string
+	pattern string
+	h       handlerFunc
+}
+
+// reqInfo collects what the request log line says about a request.
+type reqInfo struct {
+	route    string
+	clientID string
+	sid      string
+	sub      string
+	tokenID  string // obs.TokenID of the token presented, never the token
+	event    string // notable outcome, e.g. refresh_token_reuse
+}
+
+// ServeHTTP routes the request, writes errors as RFC 6749 JSON and logs one
+// line per request.
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	info := &reqInfo{}
+	var err error
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				err = ErrServer.WithCause(fmt.Errorf("panic: %v", p))
+			}
+		}()
+		err = s.dispatch(sw, r, info)
+	}()
+	if err != nil && sw.status == 0 {
+		s.writeError(sw, err)
+	}
+	s.logRequest(r, sw.status, time.Since(start), info, err)
+}
+
+func (s *Service) dispatch(w http.ResponseWriter, r *http.Request, info *reqInfo) error {
+	path := r.URL.EscapedPath()
+	if s.basePath != "" && strings.HasPrefix(path, s.basePath+"/") {
+		path = path[len(s.basePath):]
+	}
+	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	var allowed []string
+	for _, rt := range s.routes {
+		params, ok := matchPath(rt.pattern, segs)
+		if !ok {
+			continue
+		}
+		if r.Method != rt.method {
+			allowed = append(allowed, rt.method)
+			continue
+		}
+		info.route = rt.method + " " + rt.pattern
+		for k, v := range params {
+			r.SetPathValue(k, v)
+		}
+		return rt.h(w, r, info)
+	}
+	if len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		return ErrMethodNotAllowed.WithDescription("method %s not allowed", printable(r.Method))
+	}
+	return ErrNotFound.WithDescription("no such endpoint")
+}
+
+// matchPath matches escaped path segments against a pattern with {name}
+// segments; parameters are unescaped and must not be empty.
+func matchPath(pattern string, segs []string) (map[string]string, bool) {
+	ps := strings.Split(strings.TrimPrefix(pattern, "/"), "/")
+	if len(ps) != len(segs) {
+		return nil, false
+	}
+	var params map[string]string
+	for i, p := range ps {
+		if strings.HasPrefix(p, "{") {
+			v, err := url.PathUnescape(segs[i])
+			if err != nil || v == "" || len(v) > 256 {
+				return nil, false
+			}
+			if params == nil {
+				params = map[string]string{}
+			}
+			params[p[1:len(p)-1]] = v
+			continue
+		}
+		if p != segs[i] {
+			return nil, false
+		}
+	}
+	return params, true
+}
+
+// writeError writes err as an OAuth error response. Store outages become 503
+// with Retry-After; anything unexpected is a 500 whose cause stays in the log.
+func (s *Service) writeError(w http.ResponseWriter, err error) {
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+	case errors.Is(err, store.ErrUnavailable), errors.Is(err, jwtverify.ErrKeysUnavailable):
+		e = ErrUnavailable.WithDescription("try again shortly")
+	default:
+		e = ErrServer
+	}
+	h := w.Header()
+	if e.Status == http.StatusServiceUnavailable {
+		h.Set("Retry-After", "1")
+	}
+	if e.Status == http.StatusUnauthorized && e.Code == ErrInvalidToken.Code {
+		h.Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="shortfuse", error=%q`, e.Code))
+	}
+	if e.Status == http.StatusForbidden && e.Code == ErrInsufficientScope.Code {
+		h.Set("WWW-Authenticate", `Bearer realm="shortfuse", error="insufficient_scope"`)
+	}
+	body := struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description,omitempty"`
+	}{e.Code, e.Description}
+	writeJSON(w, e.Status, body)
+}
+
+// writeJSON writes v with the headers every token service response carries:
+// tokens and session data must not be cached (RFC 6749 §5.1).
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"server_error"}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	if h.Get("Cache-Control") == "" {
+		h.Set("Cache-Control", "no-store")
+		h.Set("Pragma", "no-cache")
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func writeNoContent(w http.ResponseWriter, status int) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	w.WriteHeader(status)
+}
+
+func (s *Service) logRequest(r *http.Request, status int, d time.Duration, info *reqInfo, err error) {
+	if status == 0 {
+		status = http.StatusOK
+	}
+	attrs := []slog.Attr{
+		slog.String("method", r.Method),
+		slog.String("route", info.route),
+		slog.Int("status", status),
+		slog.Float64("ms", float64(d.Microseconds())/1000),
+	}
+	add := func(k, v string) {
+		if v != "" {
+			attrs = append(attrs, slog.String(k, v))
+		}
+	}
+	add("client_id", info.clientID)
+	add("sid", info.sid)
+	add("sub", info.sub)
+	add("token_id", info.tokenID)
+	add("event", info.event)
+	level := slog.LevelInfo
+	if err != nil {
+		attrs = append(attrs, slog.String("error", err.Error()))
+		if status >= 500 {
+			level = slog.LevelError
+		}
+	}
+	if info.event != "" {
+		level = max(level, slog.LevelWarn)
+	}
+	s.log.LogAttrs(r.Context(), level, "request", attrs...)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController and MaxBytesReader reach the writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// WriteAdapterError writes the response for a request refused before it
+// reached the service (see shared/httpapi), in the service's error format.
+func WriteAdapterError(w http.ResponseWriter, status int, err error) {
+	e := ErrInvalidRequest.WithDescription("malformed request")
+	switch status {
+	case http.StatusRequestEntityTooLarge:
+		e = ErrTooLarge
+	case http.StatusRequestHeaderFieldsTooLarge:
+		e = &Error{Code: "invalid_request", Status: status, Description: "request headers too large"}
+	case http.StatusInternalServerError:
+		e = ErrServer
+	}
+	body := struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description,omitempty"`
+	}{e.Code, e.Description}
+	writeJSON(w, e.Status, body)
+}

@@ -1,0 +1,127 @@
+package tokensvc
+
+import (
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/shortfuse/shortfuse/shared/obs"
+	"github.com/shortfuse/shortfuse/shared/store"
+)
+
+// Grant and token type identifiers.
+const (
+	GrantTokenExchange   = "urn:ietf:params:oauth:grant-type:token-exchange"
+	GrantRefreshToken    = "refresh_token"
+	TokenTypeIDToken     = "urn:ietf:params:oauth:token-type:id_token"
+	TokenTypeAccessToken = "urn:ietf:params:oauth:token-type:access_token"
+)
+
+// TokenResponse is the body of a successful /token response
+// (RFC 6749 §5.1, RFC 8693 §2.2.1).
+type TokenResponse struct {
+	AccessToken     string `json:"access_token"`
+	IssuedTokenType string `json:"issued_token_type,omitempty"`
+	TokenType       string `json:"token_type"`
+	ExpiresIn       int64  `json:"expires_in"`
+	RefreshToken    string `json:"refresh_token,omitempty"`
+	Scope           string `json:"scope,omitempty"`
+}
+
+// accessClaims are the claims of an RFC 9068 access token.
+type accessClaims struct {
+	Issuer   string   `json:"iss"`
+	Subject  string   `json:"sub"`
+	Audience string   `json:"aud"`
+	Expires  int64    `json:"exp"`
+	IssuedAt int64    `json:"iat"`
+	JTI      string   `json:"jti"`
+	ClientID string   `json:"client_id"`
+	SID      string   `json:"sid"`
+	AuthTime int64    `json:"auth_time"`
+	Scope    string   `json:"scope,omitempty"`
+	Groups   []string `json:"groups,omitempty"`
+	Username string   `json:"username,omitempty"`
+}
+
+func (s *Service) handleToken(w http.ResponseWriter, r *http.Request, info *reqInfo) error {
+	form, err := parseForm(w, r, s.cfg.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	var resp *TokenResponse
+	switch gt := form.Get("grant_type"); gt {
+	case GrantTokenExchange:
+		resp, err = s.exchange(r, form, info)
+	case GrantRefreshToken:
+		resp, err = s.refresh(r, form, info)
+	case "":
+		return ErrInvalidRequest.WithDescription("grant_type is missing")
+	default:
+		return ErrUnsupportedGrantType.WithDescription("grant_type %s is not supported", printable(gt))
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+// checkClientID applies the optional client_id parameter of a public client:
+// an unknown client is invalid_client.
+func (s *Service) checkClientID(id string) error {
+	if id == "" {
+		return nil
+	}
+	if _, ok := s.cfg.Clients[id]; !ok {
+		return ErrInvalidClient.WithDescription("unknown client_id")
+	}
+	return nil
+}
+
+// issueAccessToken signs an access token for sess with the given scope and
+// the lifetime configured for its client.
+func (s *Service) issueAccessToken(sess *store.Session, scope string, now time.Time) (string, time.Duration, error) {
+	ttl, ok := s.cfg.Clients[sess.ClientID]
+	if !ok {
+		return "", 0, ErrInvalidGrant.WithDescription("client is no longer allowed")
+	}
+	tok, err := s.keys.Sign("at+jwt", accessClaims{
+		Issuer:   s.cfg.Issuer,
+		Subject:  sess.Sub,
+		Audience: s.cfg.Audience,
+		Expires:  now.Add(ttl).Unix(),
+		IssuedAt: now.Unix(),
+		JTI:      newID(16),
+		ClientID: sess.ClientID,
+		SID:      sess.ID,
+		AuthTime: sess.AuthTime.Unix(),
+		Scope:    scope,
+		Groups:   sess.Groups,
+		Username: sess.Username,
+	})
+	if err != nil {
+		return "", 0, ErrServer.WithCause(err)
+	}
+	return tok, ttl, nil
+}
+
+// clientInfo returns what a session records about the device that made it.
+func clientInfo(r *http.Request) (ua, ip string) {
+	ua = r.UserAgent()
+	if len(ua) > 256 {
+		ua = ua[:256]
+	}
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = ""
+	}
+	return ua, ip
+}
+
+func tokenID(tok string) string {
+	if tok == "" {
+		return ""
+	}
+	return obs.TokenID(tok)
+}

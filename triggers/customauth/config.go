@@ -1,0 +1,164 @@
+package customauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/shortfuse/shortfuse/shared/awsx"
+	"github.com/shortfuse/shortfuse/shared/config"
+	"github.com/shortfuse/shortfuse/shared/keys"
+)
+
+// Config is the passwordless sign-in policy. The three functions read the
+// same variables; define uses only MaxAttempts.
+type Config struct {
+	CodeLength  int           // SHORTFUSE_AUTH_CODE_LENGTH: digits per code (default 6, 6 to 10)
+	CodeTTL     time.Duration // SHORTFUSE_AUTH_CODE_TTL: lifetime of a code and its link (default 10m, 1m to 1h)
+	MaxAttempts int           // SHORTFUSE_AUTH_MAX_ATTEMPTS: wrong answers before sign-in fails (default 3, 1 to 10)
+	// LinkBaseURL is the page that completes a magic-link sign-in
+	// (SHORTFUSE_AUTH_LINK_BASE_URL); the token is appended as the fragment
+	// "#token=...", which browsers never send to a server. "" sends codes only.
+	LinkBaseURL string
+	// MinInterval is the least time between two sign-in mails to one user
+	// (SHORTFUSE_AUTH_LINK_MIN_INTERVAL, default 60s, up to 1h). Within it a
+	// new sign-in reuses the live code and link instead of mailing new ones.
+	MinInterval time.Duration
+	// KeySource holds the HMAC key that signs links and codes
+	// (SHORTFUSE_AUTH_LINK_KEY): file:PATH, env:VAR, ssm:NAME (SecureString)
+	// or secretsmanager:ID, at least 32 bytes.
+	KeySource string
+	// RequireVerifiedEmail mails codes only to verified addresses
+	// (SHORTFUSE_AUTH_REQUIRE_VERIFIED_EMAIL, default true); other users are
+	// treated like unknown ones.
+	RequireVerifiedEmail bool
+}
+
+// LoadConfig reads the policy; problems are recorded in env.
+func LoadConfig(env *config.Env) Config {
+	c := Config{
+		CodeLength:           env.Int("SHORTFUSE_AUTH_CODE_LENGTH", 6, 6, 10),
+		CodeTTL:              env.Duration("SHORTFUSE_AUTH_CODE_TTL", 10*time.Minute, time.Minute, time.Hour),
+		MaxAttempts:          env.Int("SHORTFUSE_AUTH_MAX_ATTEMPTS", 3, 1, 10),
+		LinkBaseURL:          env.URL("SHORTFUSE_AUTH_LINK_BASE_URL", ""),
+		MinInterval:          env.Duration("SHORTFUSE_AUTH_LINK_MIN_INTERVAL", time.Minute, 0, time.Hour),
+		KeySource:            env.String("SHORTFUSE_AUTH_LINK_KEY", ""),
+		RequireVerifiedEmail: env.Bool("SHORTFUSE_AUTH_REQUIRE_VERIFIED_EMAIL", true),
+	}
+	if c.LinkBaseURL != "" {
+		u, err := url.Parse(c.LinkBaseURL)
+		switch {
+		case err != nil:
+		case u.Fragment != "" || strings.Contains(c.LinkBaseURL, "#"):
+			env.Fail("SHORTFUSE_AUTH_LINK_BASE_URL", "must not have a fragment: the token goes there")
+		case len(c.LinkBaseURL) > maxLinkBase:
+			env.Fail("SHORTFUSE_AUTH_LINK_BASE_URL", "longer than %d bytes", maxLinkBase)
+		}
+	}
+	if c.MinInterval >= c.CodeTTL {
+		env.Fail("SHORTFUSE_AUTH_LINK_MIN_INTERVAL", "%s must be shorter than SHORTFUSE_AUTH_CODE_TTL (%s)", c.MinInterval, c.CodeTTL)
+	}
+	return c
+}
+
+// MinKeyBytes is the least length of the HMAC key.
+const MinKeyBytes = 32
+
+// LoadKey reads the HMAC key from source (see Config.KeySource). The value
+// is used as it is, surrounding whitespace removed: generate it with e.g.
+// `openssl rand -base64 48`. Errors never include key material.
+func LoadKey(ctx context.Context, source string, f keys.Fetchers) ([]byte, error) {
+	if source == "" {
+		return nil, errors.New("SHORTFUSE_AUTH_LINK_KEY: required but not set")
+	}
+	b, err := readSecret(ctx, source, f)
+	if err != nil {
+		return nil, fmt.Errorf("SHORTFUSE_AUTH_LINK_KEY: %w", err)
+	}
+	b = []byte(strings.TrimSpace(string(b)))
+	if len(b) < MinKeyBytes {
+		return nil, fmt.Errorf("SHORTFUSE_AUTH_LINK_KEY: key from %s has %d bytes, want at least %d", schemeOf(source), len(b), MinKeyBytes)
+	}
+	return b, nil
+}
+
+func schemeOf(source string) string {
+	s, _, _ := strings.Cut(source, ":")
+	return s
+}
+
+const maxSecret = 64 << 10
+
+func readSecret(ctx context.Context, source string, f keys.Fetchers) ([]byte, error) {
+	scheme, ref, ok := strings.Cut(source, ":")
+	if !ok || ref == "" {
+		return nil, fmt.Errorf("source %q: want file:PATH, env:VAR, ssm:NAME or secretsmanager:ID", source)
+	}
+	timeout := f.Timeout
+	if timeout <= 0 {
+		timeout = awsx.CallTimeout
+	}
+	switch scheme {
+	case "file":
+		fi, err := os.Stat(ref)
+		if err != nil {
+			return nil, err
+		}
+		if fi.Size() > maxSecret {
+			return nil, fmt.Errorf("%s is larger than %d bytes", ref, maxSecret)
+		}
+		return os.ReadFile(ref)
+	case "env":
+		v, ok := os.LookupEnv(ref)
+		if !ok || strings.TrimSpace(v) == "" {
+			return nil, fmt.Errorf("environment variable %s is empty or unset", ref)
+		}
+		return []byte(v), nil
+	case "ssm":
+		if f.SSM == nil {
+			return nil, fmt.Errorf("source %s needs an SSM client", source)
+		}
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		out, err := f.SSM.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(ref), WithDecryption: aws.Bool(true)})
+		if err != nil {
+			return nil, fmt.Errorf("ssm GetParameter %s: %w", ref, err)
+		}
+		p := out.Parameter
+		if p == nil || p.Value == nil {
+			return nil, fmt.Errorf("ssm parameter %s has no value", ref)
+		}
+		if p.Type != ssmtypes.ParameterTypeSecureString {
+			return nil, fmt.Errorf("ssm parameter %s is %s, want SecureString", ref, p.Type)
+		}
+		return []byte(*p.Value), nil
+	case "secretsmanager":
+		if f.Secrets == nil {
+			return nil, fmt.Errorf("source %s needs a Secrets Manager client", source)
+		}
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		out, err := f.Secrets.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(ref)})
+		if err != nil {
+			return nil, fmt.Errorf("secretsmanager GetSecretValue %s: %w", ref, err)
+		}
+		switch {
+		case out.SecretString != nil:
+			return []byte(*out.SecretString), nil
+		case len(out.SecretBinary) > 0:
+			return out.SecretBinary, nil
+		}
+		return nil, fmt.Errorf("secret %s has no value", ref)
+	default:
+		return nil, fmt.Errorf("source %q: unknown scheme %q (want file, env, ssm or secretsmanager)", source, scheme)
+	}
+}

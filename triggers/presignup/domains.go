@@ -1,0 +1,101 @@
+package presignup
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// A domainRule matches an email domain: "example.com" matches exactly that
+// domain, "*.example.com" matches any subdomain of it (not the domain itself).
+type domainRule struct {
+	domain string // lower case, no trailing dot
+	sub    bool
+}
+
+// domainList is a list of rules; an empty list matches nothing.
+type domainList []domainRule
+
+var labelRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// validDomain reports whether d is a lower-case ASCII host name with at
+// least two labels (internationalised names in their xn-- form).
+func validDomain(d string) bool {
+	if len(d) > 253 {
+		return false
+	}
+	labels := strings.Split(d, ".")
+	if len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if !labelRE.MatchString(l) {
+			return false
+		}
+	}
+	return true
+}
+
+// parseDomains parses configuration entries.
+func parseDomains(entries []string) (domainList, error) {
+	var out domainList
+	for _, e := range entries {
+		e = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(e)), ".")
+		r := domainRule{domain: e}
+		if rest, ok := strings.CutPrefix(e, "*."); ok {
+			r = domainRule{domain: rest, sub: true}
+		}
+		if !validDomain(r.domain) {
+			return nil, fmt.Errorf("%q is not a domain like example.com or *.example.com", e)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// match reports whether domain (normalised) matches any rule.
+func (l domainList) match(domain string) bool {
+	for _, r := range l {
+		if r.sub {
+			if strings.HasSuffix(domain, "."+r.domain) {
+				return true
+			}
+		} else if domain == r.domain {
+			return true
+		}
+	}
+	return false
+}
+
+var errBadEmail = errors.New("bad email")
+
+// splitEmail returns the address in lower case and its domain. It accepts
+// the plain local@domain form only: no display names, quotes, comments or
+// whitespace, an ASCII host name as domain.
+func splitEmail(addr string) (normalized, domain string, err error) {
+	if len(addr) > 254 {
+		return "", "", errBadEmail
+	}
+	a := strings.ToLower(addr)
+	at := strings.LastIndexByte(a, '@')
+	if at <= 0 || at > 64 || at == len(a)-1 {
+		return "", "", errBadEmail
+	}
+	local, dom := a[:at], strings.TrimSuffix(a[at+1:], ".")
+	for _, r := range local {
+		if r <= ' ' || r == 0x7f || strings.ContainsRune(`"(),:;<>@[\]`, r) {
+			return "", "", errBadEmail
+		}
+	}
+	if !validDomain(dom) {
+		return "", "", errBadEmail
+	}
+	return local + "@" + dom, dom, nil
+}
+
+var e164RE = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+
+// validE164 reports whether p is an E.164 number: "+", a non-zero digit,
+// and 7 to 15 digits in all.
+func validE164(p string) bool { return e164RE.MatchString(p) }
