@@ -32,7 +32,8 @@ func ParseMethodARN(s string) (MethodARN, error) {
 			return MethodARN{}, errARN
 		}
 	}
-	if fields[1] == "" || fields[2] != "execute-api" || fields[3] == "" || fields[4] == "" {
+	if fields[1] == "" || fields[2] != "execute-api" || fields[3] == "" || fields[4] == "" ||
+		strings.Contains(fields[1]+fields[3]+fields[4], "/") {
 		return MethodARN{}, errARN
 	}
 	api, after, ok := strings.Cut(rest, "/")
@@ -47,8 +48,9 @@ func ParseMethodARN(s string) (MethodARN, error) {
 	if verb == "" {
 		return MethodARN{}, errARN
 	}
+	prefix := s[:len(s)-len(resource)-1]
 	if !strings.Contains(resource, "/") {
 		resource += "/"
 	}
-	return MethodARN{Prefix: s[:len(s)-len(resource)-1], Resource: resource}, nil
+	return MethodARN{Prefix: prefix, Resource: resource}, nil
 }

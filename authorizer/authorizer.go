@@ -288,3 +288,20 @@ func (g *grant) httpContext() map[string]any {
 		"scope":    g.scope,
 	}
 }
+
+// Stats describe an Authorizer for logs, tests and benchmarks.
+type Stats struct {
+	CachedTokens int
+	// Revocations are the revocation set's counters when the checker is a
+	// *revlog.Set (zero otherwise).
+	Revocations revlog.Stats
+}
+
+// Stats returns current counters.
+func (a *Authorizer) Stats() Stats {
+	s := Stats{CachedTokens: a.cache.len()}
+	if set, ok := a.revoked.(*revlog.Set); ok {
+		s.Revocations = set.Stats()
+	}
+	return s
+}

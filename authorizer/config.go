@@ -151,6 +151,10 @@ type Deps struct {
 	HTTPClient *http.Client
 	Logger     *slog.Logger
 	Now        func() time.Time
+	// NoPrefetch leaves the JWK Set to be fetched on first use instead of
+	// at init (the local stack starts the token service after its
+	// functions).
+	NoPrefetch bool
 }
 
 // Open builds an Authorizer from cfg: the verifier for the mode, the
@@ -172,8 +176,10 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Authorizer, error) {
 		keys = k
 	} else {
 		r := jwtverify.NewRemoteJWKS(cfg.JWKSURL, jwtverify.RemoteOptions{HTTPClient: deps.HTTPClient, Now: deps.Now})
-		if err := r.Prefetch(ctx); err != nil {
-			log.Warn("JWK Set not fetched at init; will retry on demand", "url", cfg.JWKSURL, "err", err.Error())
+		if !deps.NoPrefetch {
+			if err := r.Prefetch(ctx); err != nil {
+				log.Warn("JWK Set not fetched at init; will retry on demand", "url", cfg.JWKSURL, "err", err.Error())
+			}
 		}
 		keys = r
 	}

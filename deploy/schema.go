@@ -174,7 +174,12 @@ func run(s *gojsonschema.Schema, doc any, where string) []error {
 	}
 	errs := make([]error, 0, len(all))
 	for _, e := range all {
-		errs = append(errs, fmt.Errorf("schema: %s: %s: %s", where, e.Field(), e.Description()))
+		field := e.Field()
+		if field == "(root)" {
+			errs = append(errs, fmt.Errorf("schema: %s: %s", where, e.Description()))
+			continue
+		}
+		errs = append(errs, fmt.Errorf("schema: %s: %s: %s", where, field, e.Description()))
 	}
 	return errs
 }

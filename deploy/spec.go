@@ -6,6 +6,12 @@ type Function struct {
 	Cmd       string  // main package: ./cmd/<Cmd>, built to bootstrap
 	Trigger   string  // LambdaConfig key when Cognito invokes it, else ""
 	Grants    []Grant // the function's whole IAM policy, beyond logging
+
+	// Env lists the SHORTFUSE_ variables the function cannot work without
+	// in this deployment. Some are optional to the code in general (the
+	// authorizer's shape, say) but not here; CheckEnv also proves that the
+	// code reads every variable the template sets.
+	Env []string
 }
 
 // Grant allows Actions on each of Resources. Resources are placeholder
@@ -39,6 +45,7 @@ var decryptParameters = Grant{Actions: []string{"kms:Decrypt"}, Resources: []str
 var Functions = []Function{
 	{
 		LogicalID: "PreSignUpFunction", Cmd: "presignup", Trigger: "PreSignUp",
+		Env: []string{"SHORTFUSE_TABLE"},
 		Grants: []Grant{
 			{Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, Resources: []string{tableArn}},
 		},
@@ -48,6 +55,7 @@ var Functions = []Function{
 	{LogicalID: "DefineAuthChallengeFunction", Cmd: "defineauth", Trigger: "DefineAuthChallenge"},
 	{
 		LogicalID: "CreateAuthChallengeFunction", Cmd: "createauth", Trigger: "CreateAuthChallenge",
+		Env: []string{"SHORTFUSE_TABLE", "SHORTFUSE_MAIL_FROM", "SHORTFUSE_AUTH_LINK_KEY"},
 		Grants: []Grant{
 			{Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: []string{tableArn}},
 			{Actions: []string{"ses:SendEmail"}, Resources: []string{sesIdentity}},
@@ -57,6 +65,7 @@ var Functions = []Function{
 	},
 	{
 		LogicalID: "VerifyAuthChallengeFunction", Cmd: "verifyauth", Trigger: "VerifyAuthChallengeResponse",
+		Env: []string{"SHORTFUSE_TABLE", "SHORTFUSE_AUTH_LINK_KEY"},
 		Grants: []Grant{
 			{Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, Resources: []string{tableArn}},
 			{Actions: []string{"ssm:GetParameter"}, Resources: []string{linkKey}},
@@ -65,6 +74,10 @@ var Functions = []Function{
 	},
 	{
 		LogicalID: "TokenServiceFunction", Cmd: "tokensvc",
+		Env: []string{
+			"SHORTFUSE_TABLE", "SHORTFUSE_ISSUER", "SHORTFUSE_AUDIENCE", "SHORTFUSE_COGNITO_ISSUER",
+			"SHORTFUSE_COGNITO_USER_POOL_ID", "SHORTFUSE_CLIENTS", "SHORTFUSE_SIGNING_KEY",
+		},
 		Grants: []Grant{
 			{Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}, Resources: []string{tableArn, indexArn}},
 			{Actions: []string{"ssm:GetParameter"}, Resources: []string{signingKey}},
@@ -76,6 +89,11 @@ var Functions = []Function{
 		// Reads only: the revocation log (Query) and, in strict mode, the
 		// session and user items (GetItem); never the index, never a write.
 		LogicalID: "AuthorizerFunction", Cmd: "authorizer",
+		Env: []string{
+			"SHORTFUSE_TABLE", "SHORTFUSE_ROUTES", "SHORTFUSE_AUTHORIZER_MODE", "SHORTFUSE_AUTHORIZER_SHAPE",
+			// both modes, so that switching AuthorizerMode needs nothing else
+			"SHORTFUSE_ISSUER", "SHORTFUSE_AUDIENCE", "SHORTFUSE_JWKS_URL", "SHORTFUSE_COGNITO_ISSUER", "SHORTFUSE_CLIENTS",
+		},
 		Grants: []Grant{
 			{Actions: []string{"dynamodb:Query", "dynamodb:GetItem"}, Resources: []string{tableArn}},
 		},
@@ -109,6 +127,14 @@ var Routes = []string{
 	"GET /.well-known/jwks.json",
 	"GET /.well-known/oauth-authorization-server",
 	"GET /userinfo",
+}
+
+// Forbidden are variables the template must not set: endpoint overrides
+// of the local stack (in AWS they would send traffic nowhere), and an
+// inline JWK Set, which would conflict with SHORTFUSE_JWKS_URL.
+var Forbidden = []string{
+	"SHORTFUSE_AWS_ENDPOINT", "SHORTFUSE_DYNAMODB_ENDPOINT", "SHORTFUSE_SES_ENDPOINT",
+	"SHORTFUSE_COGNITO_ENDPOINT", "SHORTFUSE_HTTP_ADDR", "SHORTFUSE_JWKS",
 }
 
 // Outputs the deploy guide and clients rely on.

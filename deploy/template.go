@@ -84,6 +84,15 @@ func FromTree(tree map[string]any) (*Template, error) {
 		}
 	}
 	t.Effective = applyGlobals(deepCopy(t.Typed).(map[string]any))
+	// The schema wants parameter bounds as strings, goformation as numbers.
+	for _, p := range mapAt(t.Effective, "Parameters") {
+		pm, _ := p.(map[string]any)
+		for _, k := range []string{"MinValue", "MaxValue", "MinLength", "MaxLength"} {
+			if f, err := strconv.ParseFloat(scalarString(pm[k]), 64); err == nil {
+				pm[k] = f
+			}
+		}
+	}
 
 	data, err := json.Marshal(t.Effective)
 	if err != nil {
@@ -184,11 +193,11 @@ func placeholderHandlers() map[string]intrinsics.IntrinsicHandler {
 	keep := func(name string, input, _ any) any { return map[string]any{name: input} }
 	opaque := func(name string, _, _ any) any { return "${" + strings.ReplaceAll(name, "::", ":") + "}" }
 	return map[string]intrinsics.IntrinsicHandler{
-		"Ref":       ref,
+		"Ref":        ref,
 		"Fn::GetAtt": getAtt,
-		"Fn::Sub":   sub,
-		"Fn::Join":  join,
-		"Fn::If":    fnIf,
+		"Fn::Sub":    sub,
+		"Fn::Join":   join,
+		"Fn::If":     fnIf,
 		"Fn::Select": func(name string, input, t any) any {
 			if args, ok := input.([]any); ok && len(args) == 2 {
 				i, iok := toInt(args[0])

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -286,13 +285,4 @@ func wantError(t testing.TB, resp *response, status int, code string) {
 	if status == http.StatusServiceUnavailable && resp.Header().Get("Retry-After") == "" {
 		t.Error("503 without Retry-After")
 	}
-}
-
-func readAll(t testing.TB, r io.Reader) string {
-	t.Helper()
-	b, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }

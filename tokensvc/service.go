@@ -139,16 +139,19 @@ func New(cfg Config, st Storage, ks *keys.Set, opts ...Option) (*Service, error)
 		return nil, err
 	}
 	s.routes = []route{
-		{"POST", "/token", s.handleToken},
-		{"POST", "/revoke", s.handleRevoke},
-		{"POST", "/introspect", s.handleIntrospect},
-		{"GET", "/sessions", s.handleListSessions},
-		{"DELETE", "/sessions/{id}", s.handleDeleteSession},
-		{"GET", "/admin/users/{sub}/sessions", s.handleAdminListSessions},
-		{"DELETE", "/admin/sessions/{id}", s.handleAdminRevokeSession},
-		{"POST", "/admin/users/{sub}/revoke", s.handleAdminRevokeUser},
-		{"GET", "/.well-known/jwks.json", s.handleJWKS},
-		{"GET", "/.well-known/oauth-authorization-server", s.handleMetadata},
+		{method: "POST", pattern: "/token", h: s.handleToken},
+		{method: "POST", pattern: "/revoke", h: s.handleRevoke},
+		{method: "POST", pattern: "/introspect", h: s.handleIntrospect},
+		{method: "GET", pattern: "/sessions", h: s.handleListSessions},
+		{method: "DELETE", pattern: "/sessions/{id}", h: s.handleDeleteSession},
+		{method: "GET", pattern: "/admin/users/{sub}/sessions", h: s.handleAdminListSessions},
+		{method: "DELETE", pattern: "/admin/sessions/{id}", h: s.handleAdminRevokeSession},
+		{method: "POST", pattern: "/admin/users/{sub}/revoke", h: s.handleAdminRevokeUser},
+		{method: "GET", pattern: "/.well-known/jwks.json", h: s.handleJWKS},
+		{method: "GET", pattern: "/.well-known/oauth-authorization-server", h: s.handleMetadata},
+	}
+	for i := range s.routes {
+		s.routes[i].segs = strings.Split(strings.TrimPrefix(s.routes[i].pattern, "/"), "/")
 	}
 	return s, nil
 }
@@ -164,6 +167,7 @@ type route struct {
 	method  string
 	pattern string
 	h       handlerFunc
+	segs    []string // pattern split at "/", set by New
 }
 
 // reqInfo collects what the request log line says about a request.
@@ -205,7 +209,7 @@ func (s *Service) dispatch(w http.ResponseWriter, r *http.Request, info *reqInfo
 	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
 	var allowed []string
 	for _, rt := range s.routes {
-		params, ok := matchPath(rt.pattern, segs)
+		params, ok := matchPath(rt.segs, segs)
 		if !ok {
 			continue
 		}
@@ -226,10 +230,10 @@ func (s *Service) dispatch(w http.ResponseWriter, r *http.Request, info *reqInfo
 	return ErrNotFound.WithDescription("no such endpoint")
 }
 
-// matchPath matches escaped path segments against a pattern with {name}
-// segments; parameters are unescaped and must not be empty.
-func matchPath(pattern string, segs []string) (map[string]string, bool) {
-	ps := strings.Split(strings.TrimPrefix(pattern, "/"), "/")
+// matchPath matches escaped path segments against pattern segments, where
+// {name} matches any one segment; parameters are unescaped and must not be
+// empty.
+func matchPath(ps, segs []string) (map[string]string, bool) {
 	if len(ps) != len(segs) {
 		return nil, false
 	}

@@ -28,10 +28,21 @@ import (
 
 func main() {
 	exitWithParent()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		<-ctx.Done()
-		stop() // a second Ctrl-C ends the process at once
+		<-sigs
+		cancel()
+		// A second Ctrl-C ends the process at once; the emulators die with
+		// it (parent-death signal). Further SIGTERMs are ignored: the kernel
+		// may send the parent-death SIGTERM once per exiting parent thread.
+		for sig := range sigs {
+			if sig == os.Interrupt {
+				fmt.Fprintln(os.Stderr, "devstack: interrupted again, exiting now")
+				os.Exit(130)
+			}
+		}
 	}()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }

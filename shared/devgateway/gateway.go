@@ -103,9 +103,9 @@ type cached struct {
 
 // result is an authorizer answer, before it is applied to a route.
 type result struct {
-	status    int             // 0: look at policy/simple; else refuse with it
+	status    int                                      // 0: look at policy/simple; else refuse with it
 	policy    *events.APIGatewayCustomAuthorizerPolicy // IAM shapes
-	simple    *bool           // payload 2.0 simple response
+	simple    *bool                                    // payload 2.0 simple response
 	principal string
 	context   map[string]any
 }

@@ -43,18 +43,19 @@ type KeySource interface {
 // or no usable key, is an error. The algorithm comes from the JWK's alg, or
 // from its type when alg is absent.
 func ParseJWKS(data []byte) (map[string]Key, error) {
-	// jwk.Parse also accepts a bare JWK; a JWKS endpoint must serve a set.
-	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(data, &probe); err != nil || len(probe["keys"]) == 0 || probe["keys"][0] != '[' {
+	// jwk.Parse would accept a bare JWK, and fail the whole set on one key
+	// it cannot parse; parse the set's keys one by one instead.
+	var doc map[string]json.RawMessage
+	var list []json.RawMessage
+	if err := json.Unmarshal(data, &doc); err != nil || json.Unmarshal(doc["keys"], &list) != nil || list == nil {
 		return nil, errors.New("jwks: not a JWK Set")
 	}
-	set, err := jwk.Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("jwks: %w", err)
-	}
-	out := make(map[string]Key, set.Len())
-	for i := range set.Len() {
-		jk, _ := set.Key(i)
+	out := make(map[string]Key, len(list))
+	for i, raw := range list {
+		jk, err := jwk.ParseKey(raw)
+		if err != nil {
+			continue // an unsupported or invalid key; the others may do
+		}
 		kid, ok := jk.KeyID()
 		if !ok || kid == "" {
 			return nil, fmt.Errorf("jwks: key #%d has no kid", i)

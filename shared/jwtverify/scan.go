@@ -91,15 +91,6 @@ func (s *scanner) end() error {
 	return nil
 }
 
-// null consumes a null literal if one is at the cursor.
-func (s *scanner) null() bool {
-	if len(s.b)-s.i >= 4 && s.b[s.i:s.i+4] == "null" {
-		s.i += 4
-		return true
-	}
-	return false
-}
-
 // str reads a string value.
 func (s *scanner) str() (string, error) {
 	if s.peek() != '"' {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -38,7 +39,7 @@ func FuzzParseClaims(f *testing.F) {
 			t.Fatalf("scanner accepted invalid JSON %q", in)
 		}
 		var m map[string]any
-		dec := json.NewDecoder(stringReader(in))
+		dec := json.NewDecoder(strings.NewReader(in))
 		if err := dec.Decode(&m); err != nil {
 			t.Fatalf("encoding/json: %v", err)
 		}
@@ -101,24 +102,6 @@ func FuzzParseClaims(f *testing.F) {
 		}
 	})
 }
-
-type stringReaderT struct {
-	s string
-	i int
-}
-
-func stringReader(s string) *stringReaderT { return &stringReaderT{s: s} }
-
-func (r *stringReaderT) Read(p []byte) (int, error) {
-	if r.i >= len(r.s) {
-		return 0, errEOF
-	}
-	n := copy(p, r.s[r.i:])
-	r.i += n
-	return n, nil
-}
-
-var errEOF = errors.New("EOF")
 
 func TestParseHeader(t *testing.T) {
 	for _, tt := range []struct {

@@ -140,7 +140,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	}
 	buf := []byte(token)
 
-	var hdrBuf [256]byte
+	var hdrBuf [512]byte
 	hdrSeg := buf[:i]
 	if b64.DecodedLen(len(hdrSeg)) > len(hdrBuf) {
 		return nil, fmt.Errorf("%w: header too long", ErrMalformed)

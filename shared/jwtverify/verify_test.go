@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -121,7 +122,7 @@ func TestVerifyValid(t *testing.T) {
 }
 
 func equalClaims(a, b jwtverify.Claims) bool {
-	eq := func(x, y []string) bool { return strings.Join(x, "\x00") == strings.Join(y, "\x00") && len(x) == len(y) }
+	eq := slices.Equal[[]string]
 	return a.Issuer == b.Issuer && a.Subject == b.Subject && eq(a.Audience, b.Audience) && a.ClientID == b.ClientID &&
 		a.TokenUse == b.TokenUse && a.JTI == b.JTI && a.OriginJTI == b.OriginJTI && a.SessionID == b.SessionID &&
 		a.Username == b.Username && a.Email == b.Email && eq(a.Groups, b.Groups) && a.Scope == b.Scope &&
@@ -133,7 +134,7 @@ func equalClaims(a, b jwtverify.Claims) bool {
 // token verifier (kind "id") or an access token verifier (kind "at").
 func TestVerifyRejects(t *testing.T) {
 	iss := fixedIssuer(t, jwtverify.RS256)
-	other := fixedIssuer(t, jwtverify.RS256)  // another key
+	other := fixedIssuer(t, jwtverify.RS256) // another key
 	ecIss := fixedIssuer(t, jwtverify.ES256) // another algorithm
 	now := testNow.Unix()
 
@@ -402,7 +403,9 @@ func TestVerifyKeyAlgorithmMismatch(t *testing.T) {
 
 type keySourceFunc func(context.Context, string) (jwtverify.Key, error)
 
-func (f keySourceFunc) Key(ctx context.Context, kid string) (jwtverify.Key, error) { return f(ctx, kid) }
+func (f keySourceFunc) Key(ctx context.Context, kid string) (jwtverify.Key, error) {
+	return f(ctx, kid)
+}
 
 func TestVerifyKeySourceErrors(t *testing.T) {
 	iss := fixedIssuer(t, jwtverify.RS256)

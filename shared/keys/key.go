@@ -57,7 +57,11 @@ func Generate(alg string) (*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keys: generate %s: %w", alg, err)
 	}
-	return newKey(signer.Public(), signer, alg)
+	k, err := newKey(signer.Public(), signer, alg)
+	if err != nil {
+		return nil, fmt.Errorf("keys: %w", err)
+	}
+	return k, nil
 }
 
 // Public returns the public key: *rsa.PublicKey, *ecdsa.PublicKey or
@@ -74,7 +78,7 @@ func (k *Key) PublicOnly() *Key {
 }
 
 // newKey checks that pub (and signer, when not nil) suit alg, derives alg
-// when empty, and computes the kid.
+// when empty, and computes the kid. Its errors have no package prefix.
 func newKey(pub crypto.PublicKey, signer crypto.Signer, alg string) (*Key, error) {
 	want, err := algFor(pub)
 	if err != nil {
@@ -84,14 +88,14 @@ func newKey(pub crypto.PublicKey, signer crypto.Signer, alg string) (*Key, error
 		alg = want
 	}
 	if alg != want {
-		return nil, fmt.Errorf("keys: algorithm %q does not match a %s key", alg, want)
+		return nil, fmt.Errorf("algorithm %q does not match the key (%s)", alg, want)
 	}
 	if signer != nil {
 		if err := selfTest(signer, pub, alg); err != nil {
 			return nil, err
 		}
 	}
-	kid, err := Thumbprint(pub)
+	kid, err := thumbprint(pub)
 	if err != nil {
 		return nil, err
 	}
@@ -104,21 +108,21 @@ func algFor(pub crypto.PublicKey) (string, error) {
 	switch p := pub.(type) {
 	case *rsa.PublicKey:
 		if p.N == nil || p.N.BitLen() < minRSABits {
-			return "", fmt.Errorf("keys: RSA key shorter than %d bits", minRSABits)
+			return "", fmt.Errorf("RSA key shorter than %d bits", minRSABits)
 		}
 		return RS256, nil
 	case *ecdsa.PublicKey:
 		if p.Curve != elliptic.P256() {
-			return "", errors.New("keys: ECDSA key is not on P-256")
+			return "", errors.New("ECDSA key is not on P-256")
 		}
 		return ES256, nil
 	case ed25519.PublicKey:
 		if len(p) != ed25519.PublicKeySize {
-			return "", errors.New("keys: malformed Ed25519 public key")
+			return "", errors.New("malformed Ed25519 public key")
 		}
 		return EdDSA, nil
 	default:
-		return "", fmt.Errorf("keys: unsupported key type %T", pub)
+		return "", fmt.Errorf("unsupported key type %T", pub)
 	}
 }
 
@@ -127,7 +131,7 @@ func algFor(pub crypto.PublicKey) (string, error) {
 func selfTest(signer crypto.Signer, pub crypto.PublicKey, alg string) error {
 	if rk, ok := signer.(*rsa.PrivateKey); ok {
 		if err := rk.Validate(); err != nil {
-			return fmt.Errorf("keys: invalid RSA private key: %w", err)
+			return fmt.Errorf("invalid RSA private key: %w", err)
 		}
 	}
 	msg := []byte("shortfuse key self-test")
@@ -136,7 +140,7 @@ func selfTest(signer crypto.Signer, pub crypto.PublicKey, alg string) error {
 		return err
 	}
 	if !verify(pub, alg, msg, sig) {
-		return errors.New("keys: private key does not match its public key")
+		return errors.New("private key does not match its public key")
 	}
 	return nil
 }
@@ -144,13 +148,21 @@ func selfTest(signer crypto.Signer, pub crypto.PublicKey, alg string) error {
 // Thumbprint returns the RFC 7638 SHA-256 thumbprint of pub, base64url
 // encoded without padding.
 func Thumbprint(pub crypto.PublicKey) (string, error) {
+	kid, err := thumbprint(pub)
+	if err != nil {
+		return "", fmt.Errorf("keys: %w", err)
+	}
+	return kid, nil
+}
+
+func thumbprint(pub crypto.PublicKey) (string, error) {
 	jk, err := jwk.Import(pub)
 	if err != nil {
-		return "", fmt.Errorf("keys: thumbprint: %w", err)
+		return "", fmt.Errorf("thumbprint: %w", err)
 	}
 	tp, err := jk.Thumbprint(crypto.SHA256)
 	if err != nil {
-		return "", fmt.Errorf("keys: thumbprint: %w", err)
+		return "", fmt.Errorf("thumbprint: %w", err)
 	}
 	return base64.RawURLEncoding.EncodeToString(tp), nil
 }

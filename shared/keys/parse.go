@@ -103,7 +103,7 @@ func parsePEM(data []byte) ([]*Key, error) {
 		}
 		k, err := newKey(pub, signer, "")
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("keys: PEM block %q: %w", block.Type, err)
 		}
 		ks = append(ks, k)
 	}

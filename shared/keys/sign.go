@@ -35,7 +35,7 @@ func (s *Set) Sign(typ string, claims any) (string, error) {
 	buf = enc.AppendEncode(buf, payload)
 	sig, err := signWith(k.signer, k.Alg, buf)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("keys: %w", err)
 	}
 	buf = append(buf, '.')
 	buf = enc.AppendEncode(buf, sig)
@@ -54,7 +54,8 @@ func sigSize(k *Key) int {
 	}
 }
 
-// signWith signs msg (the JWS signing input) for alg.
+// signWith signs msg (the JWS signing input) for alg. Its errors have no
+// package prefix.
 func signWith(signer crypto.Signer, alg string, msg []byte) ([]byte, error) {
 	switch p := signer.(type) {
 	case *rsa.PrivateKey:
@@ -63,7 +64,7 @@ func signWith(signer crypto.Signer, alg string, msg []byte) ([]byte, error) {
 		}
 		sig, err := rsa.SignPKCS1v15(nil, p, crypto.SHA256, digest(msg))
 		if err != nil {
-			return nil, fmt.Errorf("keys: sign: %w", err)
+			return nil, fmt.Errorf("sign: %w", err)
 		}
 		return sig, nil
 	case *ecdsa.PrivateKey:
@@ -72,7 +73,7 @@ func signWith(signer crypto.Signer, alg string, msg []byte) ([]byte, error) {
 		}
 		r, s, err := ecdsa.Sign(rand.Reader, p, digest(msg))
 		if err != nil {
-			return nil, fmt.Errorf("keys: sign: %w", err)
+			return nil, fmt.Errorf("sign: %w", err)
 		}
 		// JOSE wants fixed-size big-endian r||s, not ASN.1 (RFC 7518 §3.4).
 		sig := make([]byte, 2*es256Size)
@@ -85,7 +86,7 @@ func signWith(signer crypto.Signer, alg string, msg []byte) ([]byte, error) {
 		}
 		return ed25519.Sign(p, msg), nil
 	}
-	return nil, errors.New("keys: key cannot sign with " + alg)
+	return nil, errors.New("key cannot sign with " + alg)
 }
 
 // verify checks sig over msg; keys only needs it to test loaded keys.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -221,8 +222,14 @@ func TestSDKClient(t *testing.T) {
 // cognito-local invokes a PreSignUp handler hosted here, the handler's
 // response takes effect, and its error reaches the client as Cognito reports it.
 func TestCognitoLocalTrigger(t *testing.T) {
-	var got atomic.Value
+	var got, gotMsg atomic.Value
 	host := lambdahost.New(map[string]lambda.Handler{
+		"custommessage": lambda.NewHandler(func(_ context.Context, ev events.CognitoEventUserPoolsCustomMessage) (events.CognitoEventUserPoolsCustomMessage, error) {
+			gotMsg.Store(ev)
+			ev.Response.EmailSubject = "Welcome"
+			ev.Response.EmailMessage = "Your code is " + ev.Request.CodeParameter
+			return ev, nil
+		}),
 		"presignup": lambda.NewHandler(func(_ context.Context, ev events.CognitoEventUserPoolsPreSignup) (events.CognitoEventUserPoolsPreSignup, error) {
 			got.Store(ev)
 			if strings.HasSuffix(ev.Request.UserAttributes["email"], "@blocked.example") {
@@ -237,7 +244,7 @@ func TestCognitoLocalTrigger(t *testing.T) {
 	defer srv.Close()
 	c := testenv.CognitoLocal(t, testenv.CognitoOptions{
 		LambdaEndpoint: srv.URL,
-		Triggers:       map[string]string{"PreSignUp": "presignup"},
+		Triggers:       map[string]string{"PreSignUp": "presignup", "CustomMessage": "custommessage"},
 	})
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
@@ -257,6 +264,13 @@ func TestCognitoLocalTrigger(t *testing.T) {
 	}
 	if _, err := c.Login(ctx, "ada@example.com", "Passw0rd!"); err != nil {
 		t.Fatalf("login of the auto-confirmed user: %v", err)
+	}
+	msg, _ := gotMsg.Load().(events.CognitoEventUserPoolsCustomMessage)
+	if msg.TriggerSource != "CustomMessage_SignUp" || msg.Request.CodeParameter != "{####}" {
+		t.Fatalf("custom message event = %+v", msg)
+	}
+	if out := c.Output(); !strings.Contains(out, "Email Subject: Welcome") || !regexp.MustCompile(`Your code is \d{6}`).MatchString(out) {
+		t.Fatalf("cognito-local did not deliver the custom message; output:\n%s", out)
 	}
 
 	_, err = c.Client.SignUp(ctx, &cip.SignUpInput{

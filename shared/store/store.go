@@ -29,7 +29,7 @@ const (
 )
 
 // api is the part of the DynamoDB client the store uses. *dynamodb.Client
-// implements it; tests substitute fakes to exercise error mapping.
+// implements it; the interface lets a test stand in for DynamoDB.
 type api interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)

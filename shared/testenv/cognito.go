@@ -45,7 +45,10 @@ type CognitoOptions struct {
 // auth_time, cognito:username, email and jti, the access token client_id,
 // token_use "access" and username; neither carries origin_jti. Triggers are
 // invoked with POST <LambdaEndpoint>/2015-03-31/functions/<name>/invocations
-// and the standard Cognito event; only the reply's "response" is used.
+// and the standard Cognito event; only the reply's "response" is used. Email
+// is an auto-verified attribute, so SignUp sends a code: cognito-local prints
+// it to its output (see Output), after passing it through the CustomMessage
+// trigger if one is set; errors of that trigger are logged and ignored.
 type Cognito struct {
 	Endpoint   string // "http://127.0.0.1:<Port>"
 	Port       int
@@ -215,6 +218,9 @@ func (c *Cognito) ensurePool(ctx context.Context, name string) error {
 	pool, err := c.Client.CreateUserPool(ctx, &cip.CreateUserPoolInput{
 		PoolName:           aws.String(name),
 		UsernameAttributes: []types.UsernameAttributeType{types.UsernameAttributeTypeEmail},
+		// As in most real pools; it also makes cognito-local send the sign-up
+		// code, through the CustomMessage trigger when one is set.
+		AutoVerifiedAttributes: []types.VerifiedAttributeType{types.VerifiedAttributeTypeEmail},
 	})
 	if err != nil {
 		return fmt.Errorf("testenv: cognito-local CreateUserPool: %w", err)

@@ -47,6 +47,7 @@ var ErrRender = errors.New("the message could not be prepared")
 // Handle fills ev.Response. An unknown trigger source leaves the response
 // empty, so Cognito sends its default message rather than nothing.
 func (h *Handler) Handle(ctx context.Context, ev Event) (Event, error) {
+	ev.Response = events.CognitoEventUserPoolsCustomMessageResponse{}
 	src := templates.Source(strings.TrimPrefix(ev.TriggerSource, sourcePrefix))
 	if !strings.HasPrefix(ev.TriggerSource, sourcePrefix) || !isCognitoSource(src) {
 		h.log.WarnContext(ctx, "custommessage: unknown trigger source, Cognito's default message applies",

@@ -39,7 +39,6 @@ type Issuer struct {
 	Audience string           // aud of access tokens; default "shortfuse"
 	Now      func() time.Time // default time.Now
 
-	t       testing.TB
 	signer  crypto.Signer
 	jwks    []byte
 	fetches atomic.Int64
@@ -70,6 +69,11 @@ func NewIssuer(t testing.TB, alg string) *Issuer {
 // need two issuers sharing a key or a kid.
 func NewIssuerWithKey(t testing.TB, alg string, signer crypto.Signer) *Issuer {
 	t.Helper()
+	switch signer.(type) {
+	case *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey:
+	default:
+		t.Fatalf("jwttest: unsupported key type %T", signer)
+	}
 	jk, err := jwk.Import(signer.Public())
 	if err != nil {
 		t.Fatalf("jwttest: jwk: %v", err)
@@ -85,7 +89,6 @@ func NewIssuerWithKey(t testing.TB, alg string, signer crypto.Signer) *Issuer {
 		ClientID: "client-1",
 		Audience: "shortfuse",
 		Now:      time.Now,
-		t:        t,
 		signer:   signer,
 	}
 	i.jwks = i.jwksFor(i.KID)
@@ -106,30 +109,29 @@ func (i *Issuer) JWKS() []byte { return i.jwks }
 func (i *Issuer) JWKSWithKID(kid string) []byte { return i.jwksFor(kid) }
 
 func (i *Issuer) jwksFor(kid string) []byte {
-	i.t.Helper()
 	jk, err := jwk.Import(i.signer.Public())
-	if err != nil {
-		i.t.Fatalf("jwttest: jwk: %v", err)
-	}
+	must(err)
 	for k, v := range map[string]string{jwk.KeyIDKey: kid, jwk.AlgorithmKey: i.Alg, jwk.KeyUsageKey: "sig"} {
-		if err := jk.Set(k, v); err != nil {
-			i.t.Fatalf("jwttest: jwk %s: %v", k, err)
-		}
+		must(jk.Set(k, v))
 	}
 	b, err := json.Marshal(map[string]any{"keys": []any{jk}})
-	if err != nil {
-		i.t.Fatalf("jwttest: jwks: %v", err)
-	}
+	must(err)
 	return b
+}
+
+// must panics on err: minting fails only when a test passes something
+// that cannot be marshalled, and the Issuer may outlive the test that made it
+// (fuzz targets), so there is no testing.TB to report to.
+func must(err error) {
+	if err != nil {
+		panic("jwttest: " + err.Error())
+	}
 }
 
 // Keys returns a KeySource holding the Issuer's public key.
 func (i *Issuer) Keys() *jwtverify.StaticJWKS {
-	i.t.Helper()
 	ks, err := jwtverify.NewStaticJWKS(i.jwks)
-	if err != nil {
-		i.t.Fatalf("jwttest: %v", err)
-	}
+	must(err)
 	return ks
 }
 
@@ -160,27 +162,21 @@ func (i *Issuer) Fetches() int { return int(i.fetches.Load()) }
 // algorithm. A nil header means {"alg": i.Alg, "kid": i.KID}; any other
 // header is used as given, however hostile.
 func (i *Issuer) Sign(header, claims map[string]any) string {
-	i.t.Helper()
 	if header == nil {
 		header = map[string]any{"alg": i.Alg, "kid": i.KID}
 	}
-	input := signingInput(i.t, header, claims)
+	input := Encode(header) + "." + Encode(claims)
 	sig, err := i.sign([]byte(input))
-	if err != nil {
-		i.t.Fatalf("jwttest: sign: %v", err)
-	}
+	must(err)
 	return input + "." + base64.RawURLEncoding.EncodeToString(sig)
 }
 
 // SignRaw signs the given header and payload bytes as they are (no JSON
 // marshalling), for tests of duplicate members, odd spacing or invalid JSON.
 func (i *Issuer) SignRaw(header, payload []byte) string {
-	i.t.Helper()
 	input := Encode(header) + "." + Encode(payload)
 	sig, err := i.sign([]byte(input))
-	if err != nil {
-		i.t.Fatalf("jwttest: sign: %v", err)
-	}
+	must(err)
 	return input + "." + base64.RawURLEncoding.EncodeToString(sig)
 }
 
@@ -263,13 +259,13 @@ func apply(claims, overrides map[string]any) map[string]any {
 // Unsigned returns "header.payload." with an empty signature, as an
 // alg "none" token would be.
 func Unsigned(header, claims map[string]any) string {
-	return signingInput(nil, header, claims) + "."
+	return Encode(header) + "." + Encode(claims) + "."
 }
 
 // HMAC returns a token signed with HMAC-SHA256 under secret, whatever the
 // header says: for key-confusion tests that use a public key as the secret.
 func HMAC(header, claims map[string]any, secret []byte) string {
-	input := signingInput(nil, header, claims)
+	input := Encode(header) + "." + Encode(claims)
 	m := hmac.New(sha256.New, secret)
 	m.Write([]byte(input))
 	return input + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
@@ -285,17 +281,8 @@ func Encode(v any) string {
 		return base64.RawURLEncoding.EncodeToString(b)
 	}
 	b, err := json.Marshal(v)
-	if err != nil {
-		panic("jwttest: " + err.Error())
-	}
+	must(err)
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func signingInput(t testing.TB, header, claims map[string]any) string {
-	if t != nil {
-		t.Helper()
-	}
-	return Encode(header) + "." + Encode(claims)
 }
 
 // RandomID returns 16 random bytes in hex.
@@ -303,4 +290,20 @@ func RandomID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// JoinJWKS merges JWK Sets into one, for verifiers that trust several
+// issuers' keys.
+func JoinJWKS(sets ...[]byte) []byte {
+	var all []json.RawMessage
+	for _, s := range sets {
+		var doc struct {
+			Keys []json.RawMessage `json:"keys"`
+		}
+		must(json.Unmarshal(s, &doc))
+		all = append(all, doc.Keys...)
+	}
+	b, err := json.Marshal(map[string]any{"keys": all})
+	must(err)
+	return b
 }

@@ -1,0 +1,344 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/shortfuse/shortfuse/shared/awsx"
+	"github.com/shortfuse/shortfuse/shared/config"
+	"github.com/shortfuse/shortfuse/shared/keys"
+	"github.com/shortfuse/shortfuse/shared/revoke"
+	"github.com/shortfuse/shortfuse/shared/store"
+	"github.com/shortfuse/shortfuse/tokensvc"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+const usageText = `Usage: shortfuse <command> [flags]
+
+Commands:
+  sessions list   --user SUB        list a user's sessions
+  sessions revoke --session ID      revoke one session
+  users revoke    --user SUB        revoke every login of a user
+                  [--global-signout] also sign the user out of Cognito
+  keys generate   [--alg ES256|RS256|EdDSA] [--out FILE]
+                                    generate a signing key (private JWK)
+
+Common flags (also from the environment):
+  --table NAME          DynamoDB table (SHORTFUSE_TABLE)
+  --endpoint URL        DynamoDB endpoint, for the local stack (SHORTFUSE_AWS_ENDPOINT)
+  --region REGION       AWS region (AWS_REGION)
+  --json                print JSON instead of text
+  --timeout DURATION    give up after this long (default 30s)
+
+Run 'shortfuse <command> -h' for the flags of one command.
+Exit status: 0 success, 1 error, 2 usage error.
+`
+
+// errUsage marks errors caused by how the command was called.
+var errUsage = errors.New("usage")
+
+// cli holds the common flags and the output streams.
+type cli struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+
+	table, endpoint, region string
+	jsonOut                 bool
+	timeout                 time.Duration
+}
+
+func (c *cli) commonFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.table, "table", c.getenv("SHORTFUSE_TABLE"), "DynamoDB table")
+	fs.StringVar(&c.endpoint, "endpoint", c.getenv("SHORTFUSE_AWS_ENDPOINT"), "DynamoDB endpoint URL (local stack)")
+	fs.StringVar(&c.region, "region", c.getenv("AWS_REGION"), "AWS region")
+	fs.BoolVar(&c.jsonOut, "json", false, "print JSON")
+	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "overall time limit")
+}
+
+// run executes one command and returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	c := &cli{stdout: stdout, stderr: stderr, getenv: getenv}
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, usageText)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	name := args[0]
+	rest := args[1:]
+	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		name += " " + rest[0]
+		rest = rest[1:]
+	}
+	cmds := map[string]func(context.Context, []string) error{
+		"sessions list":   c.sessionsList,
+		"sessions revoke": c.sessionsRevoke,
+		"users revoke":    c.usersRevoke,
+		"keys generate":   c.keysGenerate,
+	}
+	cmd, ok := cmds[name]
+	if !ok {
+		fmt.Fprintf(stderr, "shortfuse: unknown command %q\n\n%s", name, usageText)
+		return exitUsage
+	}
+	err := cmd(ctx, rest)
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "shortfuse %s: %v\n", name, err)
+		return exitUsage
+	default:
+		fmt.Fprintf(stderr, "shortfuse %s: %v\n", name, err)
+		return exitError
+	}
+}
+
+// parse parses a command's flags; positional arguments are a usage error.
+func (c *cli) parse(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(c.stderr)
+	c.commonFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	return nil
+}
+
+func required(name, v string) error {
+	if strings.TrimSpace(v) == "" {
+		return fmt.Errorf("%w: --%s is required", errUsage, name)
+	}
+	return nil
+}
+
+func (c *cli) store(ctx context.Context) (*store.Store, error) {
+	if err := required("table", c.table); err != nil {
+		return nil, err
+	}
+	cfg, err := awsx.Load(ctx, awsx.Options{Region: c.region, Endpoint: c.endpoint})
+	if err != nil {
+		return nil, err
+	}
+	return store.New(dynamodb.NewFromConfig(cfg), c.table), nil
+}
+
+func (c *cli) printJSON(v any) error {
+	enc := json.NewEncoder(c.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func (c *cli) sessionsList(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("sessions list", flag.ContinueOnError)
+	user := fs.String("user", "", "the user's sub")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if err := required("user", *user); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	st, err := c.store(ctx)
+	if err != nil {
+		return err
+	}
+	list, err := st.ListUserSessions(ctx, *user)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	views := make([]tokensvc.SessionView, 0, len(list))
+	for i := range list {
+		views = append(views, tokensvc.View(&list[i], now))
+	}
+	if c.jsonOut {
+		return c.printJSON(tokensvc.SessionList{Sessions: views})
+	}
+	if len(views) == 0 {
+		fmt.Fprintf(c.stdout, "no sessions for %s\n", *user)
+		return nil
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SESSION\tCLIENT\tSTATE\tCREATED\tLAST USED\tSOURCE IP")
+	for _, v := range views {
+		state := "active"
+		switch {
+		case v.RevokedAt != nil:
+			state = "revoked (" + v.RevokeReason + ")"
+		case !v.Active:
+			state = "expired"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.ClientID, state,
+			v.CreatedAt.Format(time.RFC3339), v.LastUsedAt.Format(time.RFC3339), v.SourceIP)
+	}
+	return tw.Flush()
+}
+
+func (c *cli) retention() (time.Duration, error) {
+	v := c.getenv("SHORTFUSE_REVOCATION_RETENTION")
+	if v == "" {
+		return time.Hour, nil
+	}
+	d, err := config.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("SHORTFUSE_REVOCATION_RETENTION: %q is not a duration", v)
+	}
+	return d, nil
+}
+
+func (c *cli) sessionsRevoke(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("sessions revoke", flag.ContinueOnError)
+	id := fs.String("session", "", "the session id")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if err := required("session", *id); err != nil {
+		return err
+	}
+	ret, err := c.retention()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	st, err := c.store(ctx)
+	if err != nil {
+		return err
+	}
+	sess, err := revoke.New(st, ret).Session(ctx, *id, revoke.ReasonAdmin)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no session %q", *id)
+	}
+	if err != nil {
+		return err
+	}
+	if c.jsonOut {
+		return c.printJSON(tokensvc.View(sess, time.Now()))
+	}
+	fmt.Fprintf(c.stdout, "session %s of %s revoked at %s\n", sess.ID, sess.Sub, sess.RevokedAt.UTC().Format(time.RFC3339))
+	return nil
+}
+
+func (c *cli) usersRevoke(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("users revoke", flag.ContinueOnError)
+	user := fs.String("user", "", "the user's sub")
+	global := fs.Bool("global-signout", false, "also call Cognito AdminUserGlobalSignOut")
+	pool := fs.String("user-pool-id", c.getenv("SHORTFUSE_COGNITO_USER_POOL_ID"), "Cognito user pool id (for --global-signout)")
+	username := fs.String("username", "", "Cognito user name (default: from the user's sessions, else the sub)")
+	cognitoEndpoint := fs.String("cognito-endpoint", c.getenv("SHORTFUSE_COGNITO_ENDPOINT"), "Cognito endpoint URL (local stack)")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if err := required("user", *user); err != nil {
+		return err
+	}
+	if *global && *pool == "" {
+		return fmt.Errorf("%w: --global-signout needs --user-pool-id", errUsage)
+	}
+	ret, err := c.retention()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	st, err := c.store(ctx)
+	if err != nil {
+		return err
+	}
+	var opts []revoke.Option
+	if *global {
+		cfg, err := awsx.Load(ctx, awsx.Options{Region: c.region, Endpoint: *cognitoEndpoint})
+		if err != nil {
+			return err
+		}
+		opts = append(opts, revoke.WithCognito(cip.NewFromConfig(cfg), *pool))
+	}
+	res, err := revoke.New(st, ret, opts...).User(ctx, *user, *username, revoke.ReasonAdmin, *global)
+	if err != nil {
+		return err
+	}
+	if res.Sessions == nil {
+		res.Sessions = []string{}
+	}
+	if c.jsonOut {
+		return c.printJSON(res)
+	}
+	fmt.Fprintf(c.stdout, "user %s revoked at %s: %d live session(s) revoked", res.Sub, res.RevokedAt.UTC().Format(time.RFC3339), len(res.Sessions))
+	if res.GlobalSignOut {
+		fmt.Fprint(c.stdout, ", signed out of Cognito")
+	}
+	fmt.Fprintln(c.stdout)
+	return nil
+}
+
+func (c *cli) keysGenerate(_ context.Context, args []string) error {
+	fs := flag.NewFlagSet("keys generate", flag.ContinueOnError)
+	alg := fs.String("alg", keys.ES256, "algorithm: ES256, RS256 or EdDSA")
+	out := fs.String("out", "", "write the key to this file (mode 0600) instead of standard output")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	switch *alg {
+	case keys.ES256, keys.RS256, keys.EdDSA:
+	default:
+		return fmt.Errorf("%w: --alg %q is not one of ES256, RS256, EdDSA", errUsage, *alg)
+	}
+	k, err := keys.Generate(*alg)
+	if err != nil {
+		return err
+	}
+	doc, err := keys.MarshalPrivateJWK(k)
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		_, err := fmt.Fprintf(c.stdout, "%s\n", doc)
+		if err == nil && !c.jsonOut {
+			fmt.Fprintf(c.stderr, "generated %s key %s\n", k.Alg, k.KID)
+		}
+		return err
+	}
+	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintf(f, "%s\n", doc); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if c.jsonOut {
+		return c.printJSON(map[string]string{"kid": k.KID, "alg": k.Alg, "file": *out})
+	}
+	fmt.Fprintf(c.stdout, "wrote %s key %s to %s\n", k.Alg, k.KID, *out)
+	return nil
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/shortfuse/shortfuse/shared/config"
+	"github.com/shortfuse/shortfuse/shared/httpapi"
+	"github.com/shortfuse/shortfuse/shared/jwtverify/jwttest"
+	"github.com/shortfuse/shortfuse/shared/keys"
+	"github.com/shortfuse/shortfuse/shared/store"
+	"github.com/shortfuse/shortfuse/shared/testenv"
+	"github.com/shortfuse/shortfuse/tokensvc"
+)
+
+// TestLambda builds the function as main does and drives it with API
+// Gateway HTTP API events.
+func TestLambda(t *testing.T) {
+	ctx := context.Background()
+	d := testenv.Dynalite(t)
+	if err := store.CreateTable(ctx, d.Client, "shortfuse"); err != nil {
+		t.Fatal(err)
+	}
+	cog := jwttest.NewIssuer(t, "RS256")
+	jwksURL := cog.Serve(t)
+	k, err := keys.Generate(keys.ES256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := keys.MarshalPrivateJWK(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "key.json")
+	if err := os.WriteFile(keyFile, doc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := config.FromMap(map[string]string{
+		"SHORTFUSE_TABLE":            "shortfuse",
+		"SHORTFUSE_AWS_ENDPOINT":     d.Endpoint,
+		"SHORTFUSE_ISSUER":           "https://auth.example.com",
+		"SHORTFUSE_COGNITO_ISSUER":   cog.Issuer,
+		"SHORTFUSE_COGNITO_JWKS_URL": jwksURL,
+		"SHORTFUSE_CLIENTS":          cog.ClientID + ":60",
+		"SHORTFUSE_SIGNING_KEY":      "file:" + keyFile,
+	})
+	svc, cfg, err := build(ctx, env, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cog.Fetches() != 1 {
+		t.Errorf("JWKS fetched %d times at init, want 1", cog.Fetches())
+	}
+	a := httpapi.New(svc, httpapi.WithMaxBodyBytes(int(cfg.MaxBodyBytes)), httpapi.WithErrorFunc(tokensvc.WriteAdapterError))
+
+	ev := func(method, path, body string, b64 bool) events.APIGatewayV2HTTPRequest {
+		e := events.APIGatewayV2HTTPRequest{
+			Version: "2.0", RawPath: path, Body: body, IsBase64Encoded: b64,
+			Headers: map[string]string{"content-type": "application/x-www-form-urlencoded", "host": "auth.example.com"},
+		}
+		e.RequestContext.HTTP.Method = method
+		e.RequestContext.HTTP.SourceIP = "198.51.100.1"
+		return e
+	}
+
+	resp, err := a.Handle(ctx, ev("GET", "/.well-known/jwks.json", "", false))
+	if err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Body, k.KID) {
+		t.Fatalf("jwks: %+v %v", resp, err)
+	}
+	form := url.Values{
+		"grant_type":         {tokensvc.GrantTokenExchange},
+		"subject_token":      {cog.CognitoIDToken(nil)},
+		"subject_token_type": {tokensvc.TokenTypeIDToken},
+	}.Encode()
+	resp, err = a.Handle(ctx, ev("POST", "/token", base64.StdEncoding.EncodeToString([]byte(form)), true))
+	var tr tokensvc.TokenResponse
+	if err != nil || resp.StatusCode != 200 || json.Unmarshal([]byte(resp.Body), &tr) != nil || tr.ExpiresIn != 60 {
+		t.Fatalf("exchange: %+v %v", resp, err)
+	}
+	if resp.Headers["Cache-Control"] != "no-store" {
+		t.Errorf("headers %v", resp.Headers)
+	}
+	// The adapter refuses an oversized body in the service's own error format.
+	resp, _ = a.Handle(ctx, ev("POST", "/token", strings.Repeat("a", 9000), false))
+	if resp.StatusCode != 413 || !strings.Contains(resp.Body, `"error":"invalid_request"`) {
+		t.Fatalf("oversized: %+v", resp)
+	}
+}
+
+func TestBuildConfigErrors(t *testing.T) {
+	_, _, err := build(context.Background(), config.FromMap(map[string]string{}), slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, name := range []string{"SHORTFUSE_TABLE", "SHORTFUSE_ISSUER", "SHORTFUSE_COGNITO_ISSUER", "SHORTFUSE_CLIENTS", "SHORTFUSE_SIGNING_KEY"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not name %s: %v", name, err)
+		}
+	}
+}

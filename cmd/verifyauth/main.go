@@ -1,0 +1,25 @@
+// Command verifyauth is the Cognito VerifyAuthChallengeResponse trigger of
+// the passwordless sign-in; see package
+// github.com/shortfuse/shortfuse/triggers/customauth.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/shortfuse/shortfuse/shared/config"
+	"github.com/shortfuse/shortfuse/shared/obs"
+	"github.com/shortfuse/shortfuse/triggers/customauth"
+)
+
+func main() {
+	log := obs.Default()
+	h, err := customauth.VerifyFromEnv(context.Background(), config.FromOS(), log)
+	if err != nil {
+		log.Error("verifyauth: init", "error", err)
+		os.Exit(1)
+	}
+	lambda.StartHandlerFunc(h.Handle)
+}

@@ -1,0 +1,721 @@
+package deploy
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Check runs every check that needs only the template: the schema, then
+// the wiring. It returns one error per problem, each naming the resource
+// and saying what to change.
+func Check(t *Template) []error {
+	errs := Validate(t)
+	if t.ParseErr != nil {
+		return append(errs, fmt.Errorf("parse: %w", t.ParseErr))
+	}
+	for _, c := range []func(*Template) []error{
+		CheckReferences, CheckFunctions, CheckTriggers, CheckUserPool, CheckTable,
+		CheckRoutes, CheckThrottling, CheckLogs, CheckIAM, CheckConsistency,
+	} {
+		errs = append(errs, c(t)...)
+	}
+	return errs
+}
+
+func problem(check, format string, args ...any) error {
+	return fmt.Errorf(check+": "+format, args...)
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func functionSpec(id string) (Function, bool) {
+	for _, f := range Functions {
+		if f.LogicalID == id {
+			return f, true
+		}
+	}
+	return Function{}, false
+}
+
+// ---------------------------------------------------------------- references
+
+// CheckReferences finds references to nothing (a misspelt !Ref or !GetAtt)
+// and parameters nothing uses.
+func CheckReferences(t *Template) []error {
+	var errs []error
+	params := mapAt(t.Tree, "Parameters")
+	resources := mapAt(t.Tree, "Resources")
+	used := map[string]bool{}
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for _, k := range sortedKeys(x) {
+				walk(path+"."+k, x[k])
+			}
+		case []any:
+			for i, val := range x {
+				walk(fmt.Sprintf("%s[%d]", path, i), val)
+			}
+		case string:
+			for _, r := range Refs(x) {
+				used[r.Name] = true
+				_, isParam := params[r.Name]
+				_, isResource := resources[r.Name]
+				switch {
+				case strings.HasPrefix(r.Name, "AWS::"):
+				case isResource:
+				case isParam && r.Attr == "":
+				default:
+					name := r.Name
+					if r.Attr != "" {
+						name += "." + r.Attr
+					}
+					errs = append(errs, problem("references", "%s refers to %q, which is neither a parameter nor a resource", strings.TrimPrefix(path, "."), name))
+				}
+			}
+		}
+	}
+	for _, section := range []string{"Resources", "Outputs", "Globals", "Conditions"} {
+		walk(section, t.Tree[section])
+	}
+	for _, p := range sortedKeys(params) {
+		if !used[p] {
+			errs = append(errs, problem("references", "parameter %s is never used; remove it or wire it", p))
+		}
+	}
+	return errs
+}
+
+// ---------------------------------------------------------------- functions
+
+// CheckFunctions asserts that the template defines exactly the functions
+// in Functions, each built by `make build-<LogicalID>` into a bootstrap
+// binary for provided.al2023 on arm64.
+func CheckFunctions(t *Template) []error {
+	var errs []error
+	fns := t.CFN.GetAllServerlessFunctionResources()
+	for _, spec := range Functions {
+		if _, ok := fns[spec.LogicalID]; !ok {
+			errs = append(errs, problem("functions", "%s (cmd/%s) is missing from the template", spec.LogicalID, spec.Cmd))
+		}
+	}
+	for _, id := range sortedKeys(fns) {
+		f := fns[id]
+		if _, ok := functionSpec(id); !ok {
+			errs = append(errs, problem("functions", "%s is not listed in deploy.Functions; add it there with its command and the exact permissions it needs", id))
+			continue
+		}
+		if got := str(f.Runtime); got != Runtime {
+			errs = append(errs, problem("functions", "%s: Runtime is %q, want %q", id, got, Runtime))
+		}
+		if !slices.Equal(f.Architectures, []string{Architecture}) {
+			errs = append(errs, problem("functions", "%s: Architectures is %v, want [%s] (make build cross-compiles for GOARCH=arm64)", id, f.Architectures, Architecture))
+		}
+		if got := str(f.Handler); got != Handler {
+			errs = append(errs, problem("functions", "%s: Handler is %q, want %q: the binary make builds is named bootstrap", id, got, Handler))
+		}
+		if f.CodeUri == nil || str(f.CodeUri.String) != "." {
+			errs = append(errs, problem("functions", "%s: CodeUri must be \".\" (the repository root holding the Makefile that sam build runs)", id))
+		}
+		if bm, _ := f.AWSCloudFormationMetadata["BuildMethod"].(string); bm != BuildMethod {
+			errs = append(errs, problem("functions", "%s: Metadata.BuildMethod is %q, want %q so that sam build runs make build-%s", id, bm, BuildMethod, id))
+		}
+		if f.InlineCode != nil || f.ImageUri != nil || str(f.PackageType) == "Image" {
+			errs = append(errs, problem("functions", "%s: must be a zip package built from cmd/, not inline code or an image", id))
+		}
+		if f.Role != nil {
+			errs = append(errs, problem("functions", "%s: sets Role; let SAM create the role from Policies so the least-privilege checks can see every permission", id))
+		}
+		if len(f.Events) > 0 {
+			errs = append(errs, problem("functions", "%s: has Events %v; wire triggers through UserPool.LambdaConfig and routes as AWS::ApiGatewayV2::Route so the checks see them", id, sortedKeys(f.Events)))
+		}
+	}
+	return errs
+}
+
+// ---------------------------------------------------------------- Cognito
+
+// CheckTriggers asserts that every trigger function is hooked into the
+// user pool's LambdaConfig and that Cognito, from this user pool only, may
+// invoke it.
+func CheckTriggers(t *Template) []error {
+	var errs []error
+	pools := t.Resources("AWS::Cognito::UserPool")
+	if len(pools) != 1 {
+		return []error{problem("triggers", "want exactly one AWS::Cognito::UserPool, found %d", len(pools))}
+	}
+	pool := pools[0]
+	config := mapAt(t.Props(pool), "LambdaConfig")
+	hooked := map[string]bool{}
+	for _, spec := range Functions {
+		if spec.Trigger == "" {
+			continue
+		}
+		hooked[spec.Trigger] = true
+		if v, ok := config[spec.Trigger]; !ok {
+			errs = append(errs, problem("triggers", "%s.LambdaConfig.%s is not set: Cognito would never call %s", pool, spec.Trigger, spec.LogicalID))
+		} else if !isRef(v, spec.LogicalID, "Arn") {
+			errs = append(errs, problem("triggers", "%s.LambdaConfig.%s is %v, want !GetAtt %s.Arn", pool, spec.Trigger, v, spec.LogicalID))
+		}
+		if !invokable(t, spec.LogicalID, "cognito-idp.amazonaws.com", func(src string) bool { return src == "${"+pool+".Arn}" }) {
+			errs = append(errs, problem("triggers", "no AWS::Lambda::Permission lets cognito-idp.amazonaws.com invoke %s (FunctionName !GetAtt %s.Arn, SourceArn !GetAtt %s.Arn): Cognito cannot call the %s trigger", spec.LogicalID, spec.LogicalID, pool, spec.Trigger))
+		}
+	}
+	for _, k := range sortedKeys(config) {
+		if !hooked[k] && k != "KMSKeyID" {
+			errs = append(errs, problem("triggers", "%s.LambdaConfig.%s is set but no function in deploy.Functions has that trigger", pool, k))
+		}
+	}
+	return errs
+}
+
+// invokable reports whether a Lambda permission lets principal invoke fn
+// with a SourceArn accepted by source.
+func invokable(t *Template, fn, principal string, source func(string) bool) bool {
+	for _, p := range t.CFN.GetAllLambdaPermissionResources() {
+		if p.Action == "lambda:InvokeFunction" && p.Principal == principal &&
+			(isRef(p.FunctionName, fn, "Arn") || isRef(p.FunctionName, fn, "")) &&
+			source(str(p.SourceArn)) {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckUserPool asserts mail through SES (so custom messages can set
+// subjects) and token revocation on every app client.
+func CheckUserPool(t *Template) []error {
+	var errs []error
+	for id, pool := range t.CFN.GetAllCognitoUserPoolResources() {
+		ec := pool.EmailConfiguration
+		if ec == nil || str(ec.EmailSendingAccount) != "DEVELOPER" || str(ec.SourceArn) == "" {
+			errs = append(errs, problem("userpool", "%s: EmailConfiguration must use EmailSendingAccount DEVELOPER with an SES SourceArn", id))
+		}
+	}
+	clients := t.CFN.GetAllCognitoUserPoolClientResources()
+	if len(clients) == 0 {
+		errs = append(errs, problem("userpool", "no AWS::Cognito::UserPoolClient: the token service needs an app client"))
+	}
+	for _, id := range sortedKeys(clients) {
+		if c := clients[id]; c.EnableTokenRevocation == nil || !*c.EnableTokenRevocation {
+			errs = append(errs, problem("userpool", "%s: EnableTokenRevocation must be true", id))
+		}
+	}
+	return errs
+}
+
+// ---------------------------------------------------------------- table
+
+// CheckTable asserts the single table of the data model: pk/sk, the gsi1
+// index, on-demand billing, point-in-time recovery, encryption and TTL on
+// ttl.
+func CheckTable(t *Template) []error {
+	tables := t.CFN.GetAllDynamoDBTableResources()
+	if len(tables) != 1 {
+		return []error{problem("table", "want exactly one AWS::DynamoDB::Table, found %d", len(tables))}
+	}
+	var errs []error
+	for id, tb := range tables {
+		fail := func(format string, args ...any) {
+			errs = append(errs, problem("table", id+": "+format, args...))
+		}
+		if str(tb.BillingMode) != "PAY_PER_REQUEST" {
+			fail("BillingMode must be PAY_PER_REQUEST (on demand)")
+		}
+		if p := tb.PointInTimeRecoverySpecification; p == nil || p.PointInTimeRecoveryEnabled == nil || !*p.PointInTimeRecoveryEnabled {
+			fail("point-in-time recovery must be enabled")
+		}
+		if s := tb.SSESpecification; s == nil || !s.SSEEnabled {
+			fail("SSESpecification.SSEEnabled must be true")
+		}
+		if ttl := tb.TimeToLiveSpecification; ttl == nil || str(ttl.AttributeName) != "ttl" || !ttl.Enabled {
+			fail("TimeToLiveSpecification must enable TTL on attribute ttl")
+		}
+		keys := func(ks []string) string { return strings.Join(ks, "/") }
+		var pk []string
+		for _, k := range tb.KeySchema {
+			pk = append(pk, k.AttributeName)
+		}
+		if keys(pk) != "pk/sk" {
+			fail("key schema is %s, want pk/sk", keys(pk))
+		}
+		found := false
+		for _, g := range tb.GlobalSecondaryIndexes {
+			if g.IndexName != "gsi1" {
+				continue
+			}
+			found = true
+			var gk []string
+			for _, k := range g.KeySchema {
+				gk = append(gk, k.AttributeName)
+			}
+			if keys(gk) != "gsi1pk/gsi1sk" {
+				fail("index gsi1 keys are %s, want gsi1pk/gsi1sk", keys(gk))
+			}
+		}
+		if !found {
+			fail("global secondary index gsi1 is missing (sessions are listed by user through it)")
+		}
+		if string(tb.AWSCloudFormationDeletionPolicy) != "Retain" {
+			fail("DeletionPolicy must be Retain: deleting the stack must not delete sessions and revocations")
+		}
+	}
+	return errs
+}
+
+// ---------------------------------------------------------------- routes
+
+// CheckRoutes asserts the HTTP API: every expected route exists and reaches
+// a function API Gateway may invoke, and every route that is not in
+// PublicRoutes is behind the Lambda authorizer.
+func CheckRoutes(t *Template) []error {
+	var errs []error
+	for _, typ := range []string{"AWS::Serverless::Api", "AWS::Serverless::HttpApi", "AWS::ApiGateway::RestApi"} {
+		for _, id := range t.Resources(typ) {
+			errs = append(errs, problem("routes", "%s is a %s; declare routes as AWS::ApiGatewayV2::Route so each one's authorizer and throttling are checked", id, typ))
+		}
+	}
+	apis := t.Resources("AWS::ApiGatewayV2::Api")
+	if len(apis) != 1 {
+		return append(errs, problem("routes", "want exactly one AWS::ApiGatewayV2::Api, found %d", len(apis)))
+	}
+	api := apis[0]
+	if p := t.CFN.GetAllApiGatewayV2ApiResources()[api]; str(p.ProtocolType) != "HTTP" {
+		errs = append(errs, problem("routes", "%s: ProtocolType must be HTTP", api))
+	}
+
+	authorizers := checkAuthorizers(t, api, &errs)
+
+	routes := t.CFN.GetAllApiGatewayV2RouteResources()
+	byKey := map[string]string{}
+	for _, id := range sortedKeys(routes) {
+		r := routes[id]
+		name := fmt.Sprintf("route %q (%s)", r.RouteKey, id)
+		if prev, dup := byKey[r.RouteKey]; dup {
+			errs = append(errs, problem("routes", "%s repeats the route key of %s", name, prev))
+		}
+		byKey[r.RouteKey] = id
+		if !isRef(r.ApiId, api, "") {
+			errs = append(errs, problem("routes", "%s: ApiId must be !Ref %s", name, api))
+		}
+		checkTarget(t, api, name, str(r.Target), &errs)
+
+		public := slices.Contains(PublicRoutes, r.RouteKey)
+		switch at := str(r.AuthorizationType); {
+		case at == "CUSTOM":
+			ref, ok := soleRef(str(r.AuthorizerId))
+			if !ok || !slices.Contains(authorizers, ref.Name) {
+				errs = append(errs, problem("routes", "%s: AuthorizerId is %q, want !Ref to the Lambda authorizer (%s)", name, str(r.AuthorizerId), strings.Join(authorizers, ", ")))
+			}
+		case public && (at == "" || at == "NONE"):
+		default:
+			errs = append(errs, problem("routes", "%s is not behind the authorizer: AuthorizationType is %q; set AuthorizationType: CUSTOM and AuthorizerId: !Ref %s, or list the route in deploy.PublicRoutes if it must be public", name, at, strings.Join(authorizers, "|")))
+		}
+	}
+	for _, key := range Routes {
+		if _, ok := byKey[key]; !ok {
+			errs = append(errs, problem("routes", "route %q is missing", key))
+		}
+	}
+	return errs
+}
+
+// checkAuthorizers validates the API's Lambda authorizers and returns their
+// logical IDs.
+func checkAuthorizers(t *Template, api string, errs *[]error) []string {
+	var ids []string
+	all := t.CFN.GetAllApiGatewayV2AuthorizerResources()
+	for _, id := range sortedKeys(all) {
+		a := all[id]
+		ids = append(ids, id)
+		fail := func(format string, args ...any) {
+			*errs = append(*errs, problem("authorizer", id+": "+format, args...))
+		}
+		if !isRef(a.ApiId, api, "") {
+			fail("ApiId must be !Ref %s", api)
+		}
+		if a.AuthorizerType != "REQUEST" {
+			fail("AuthorizerType is %q, want REQUEST (a Lambda authorizer)", a.AuthorizerType)
+		}
+		if !strings.Contains(str(a.AuthorizerUri), "${"+AuthorizerFunctionID+".Arn}") {
+			fail("AuthorizerUri must invoke %s", AuthorizerFunctionID)
+		}
+		if str(a.AuthorizerPayloadFormatVersion) != "2.0" || a.EnableSimpleResponses == nil || !*a.EnableSimpleResponses {
+			fail("want payload format 2.0 with simple responses (SHORTFUSE_AUTHORIZER_SHAPE http-simple)")
+		}
+		if !slices.Contains(a.IdentitySource, "$request.header.Authorization") {
+			fail("IdentitySource must include $request.header.Authorization")
+		}
+		// API Gateway caches by identity source: without the route in the
+		// key, an answer cached for one route would decide another.
+		if !slices.Contains(a.IdentitySource, "$context.routeKey") {
+			fail("IdentitySource must include $context.routeKey so a cached result never answers for another route")
+		}
+		ttl := mapAt(t.Tree, "Resources", id, "Properties")["AuthorizerResultTtlInSeconds"]
+		if r, ok := soleRef(ttl); !ok || mapAt(t.Tree, "Parameters", r.Name) == nil {
+			fail("AuthorizerResultTtlInSeconds must come from a parameter (the cache TTL is part of the revocation bound)")
+		} else if p := mapAt(t.Tree, "Parameters", r.Name); scalarString(p["Default"]) != "0" {
+			fail("parameter %s must default to 0: a cached allow outlives a revocation", r.Name)
+		}
+		if !invokable(t, AuthorizerFunctionID, "apigateway.amazonaws.com", func(src string) bool {
+			return strings.Contains(src, "${"+api+"}/authorizers/${"+id+"}")
+		}) {
+			fail("no AWS::Lambda::Permission lets apigateway.amazonaws.com invoke %s from ${%s}/authorizers/${%s}: every protected request would fail", AuthorizerFunctionID, api, id)
+		}
+	}
+	if len(ids) == 0 {
+		*errs = append(*errs, problem("authorizer", "no AWS::ApiGatewayV2::Authorizer: protected routes need the Lambda authorizer"))
+	}
+	return ids
+}
+
+func checkTarget(t *Template, api, name, target string, errs *[]error) {
+	ref, ok := soleRef(strings.TrimPrefix(target, "integrations/"))
+	if !strings.HasPrefix(target, "integrations/") || !ok || t.ResourceType(ref.Name) != "AWS::ApiGatewayV2::Integration" {
+		*errs = append(*errs, problem("routes", "%s: Target is %q, want integrations/${<Integration>}", name, target))
+		return
+	}
+	in := t.CFN.GetAllApiGatewayV2IntegrationResources()[ref.Name]
+	fn, ok := soleRef(str(in.IntegrationUri))
+	if in.IntegrationType != "AWS_PROXY" || !ok || fn.Attr != "Arn" || t.ResourceType(fn.Name) != "AWS::Serverless::Function" {
+		*errs = append(*errs, problem("routes", "%s: integration %s must be AWS_PROXY to !GetAtt <Function>.Arn", name, ref.Name))
+		return
+	}
+	if fn.Name == AuthorizerFunctionID {
+		*errs = append(*errs, problem("routes", "%s: integration %s targets the authorizer function", name, ref.Name))
+	}
+	if str(in.PayloadFormatVersion) != "2.0" {
+		*errs = append(*errs, problem("routes", "%s: integration %s must use PayloadFormatVersion 2.0", name, ref.Name))
+	}
+	if !invokable(t, fn.Name, "apigateway.amazonaws.com", func(src string) bool { return strings.Contains(src, "${"+api+"}/") }) {
+		*errs = append(*errs, problem("routes", "%s: no AWS::Lambda::Permission lets apigateway.amazonaws.com invoke %s from ${%s}", name, fn.Name, api))
+	}
+}
+
+// ---------------------------------------------------------------- throttling
+
+// CheckThrottling asserts burst and rate limits, from parameters, on the
+// stage default and on every route.
+func CheckThrottling(t *Template) []error {
+	var errs []error
+	stages := t.Resources("AWS::ApiGatewayV2::Stage")
+	if len(stages) != 1 {
+		return []error{problem("throttling", "want exactly one AWS::ApiGatewayV2::Stage, found %d", len(stages))}
+	}
+	stage := stages[0]
+	typed := t.CFN.GetAllApiGatewayV2StageResources()[stage]
+	if typed.AutoDeploy == nil || !*typed.AutoDeploy {
+		errs = append(errs, problem("throttling", "%s: AutoDeploy must be true (the template has no AWS::ApiGatewayV2::Deployment)", stage))
+	}
+	props := mapAt(t.Tree, "Resources", stage, "Properties")
+	limits := func(where string, settings map[string]any) {
+		for _, k := range []string{"ThrottlingBurstLimit", "ThrottlingRateLimit"} {
+			v, ok := settings[k]
+			if !ok {
+				errs = append(errs, problem("throttling", "%s has no %s", where, k))
+				continue
+			}
+			r, isRef := soleRef(v)
+			p := mapAt(t.Tree, "Parameters", r.Name)
+			if !isRef || r.Attr != "" || p["Type"] != "Number" {
+				errs = append(errs, problem("throttling", "%s: %s must be !Ref to a Number parameter, got %v", where, k, v))
+			}
+		}
+	}
+	limits(stage+".DefaultRouteSettings", mapAt(props, "DefaultRouteSettings"))
+
+	settings := mapAt(props, "RouteSettings")
+	routes := t.CFN.GetAllApiGatewayV2RouteResources()
+	keys := map[string]bool{}
+	resource := mapAt(t.Tree, "Resources", stage)
+	var dependsOn []string
+	switch d := resource["DependsOn"].(type) {
+	case string:
+		dependsOn = []string{d}
+	case []any:
+		for _, x := range d {
+			s, _ := x.(string)
+			dependsOn = append(dependsOn, s)
+		}
+	}
+	for _, id := range sortedKeys(routes) {
+		key := routes[id].RouteKey
+		keys[key] = true
+		s, ok := settings[key].(map[string]any)
+		if !ok {
+			errs = append(errs, problem("throttling", "route %q (%s) has no throttling: add RouteSettings[%q] with ThrottlingBurstLimit and ThrottlingRateLimit to %s", key, id, key, stage))
+			continue
+		}
+		limits(fmt.Sprintf("%s.RouteSettings[%q]", stage, key), s)
+		if !slices.Contains(dependsOn, id) {
+			errs = append(errs, problem("throttling", "%s must DependsOn %s: CloudFormation rejects settings for a route that does not exist yet", stage, id))
+		}
+	}
+	for _, key := range sortedKeys(settings) {
+		if !keys[key] {
+			errs = append(errs, problem("throttling", "%s.RouteSettings[%q] names no route", stage, key))
+		}
+	}
+	return errs
+}
+
+// ---------------------------------------------------------------- logs
+
+// CheckLogs asserts JSON access logs that never record the Authorization
+// header, and a log group with retention for every function.
+func CheckLogs(t *Template) []error {
+	var errs []error
+	for id, s := range t.CFN.GetAllApiGatewayV2StageResources() {
+		als := s.AccessLogSettings
+		if als == nil {
+			errs = append(errs, problem("logs", "%s has no AccessLogSettings", id))
+			continue
+		}
+		if r, ok := soleRef(str(als.DestinationArn)); !ok || r.Attr != "Arn" || t.ResourceType(r.Name) != "AWS::Logs::LogGroup" {
+			errs = append(errs, problem("logs", "%s: AccessLogSettings.DestinationArn must be !GetAtt <LogGroup>.Arn", id))
+		}
+		format := str(als.Format)
+		var fields map[string]any
+		if err := json.Unmarshal([]byte(format), &fields); err != nil {
+			errs = append(errs, problem("logs", "%s: access log Format is not a JSON object: %v", id, err))
+		}
+		for _, k := range []string{"requestId", "routeKey", "status"} {
+			if _, ok := fields[k]; !ok && fields != nil {
+				errs = append(errs, problem("logs", "%s: access log Format lacks %q", id, k))
+			}
+		}
+		if l := strings.ToLower(format); strings.Contains(l, "authorization") || strings.Contains(l, "$request.header") {
+			errs = append(errs, problem("logs", "%s: access log Format must not record request headers (the Authorization header holds a token)", id))
+		}
+	}
+	groups := map[string]bool{}
+	for _, id := range t.Resources("AWS::Logs::LogGroup") {
+		p := t.Props(id)
+		if _, ok := p["RetentionInDays"]; !ok {
+			errs = append(errs, problem("logs", "%s: set RetentionInDays", id))
+		}
+		if name, ok := p["LogGroupName"].(string); ok {
+			groups[name] = true
+		}
+	}
+	for _, f := range Functions {
+		if !groups["/aws/lambda/${"+f.LogicalID+"}"] {
+			errs = append(errs, problem("logs", "%s has no AWS::Logs::LogGroup named /aws/lambda/${%s} (logs would be kept forever)", f.LogicalID, f.LogicalID))
+		}
+	}
+	return errs
+}
+
+// ---------------------------------------------------------------- IAM
+
+type statement struct {
+	sid        string
+	actions    []string
+	resources  []string
+	viaService string
+}
+
+// CheckIAM asserts least privilege: inline statements only, no wildcard
+// action or resource, and for every function exactly the grants listed in
+// Functions.
+func CheckIAM(t *Template) []error {
+	var errs []error
+	for id, r := range mapAt(t.Effective, "Resources") {
+		typ, _ := r.(map[string]any)["Type"].(string)
+		if strings.HasPrefix(typ, "AWS::IAM::") {
+			errs = append(errs, problem("iam", "%s is an %s; give each function its permissions through its own Policies so they are checked", id, typ))
+		}
+	}
+	for _, id := range t.Resources("AWS::Serverless::Function") {
+		spec, ok := functionSpec(id)
+		if !ok {
+			continue // reported by CheckFunctions
+		}
+		stmts, serrs := statements(id, t.Props(id)["Policies"])
+		errs = append(errs, serrs...)
+		granted := map[[2]string]bool{}
+		for _, s := range stmts {
+			where := fmt.Sprintf("%s statement %s", id, s.sid)
+			for _, a := range s.actions {
+				if strings.Contains(a, "*") {
+					errs = append(errs, problem("iam", "%s allows %q: name each action the function needs", where, a))
+				}
+			}
+			for _, res := range s.resources {
+				if res == "*" {
+					errs = append(errs, problem("iam", "%s allows %s on Resource \"*\": scope it to the resources the function uses", where, strings.Join(s.actions, ", ")))
+				} else if strings.Contains(res, "*") {
+					errs = append(errs, problem("iam", "%s allows %s on the wildcard resource %q: name the resource", where, strings.Join(s.actions, ", "), res))
+				}
+				for _, a := range s.actions {
+					if strings.Contains(a, "*") || strings.Contains(res, "*") {
+						continue
+					}
+					g, ok := grantFor(spec, a, res)
+					switch {
+					case !ok:
+						errs = append(errs, problem("iam", "%s grants %s on %s, which %s may not have (allowed: %s)", where, a, res, id, describeGrants(spec)))
+					case g.ViaService != "" && s.viaService != g.ViaService:
+						errs = append(errs, problem("iam", "%s grants %s without the condition kms:ViaService = %s", where, a, g.ViaService))
+					default:
+						granted[[2]string{strings.ToLower(a), res}] = true
+					}
+				}
+			}
+		}
+		for _, g := range spec.Grants {
+			for _, a := range g.Actions {
+				for _, res := range g.Resources {
+					if !granted[[2]string{strings.ToLower(a), res}] {
+						errs = append(errs, problem("iam", "%s lacks %s on %s", id, a, res))
+					}
+				}
+			}
+		}
+	}
+	return errs
+}
+
+func grantFor(f Function, action, resource string) (Grant, bool) {
+	for _, g := range f.Grants {
+		if slices.ContainsFunc(g.Actions, func(a string) bool { return strings.EqualFold(a, action) }) && slices.Contains(g.Resources, resource) {
+			return g, true
+		}
+	}
+	return Grant{}, false
+}
+
+func describeGrants(f Function) string {
+	if len(f.Grants) == 0 {
+		return "nothing"
+	}
+	var parts []string
+	for _, g := range f.Grants {
+		parts = append(parts, strings.Join(g.Actions, ", ")+" on "+strings.Join(g.Resources, ", "))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// statements flattens a SAM Policies value made of inline policy documents.
+func statements(fn string, policies any) ([]statement, []error) {
+	if policies == nil {
+		return nil, nil
+	}
+	var docs []any
+	switch p := policies.(type) {
+	case []any:
+		docs = p
+	default:
+		docs = []any{p}
+	}
+	var out []statement
+	var errs []error
+	for i, d := range docs {
+		doc, ok := d.(map[string]any)
+		switch {
+		case !ok:
+			errs = append(errs, problem("iam", "%s: policy %v is a managed policy; use inline statements scoped to the function's resources", fn, d))
+			continue
+		case doc["Statement"] == nil:
+			errs = append(errs, problem("iam", "%s: policy %v is a SAM policy template; use inline statements so each action and resource is checked", fn, sortedKeys(doc)))
+			continue
+		}
+		list, ok := doc["Statement"].([]any)
+		if !ok {
+			list = []any{doc["Statement"]}
+		}
+		for j, raw := range list {
+			sm, ok := raw.(map[string]any)
+			if !ok {
+				errs = append(errs, problem("iam", "%s: policy %d statement %d is not an object", fn, i, j))
+				continue
+			}
+			sid, _ := sm["Sid"].(string)
+			if sid == "" {
+				sid = fmt.Sprintf("#%d.%d", i, j)
+			}
+			for _, k := range []string{"NotAction", "NotResource", "NotPrincipal"} {
+				if _, ok := sm[k]; ok {
+					errs = append(errs, problem("iam", "%s statement %s uses %s, which grants everything else", fn, sid, k))
+				}
+			}
+			if sm["Effect"] != "Allow" {
+				continue
+			}
+			s := statement{sid: sid, actions: stringList(sm["Action"]), resources: stringList(sm["Resource"])}
+			if v, ok := mapAt(sm, "Condition", "StringEquals")["kms:ViaService"].(string); ok {
+				s.viaService = v
+			}
+			if len(s.actions) == 0 || len(s.resources) == 0 {
+				errs = append(errs, problem("iam", "%s statement %s needs Action and Resource", fn, sid))
+			}
+			out = append(out, s)
+		}
+	}
+	return out, errs
+}
+
+func stringList(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		var out []string
+		for _, e := range x {
+			out = append(out, scalarString(e))
+		}
+		return out
+	}
+	return nil
+}
+
+// ---------------------------------------------------------------- consistency
+
+// CheckConsistency asserts that the token service and the authorizer agree
+// on issuer, audience, clients and the Cognito issuer, and that the
+// outputs name the same issuer and JWKS URL.
+func CheckConsistency(t *Template) []error {
+	var errs []error
+	env := func(fn string) map[string]any {
+		return mapAt(t.Effective, "Resources", fn, "Properties", "Environment", "Variables")
+	}
+	ts, az := env("TokenServiceFunction"), env(AuthorizerFunctionID)
+	for _, k := range []string{"SHORTFUSE_ISSUER", "SHORTFUSE_AUDIENCE", "SHORTFUSE_CLIENTS", "SHORTFUSE_COGNITO_ISSUER", "SHORTFUSE_TABLE"} {
+		if ts[k] != az[k] {
+			errs = append(errs, problem("consistency", "%s differs: token service %v, authorizer %v", k, ts[k], az[k]))
+		}
+	}
+	outputs := mapAt(t.Effective, "Outputs")
+	for _, o := range Outputs {
+		if _, ok := outputs[o]; !ok {
+			errs = append(errs, problem("consistency", "output %s is missing", o))
+		}
+	}
+	issuer, _ := mapAt(outputs, "Issuer")["Value"].(string)
+	if issuer != "" && ts["SHORTFUSE_ISSUER"] != issuer {
+		errs = append(errs, problem("consistency", "output Issuer %q differs from the token service's SHORTFUSE_ISSUER %v", issuer, ts["SHORTFUSE_ISSUER"]))
+	}
+	jwks, _ := mapAt(outputs, "JwksUrl")["Value"].(string)
+	if want := issuer + "/.well-known/jwks.json"; issuer != "" && (jwks != want || az["SHORTFUSE_JWKS_URL"] != want) {
+		errs = append(errs, problem("consistency", "output JwksUrl %q and the authorizer's SHORTFUSE_JWKS_URL %v must both be %q", jwks, az["SHORTFUSE_JWKS_URL"], want))
+	}
+	return errs
+}
+
+// Join formats problems one per line, for test failures and tools.
+func Join(errs []error) string {
+	var b strings.Builder
+	for _, e := range errs {
+		b.WriteString("\n  ")
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}

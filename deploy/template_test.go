@@ -1,0 +1,463 @@
+package deploy
+
+import (
+	"strings"
+	"sync"
+	"testing"
+)
+
+const templatePath = "../template.yaml"
+
+var (
+	loadOnce sync.Once
+	loaded   *Template
+	loadErr  error
+)
+
+// template loads template.yaml once for the whole package.
+func template(t *testing.T) *Template {
+	t.Helper()
+	loadOnce.Do(func() { loaded, loadErr = Load(templatePath) })
+	if loadErr != nil {
+		t.Fatalf("load %s: %v", templatePath, loadErr)
+	}
+	return loaded
+}
+
+func TestTemplate(t *testing.T) {
+	if errs := Check(template(t)); len(errs) > 0 {
+		t.Fatalf("template.yaml: %d problems:%s", len(errs), Join(errs))
+	}
+}
+
+// resource returns the Properties of a resource in a mutable tree.
+func props(tree map[string]any, id string) map[string]any {
+	return mapAt(tree, "Resources", id, "Properties")
+}
+
+// statement0 returns the first statement of a function's first policy.
+func statement0(tree map[string]any, fn string) map[string]any {
+	return props(tree, fn)["Policies"].([]any)[0].(map[string]any)["Statement"].([]any)[0].(map[string]any)
+}
+
+// TestPlantedMistakes mutates the template in memory and asserts that each
+// mistake makes the checks fail with a message that says what is wrong.
+func TestPlantedMistakes(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(tree map[string]any)
+		want   []string // every fragment must appear in one reported problem
+	}{
+		{
+			name:   "unknown property",
+			mutate: func(tr map[string]any) { props(tr, "TokenServiceFunction")["MemorySise"] = 512.0 },
+			want:   []string{"resource TokenServiceFunction (AWS::Serverless::Function)", "Additional property MemorySise is not allowed"},
+		},
+		{
+			name: "unknown nested property",
+			mutate: func(tr map[string]any) {
+				props(tr, "Table")["PointInTimeRecoverySpecification"] = map[string]any{"Enabled": true}
+			},
+			want: []string{"resource Table (AWS::DynamoDB::Table)", "Additional property Enabled is not allowed"},
+		},
+		{
+			name:   "wrong property type",
+			mutate: func(tr map[string]any) { props(tr, "ApiAuthorizer")["EnableSimpleResponses"] = "yes" },
+			want:   []string{"resource ApiAuthorizer", "EnableSimpleResponses", "Expected: boolean"},
+		},
+		{
+			name:   "unknown property in Globals",
+			mutate: func(tr map[string]any) { mapAt(tr, "Globals", "Function")["Runtme"] = "go1.x" },
+			want:   []string{"Globals.Function", "Additional property Runtme is not allowed"},
+		},
+		{
+			name:   "unknown resource type",
+			mutate: func(tr map[string]any) { mapAt(tr, "Resources", "Table")["Type"] = "AWS::DynamoDB::Tabel" },
+			want:   []string{"resource Table", `unknown resource type "AWS::DynamoDB::Tabel"`},
+		},
+		{
+			name:   "missing trigger permission",
+			mutate: func(tr map[string]any) { delete(mapAt(tr, "Resources"), "CreateAuthChallengePermission") },
+			want:   []string{"no AWS::Lambda::Permission lets cognito-idp.amazonaws.com invoke CreateAuthChallengeFunction"},
+		},
+		{
+			name: "trigger permission for another principal",
+			mutate: func(tr map[string]any) {
+				props(tr, "PreSignUpPermission")["Principal"] = "lambda.amazonaws.com"
+			},
+			want: []string{"cognito-idp.amazonaws.com invoke PreSignUpFunction", "PreSignUp trigger"},
+		},
+		{
+			name: "trigger not hooked",
+			mutate: func(tr map[string]any) {
+				delete(mapAt(tr, "Resources", "UserPool", "Properties", "LambdaConfig"), "VerifyAuthChallengeResponse")
+			},
+			want: []string{"UserPool.LambdaConfig.VerifyAuthChallengeResponse is not set"},
+		},
+		{
+			name: "route without the authorizer",
+			mutate: func(tr map[string]any) {
+				p := props(tr, "ListSessionsRoute")
+				p["AuthorizationType"] = "NONE"
+				delete(p, "AuthorizerId")
+			},
+			want: []string{`route "GET /sessions" (ListSessionsRoute) is not behind the authorizer`},
+		},
+		{
+			name: "new route without authorizer or throttling",
+			mutate: func(tr map[string]any) {
+				mapAt(tr, "Resources")["ExtraRoute"] = map[string]any{
+					"Type": "AWS::ApiGatewayV2::Route",
+					"Properties": map[string]any{
+						"ApiId": "${HttpApi}", "RouteKey": "GET /extra",
+						"Target": "integrations/${TokenServiceIntegration}",
+					},
+				}
+			},
+			want: []string{`route "GET /extra" (ExtraRoute) is not behind the authorizer`},
+		},
+		{
+			name: "route without throttling",
+			mutate: func(tr map[string]any) {
+				delete(mapAt(tr, "Resources", "ApiStage", "Properties", "RouteSettings"), "POST /token")
+			},
+			want: []string{`route "POST /token" (TokenRoute) has no throttling`},
+		},
+		{
+			name: "route throttled without a burst limit",
+			mutate: func(tr map[string]any) {
+				delete(mapAt(tr, "Resources", "ApiStage", "Properties", "RouteSettings", "GET /sessions"), "ThrottlingBurstLimit")
+			},
+			want: []string{`RouteSettings["GET /sessions"] has no ThrottlingBurstLimit`},
+		},
+		{
+			name: "throttling not from a parameter",
+			mutate: func(tr map[string]any) {
+				mapAt(tr, "Resources", "ApiStage", "Properties", "RouteSettings", "POST /revoke")["ThrottlingRateLimit"] = 1000.0
+			},
+			want: []string{`RouteSettings["POST /revoke"]`, "ThrottlingRateLimit must be !Ref to a Number parameter"},
+		},
+		{
+			name:   "dynamodb:* on a policy",
+			mutate: func(tr map[string]any) { statement0(tr, "AuthorizerFunction")["Action"] = "dynamodb:*" },
+			want:   []string{"AuthorizerFunction statement Revocations allows \"dynamodb:*\""},
+		},
+		{
+			name:   "data action on Resource *",
+			mutate: func(tr map[string]any) { statement0(tr, "TokenServiceFunction")["Resource"] = "*" },
+			want:   []string{"TokenServiceFunction statement Sessions allows", "dynamodb:GetItem", `on Resource "*"`},
+		},
+		{
+			name: "authorizer may not write",
+			mutate: func(tr map[string]any) {
+				statement0(tr, "AuthorizerFunction")["Action"] = []any{"dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem"}
+			},
+			want: []string{"grants dynamodb:PutItem on ${Table.Arn}, which AuthorizerFunction may not have"},
+		},
+		{
+			name: "authorizer may not read the index",
+			mutate: func(tr map[string]any) {
+				statement0(tr, "AuthorizerFunction")["Resource"] = []any{"${Table.Arn}", "${Table.Arn}/index/gsi1"}
+			},
+			want: []string{"grants dynamodb:Query on ${Table.Arn}/index/gsi1, which AuthorizerFunction may not have"},
+		},
+		{
+			name: "wildcard index",
+			mutate: func(tr map[string]any) {
+				statement0(tr, "TokenServiceFunction")["Resource"] = []any{"${Table.Arn}", "${Table.Arn}/index/*"}
+			},
+			want: []string{`wildcard resource "${Table.Arn}/index/*"`},
+		},
+		{
+			name: "managed policy",
+			mutate: func(tr map[string]any) {
+				props(tr, "CustomMessageFunction")["Policies"] = []any{"AmazonDynamoDBFullAccess"}
+			},
+			want: []string{"CustomMessageFunction: policy AmazonDynamoDBFullAccess is a managed policy"},
+		},
+		{
+			name: "SAM policy template",
+			mutate: func(tr map[string]any) {
+				props(tr, "PreSignUpFunction")["Policies"] = []any{map[string]any{"DynamoDBCrudPolicy": map[string]any{"TableName": "${Table}"}}}
+			},
+			want: []string{"PreSignUpFunction: policy [DynamoDBCrudPolicy] is a SAM policy template"},
+		},
+		{
+			name: "missing grant",
+			mutate: func(tr map[string]any) {
+				st := props(tr, "TokenServiceFunction")["Policies"].([]any)[0].(map[string]any)
+				st["Statement"] = st["Statement"].([]any)[:1]
+			},
+			want: []string{"TokenServiceFunction lacks ssm:GetParameter on arn:${AWS::Partition}:ssm:"},
+		},
+		{
+			name: "kms without the SSM condition",
+			mutate: func(tr map[string]any) {
+				st := props(tr, "VerifyAuthChallengeFunction")["Policies"].([]any)[0].(map[string]any)["Statement"].([]any)
+				delete(st[len(st)-1].(map[string]any), "Condition")
+			},
+			want: []string{"grants kms:Decrypt without the condition kms:ViaService"},
+		},
+		{
+			name:   "handler does not match the binary",
+			mutate: func(tr map[string]any) { props(tr, "DefineAuthChallengeFunction")["Handler"] = "main" },
+			want:   []string{`DefineAuthChallengeFunction: Handler is "main", want "bootstrap"`},
+		},
+		{
+			name:   "x86 function",
+			mutate: func(tr map[string]any) { mapAt(tr, "Globals", "Function")["Architectures"] = []any{"x86_64"} },
+			want:   []string{"Architectures is [x86_64], want [arm64]"},
+		},
+		{
+			name:   "not built by make",
+			mutate: func(tr map[string]any) { delete(mapAt(tr, "Resources", "AuthorizerFunction"), "Metadata") },
+			want:   []string{`AuthorizerFunction: Metadata.BuildMethod is "", want "makefile"`},
+		},
+		{
+			name: "function missing from the spec",
+			mutate: func(tr map[string]any) {
+				mapAt(tr, "Resources")["SpareFunction"] = deepCopy(mapAt(tr, "Resources", "CustomMessageFunction"))
+			},
+			want: []string{"SpareFunction is not listed in deploy.Functions"},
+		},
+		{
+			name:   "table without point-in-time recovery",
+			mutate: func(tr map[string]any) { delete(props(tr, "Table"), "PointInTimeRecoverySpecification") },
+			want:   []string{"Table: point-in-time recovery must be enabled"},
+		},
+		{
+			name:   "table without TTL",
+			mutate: func(tr map[string]any) { delete(props(tr, "Table"), "TimeToLiveSpecification") },
+			want:   []string{"TimeToLiveSpecification must enable TTL on attribute ttl"},
+		},
+		{
+			name:   "token revocation off",
+			mutate: func(tr map[string]any) { props(tr, "UserPoolClient")["EnableTokenRevocation"] = false },
+			want:   []string{"UserPoolClient: EnableTokenRevocation must be true"},
+		},
+		{
+			name: "Cognito mail",
+			mutate: func(tr map[string]any) {
+				mapAt(props(tr, "UserPool"), "EmailConfiguration")["EmailSendingAccount"] = "COGNITO_DEFAULT"
+			},
+			want: []string{"EmailSendingAccount DEVELOPER"},
+		},
+		{
+			name: "authorizer cache keyed without the route",
+			mutate: func(tr map[string]any) {
+				props(tr, "ApiAuthorizer")["IdentitySource"] = []any{"$request.header.Authorization"}
+			},
+			want: []string{"IdentitySource must include $context.routeKey"},
+		},
+		{
+			name:   "authorizer not invokable",
+			mutate: func(tr map[string]any) { delete(mapAt(tr, "Resources"), "AuthorizerInvokePermission") },
+			want:   []string{"no AWS::Lambda::Permission lets apigateway.amazonaws.com invoke AuthorizerFunction"},
+		},
+		{
+			name: "access log records the token",
+			mutate: func(tr map[string]any) {
+				mapAt(props(tr, "ApiStage"), "AccessLogSettings")["Format"] = `{"requestId":"$context.requestId","routeKey":"$context.routeKey","status":"$context.status","auth":"$request.header.Authorization"}`
+			},
+			want: []string{"must not record request headers"},
+		},
+		{
+			name: "stage created before a route",
+			mutate: func(tr map[string]any) {
+				r := mapAt(tr, "Resources", "ApiStage")
+				r["DependsOn"] = r["DependsOn"].([]any)[1:]
+			},
+			want: []string{"ApiStage must DependsOn TokenRoute"},
+		},
+		{
+			name: "misspelt reference",
+			mutate: func(tr map[string]any) {
+				mapAt(props(tr, "PreSignUpFunction"), "Environment", "Variables")["SHORTFUSE_TABLE"] = "${Tabel}"
+			},
+			want: []string{`refers to "Tabel", which is neither a parameter nor a resource`},
+		},
+		{
+			name: "issuer drift",
+			mutate: func(tr map[string]any) {
+				mapAt(props(tr, "AuthorizerFunction"), "Environment", "Variables")["SHORTFUSE_ISSUER"] = "https://example.com"
+			},
+			want: []string{"SHORTFUSE_ISSUER differs"},
+		},
+	}
+	base := template(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tree := base.Clone()
+			tt.mutate(tree)
+			tpl, err := FromTree(tree)
+			if err != nil {
+				t.Fatal(err)
+			}
+			errs := Check(tpl)
+			if len(errs) == 0 {
+				t.Fatalf("the mistake was not caught")
+			}
+			for _, e := range errs {
+				if containsAll(e.Error(), tt.want) {
+					t.Logf("caught: %v", e)
+					return
+				}
+			}
+			t.Errorf("no problem mentions all of %q; got:%s", tt.want, Join(errs))
+		})
+	}
+}
+
+func containsAll(s string, parts []string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestCloneIsolated guards the planted-mistake tests: mutating a clone must
+// never change the loaded template.
+func TestCloneIsolated(t *testing.T) {
+	base := template(t)
+	tree := base.Clone()
+	delete(mapAt(tree, "Resources"), "Table")
+	if base.Resource("Table") == nil || mapAt(base.Tree, "Resources", "Table") == nil {
+		t.Fatal("Clone shares state with the template")
+	}
+}
+
+func TestPlaceholders(t *testing.T) {
+	tpl, err := Parse([]byte(`
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  N: {Type: Number, Default: "7"}
+  S: {Type: String, Default: x}
+Conditions:
+  C: !Equals [!Ref S, ""]
+Resources:
+  T:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      TableName: !Sub "${S}-${AWS::Region}"
+      Tags:
+        - {Key: a, Value: !GetAtt T.Arn}
+        - {Key: b, Value: !Join ["/", [!Ref S, !Ref N]]}
+        - !If [C, {Key: c, Value: !Ref N}, !Ref AWS::NoValue]
+        - !If [C, !Ref AWS::NoValue, {Key: d, Value: "${x}"}]
+        - !Ref AWS::NoValue
+      ProvisionedThroughput:
+        ReadCapacityUnits: !Ref N
+        WriteCapacityUnits: !Select [1, [!Ref N, !Ref N]]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := mapAt(tpl.Tree, "Resources", "T", "Properties")
+	if got := p["TableName"]; got != "${S}-${AWS::Region}" {
+		t.Errorf("Sub: %v", got)
+	}
+	tags := p["Tags"].([]any)
+	want := []string{"${T.Arn}", "${S}/${N}", "${N}", "${x}"}
+	if len(tags) != len(want) {
+		t.Fatalf("tags %v, want values %v", tags, want)
+	}
+	for i, w := range want {
+		if got := tags[i].(map[string]any)["Value"]; got != w {
+			t.Errorf("tag %d = %v, want %v", i, got, w)
+		}
+	}
+	if got := mapAt(tpl.Typed, "Resources", "T", "Properties", "ProvisionedThroughput")["ReadCapacityUnits"]; got != 7.0 {
+		t.Errorf("Typed Number parameter = %#v, want 7", got)
+	}
+	if got := mapAt(tpl.Tree, "Conditions", "C"); got["Fn::Equals"] == nil {
+		t.Errorf("condition rewritten: %v", got)
+	}
+	if r := Refs("a${X}b${Y.Arn}${AWS::Region}"); len(r) != 3 || r[1] != (Ref{"Y", "Arn"}) || r[2].Name != "AWS::Region" {
+		t.Errorf("Refs = %v", r)
+	}
+}
+
+// BenchmarkCheck measures a full offline check of template.yaml.
+func BenchmarkCheck(b *testing.B) {
+	tpl, err := Load(templatePath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	Check(tpl) // compile the schemas once
+	b.ResetTimer()
+	for b.Loop() {
+		Check(tpl)
+	}
+}
+
+func TestEnvironment(t *testing.T) {
+	if errs := CheckEnv(template(t), ".."); len(errs) > 0 {
+		t.Fatalf("template.yaml: %d problems:%s", len(errs), Join(errs))
+	}
+}
+
+func TestEnvironmentMistakes(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(vars map[string]any)
+		fn     string
+		want   string
+	}{
+		{"required variable unset", func(v map[string]any) { delete(v, "SHORTFUSE_ISSUER") }, "TokenServiceFunction",
+			"TokenServiceFunction does not set SHORTFUSE_ISSUER"},
+		{"misspelt variable", func(v map[string]any) { v["SHORTFUSE_REVOCATION_POL"] = "1" }, "AuthorizerFunction",
+			"AuthorizerFunction sets SHORTFUSE_REVOCATION_POL, which cmd/authorizer never reads"},
+		{"variable of another function", func(v map[string]any) { v["SHORTFUSE_SIGNING_KEY"] = "ssm:/k" }, "AuthorizerFunction",
+			"AuthorizerFunction sets SHORTFUSE_SIGNING_KEY, which cmd/authorizer never reads"},
+		{"local stack endpoint", func(v map[string]any) { v["SHORTFUSE_AWS_ENDPOINT"] = "http://127.0.0.1:4566" }, "PreSignUpFunction",
+			"PreSignUpFunction sets SHORTFUSE_AWS_ENDPOINT, which must not be set in AWS"},
+	}
+	base := template(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tree := base.Clone()
+			tt.mutate(mapAt(props(tree, tt.fn), "Environment", "Variables"))
+			tpl, err := FromTree(tree)
+			if err != nil {
+				t.Fatal(err)
+			}
+			errs := CheckEnv(tpl, "..")
+			for _, e := range errs {
+				if strings.Contains(e.Error(), tt.want) {
+					t.Logf("caught: %v", e)
+					return
+				}
+			}
+			t.Errorf("no problem mentions %q; got:%s", tt.want, Join(errs))
+		})
+	}
+}
+
+func TestBuild(t *testing.T) {
+	if errs := CheckBuild(".."); len(errs) > 0 {
+		t.Fatalf("Makefile: %d problems:%s", len(errs), Join(errs))
+	}
+}
+
+func TestBuildCommandMistakes(t *testing.T) {
+	f := Function{LogicalID: "TokenServiceFunction", Cmd: "tokensvc"}
+	good := "mkdir -p /a && CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -trimpath -ldflags='-s -w' -o /a/bootstrap ./cmd/tokensvc\n"
+	if errs := buildCommand(f, "make x", good, "/a/bootstrap"); len(errs) > 0 {
+		t.Fatalf("good command refused:%s", Join(errs))
+	}
+	tests := []struct{ out, want string }{
+		{strings.Replace(good, "-o /a/bootstrap", "-o /a/tokensvc", 1), "does not write /a/bootstrap"},
+		{strings.Replace(good, " -trimpath", "", 1), "builds without -trimpath"},
+		{strings.Replace(good, "GOARCH=arm64", "GOARCH=amd64", 1), "builds without GOARCH=arm64"},
+		{strings.Replace(good, "-tags lambda.norpc ", "", 1), "builds without -tags lambda.norpc"},
+		{strings.Replace(good, "./cmd/tokensvc", "./cmd/authorizer", 1), "does not build ./cmd/tokensvc"},
+	}
+	for _, tt := range tests {
+		errs := buildCommand(f, "make x", tt.out, "/a/bootstrap")
+		if len(errs) == 0 || !strings.Contains(Join(errs), tt.want) {
+			t.Errorf("want %q, got:%s", tt.want, Join(errs))
+		}
+	}
+}

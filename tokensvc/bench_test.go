@@ -1,0 +1,173 @@
+package tokensvc
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/shortfuse/shortfuse/shared/keys"
+)
+
+// The benchmarks run against the package's dynalite. BenchmarkBarePutItem is
+// the yardstick: an exchange writes one item (and reads one concurrently), so
+// its throughput is compared with a loop of bare PutItem calls in the same run.
+
+// latencies records per-operation durations and reports p50/p99.
+type latencies []time.Duration
+
+func (l latencies) report(b *testing.B) {
+	if len(l) == 0 {
+		return
+	}
+	slices.Sort(l)
+	pct := func(p float64) float64 {
+		return float64(l[min(len(l)-1, int(float64(len(l))*p))].Microseconds())
+	}
+	b.ReportMetric(pct(0.50), "p50-µs")
+	b.ReportMetric(pct(0.99), "p99-µs")
+	var total time.Duration
+	for _, d := range l {
+		total += d
+	}
+	b.ReportMetric(float64(len(l))/total.Seconds(), "ops/s")
+}
+
+// exchangeOp returns one token exchange through the handler.
+func exchangeOp(b *testing.B, e *env) func() {
+	body := exchangeForm(e.idToken("bench-user", nil)).Encode()
+	return func() {
+		r := httptest.NewRequest("POST", "/token", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		e.svc.ServeHTTP(rec, r)
+		if rec.Code != 200 {
+			b.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+	}
+}
+
+// putOp returns one bare PutItem of a session-sized item.
+func putOp(b *testing.B) func() {
+	table := newTable(b, dyn)
+	ctx := context.Background()
+	hash := make([]byte, 32)
+	return func() {
+		id := newID(sidBytes)
+		_, err := dyn.Client.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: aws.String(table),
+			Item: map[string]types.AttributeValue{
+				"pk":           &types.AttributeValueMemberS{Value: "SESSION#" + id},
+				"sk":           &types.AttributeValueMemberS{Value: "SESSION"},
+				"gsi1pk":       &types.AttributeValueMemberS{Value: "USER#bench-user"},
+				"gsi1sk":       &types.AttributeValueMemberS{Value: "SESSION#" + id},
+				"client_id":    &types.AttributeValueMemberS{Value: testClient},
+				"refresh_hash": &types.AttributeValueMemberB{Value: hash},
+				"ttl":          &types.AttributeValueMemberN{Value: "4102444800"},
+			},
+			ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func timed(lat *latencies, op func()) {
+	start := time.Now()
+	op()
+	*lat = append(*lat, time.Since(start))
+}
+
+func BenchmarkExchange(b *testing.B) {
+	op := exchangeOp(b, newEnv(b))
+	var lat latencies
+	for b.Loop() {
+		timed(&lat, op)
+	}
+	lat.report(b)
+}
+
+// BenchmarkExchangeVsPutItem alternates an exchange and a bare PutItem, so
+// both see the same machine load, and reports exchange throughput as a
+// percentage of PutItem throughput.
+func BenchmarkExchangeVsPutItem(b *testing.B) {
+	ex, put := exchangeOp(b, newEnv(b)), putOp(b)
+	var exLat, putLat latencies
+	for b.Loop() {
+		timed(&exLat, ex)
+		timed(&putLat, put)
+	}
+	var exSum, putSum time.Duration
+	for i := range exLat {
+		exSum += exLat[i]
+		putSum += putLat[i]
+	}
+	b.ReportMetric(100*putSum.Seconds()/exSum.Seconds(), "exchange/put-%")
+	slices.Sort(exLat)
+	slices.Sort(putLat)
+	b.ReportMetric(100*float64(putLat[len(putLat)/2])/float64(exLat[len(exLat)/2]), "p50-exchange/put-%")
+}
+
+func BenchmarkRefresh(b *testing.B) {
+	e := newEnv(b)
+	rt := e.login("bench-user", nil).RefreshToken
+	var lat latencies
+	for b.Loop() {
+		start := time.Now()
+		r := httptest.NewRequest("POST", "/token", strings.NewReader(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		e.svc.ServeHTTP(rec, r)
+		lat = append(lat, time.Since(start))
+		if rec.Code != 200 {
+			b.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+		var tr TokenResponse
+		if err := json.Unmarshal(rec.Body.Bytes(), &tr); err != nil {
+			b.Fatal(err)
+		}
+		rt = tr.RefreshToken
+	}
+	lat.report(b)
+}
+
+// BenchmarkBarePutItem writes session-sized items with plain PutItem calls.
+func BenchmarkBarePutItem(b *testing.B) {
+	op := putOp(b)
+	var lat latencies
+	for b.Loop() {
+		timed(&lat, op)
+	}
+	lat.report(b)
+}
+
+func BenchmarkSign(b *testing.B) {
+	claims := accessClaims{Issuer: testIssuer, Subject: "user", Audience: testIssuer, Expires: 2e9, IssuedAt: 1e9,
+		JTI: newID(16), ClientID: testClient, SID: newID(sidBytes), AuthTime: 1e9, Scope: "read", Username: "user"}
+	for _, alg := range []string{keys.RS256, keys.ES256, keys.EdDSA} {
+		b.Run(alg, func(b *testing.B) {
+			k, err := keys.Generate(alg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ks, err := keys.NewSet("", k)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if _, err := ks.Sign("at+jwt", claims); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,88 @@
+package tokensvc
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shortfuse/shortfuse/shared/config"
+)
+
+func baseEnv() map[string]string {
+	return map[string]string{
+		"SHORTFUSE_TABLE":          "shortfuse",
+		"SHORTFUSE_ISSUER":         "https://auth.example.com/",
+		"SHORTFUSE_COGNITO_ISSUER": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc",
+		"SHORTFUSE_CLIENTS":        "web, mobile:30",
+		"SHORTFUSE_SIGNING_KEY":    "ssm:/shortfuse/key",
+	}
+}
+
+func TestLoadConfigDefaults(t *testing.T) {
+	c, err := LoadConfig(config.FromMap(baseEnv()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Issuer != "https://auth.example.com" || c.Audience != c.Issuer ||
+		c.CognitoJWKSURL != "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc/.well-known/jwks.json" ||
+		c.Clients["web"] != 300*time.Second || c.Clients["mobile"] != 30*time.Second ||
+		c.SessionIdleTTL != 24*time.Hour || c.SessionMaxTTL != 30*24*time.Hour || c.AdminGroup != "shortfuse-admin" ||
+		c.RevocationRetention != time.Hour || c.MaxBodyBytes != 8192 || c.Leeway != 5*time.Second {
+		t.Fatalf("%+v", c)
+	}
+}
+
+func TestLoadConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		set  map[string]string
+		want string
+	}{
+		{"missing table", map[string]string{"SHORTFUSE_TABLE": ""}, "SHORTFUSE_TABLE"},
+		{"missing issuer", map[string]string{"SHORTFUSE_ISSUER": ""}, "SHORTFUSE_ISSUER"},
+		{"plain http issuer", map[string]string{"SHORTFUSE_ISSUER": "http://auth.example.com"}, "SHORTFUSE_ISSUER"},
+		{"relative issuer", map[string]string{"SHORTFUSE_ISSUER": "/auth"}, "SHORTFUSE_ISSUER"},
+		{"missing clients", map[string]string{"SHORTFUSE_CLIENTS": ""}, "SHORTFUSE_CLIENTS"},
+		{"bad lifetime", map[string]string{"SHORTFUSE_CLIENTS": "web:abc"}, "SHORTFUSE_CLIENTS"},
+		{"lifetime too short", map[string]string{"SHORTFUSE_CLIENTS": "web:1"}, "SHORTFUSE_CLIENTS"},
+		{"lifetime too long", map[string]string{"SHORTFUSE_CLIENTS": "web:7200"}, "SHORTFUSE_CLIENTS"},
+		{"duplicate client", map[string]string{"SHORTFUSE_CLIENTS": "web,web:30"}, "SHORTFUSE_CLIENTS"},
+		{"empty client", map[string]string{"SHORTFUSE_CLIENTS": ":30"}, "SHORTFUSE_CLIENTS"},
+		{"ttl too short", map[string]string{"SHORTFUSE_ACCESS_TOKEN_TTL": "1"}, "SHORTFUSE_ACCESS_TOKEN_TTL"},
+		{"idle above max", map[string]string{"SHORTFUSE_SESSION_IDLE_TTL": "48h", "SHORTFUSE_SESSION_MAX_TTL": "24h"}, "SHORTFUSE_SESSION_IDLE_TTL"},
+		{"retention too short", map[string]string{"SHORTFUSE_CLIENTS": "web:3600", "SHORTFUSE_REVOCATION_RETENTION": "30m"}, "SHORTFUSE_REVOCATION_RETENTION"},
+		{"bad scope", map[string]string{"SHORTFUSE_SCOPES": `read,"x"`}, "SHORTFUSE_SCOPES"},
+		{"sign-out without pool", map[string]string{"SHORTFUSE_ADMIN_GLOBAL_SIGNOUT": "true"}, "SHORTFUSE_ADMIN_GLOBAL_SIGNOUT"},
+		{"missing key", map[string]string{"SHORTFUSE_SIGNING_KEY": ""}, "SHORTFUSE_SIGNING_KEY"},
+		{"body limit", map[string]string{"SHORTFUSE_MAX_BODY_BYTES": "10"}, "SHORTFUSE_MAX_BODY_BYTES"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := baseEnv()
+			for k, v := range tc.set {
+				m[k] = v
+			}
+			_, err := LoadConfig(config.FromMap(m))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one naming %s", err, tc.want)
+			}
+		})
+	}
+	// Loopback may use http: the local stack.
+	m := baseEnv()
+	m["SHORTFUSE_ISSUER"] = "http://127.0.0.1:8080"
+	m["SHORTFUSE_COGNITO_ISSUER"] = "http://localhost:9229/local_x"
+	if _, err := LoadConfig(config.FromMap(m)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestErrorMatching(t *testing.T) {
+	err := ErrInvalidGrant.WithDescription("x").WithCause(ErrServer)
+	if !errorsIs(err, ErrInvalidGrant) || errorsIs(err, ErrInvalidRequest) || errorsIs(ErrTooLarge, ErrInvalidRequest) {
+		t.Fatal("matching")
+	}
+	if ErrInvalidGrant.Description != "" {
+		t.Fatal("sentinel modified")
+	}
+}

@@ -1,0 +1,94 @@
+package tokensvc
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestIntrospect(t *testing.T) {
+	e := newEnv(t)
+	admin := e.adminLogin()
+	user := e.login("user-1", map[string]any{"cognito:username": "alice"})
+	introspect := func(tok, bearer string) *response {
+		return e.post("/introspect", url.Values{"token": {tok}}, bearer)
+	}
+
+	t.Run("caller authentication", func(t *testing.T) {
+		resp := introspect(user.AccessToken, "")
+		wantError(t, resp, 401, "invalid_token")
+		if !strings.HasPrefix(resp.Header().Get("WWW-Authenticate"), "Bearer") {
+			t.Errorf("WWW-Authenticate %q", resp.Header().Get("WWW-Authenticate"))
+		}
+		wantError(t, introspect(user.AccessToken, "garbage"), 401, "invalid_token")
+		wantError(t, introspect(user.AccessToken, user.RefreshToken), 401, "invalid_token")
+		wantError(t, introspect(user.AccessToken, e.idToken("user-1", map[string]any{"cognito:groups": []string{adminGroup}})), 401, "invalid_token")
+		wantError(t, introspect(user.AccessToken, user.AccessToken), 403, "insufficient_scope")
+	})
+	t.Run("active access token", func(t *testing.T) {
+		resp := introspect(user.AccessToken, admin.AccessToken)
+		if resp.Code != 200 || resp.json["active"] != true || resp.json["sub"] != "user-1" || resp.json["username"] != "alice" ||
+			resp.json["client_id"] != testClient || resp.json["token_type"] != "Bearer" || resp.json["sid"] == nil ||
+			resp.json["exp"] != float64(e.clock.Now().Add(300*time.Second).Unix()) || resp.json["iat"] != float64(e.clock.Now().Unix()) {
+			t.Fatalf("%d %s", resp.Code, resp.Body)
+		}
+		if resp.Header().Get("Cache-Control") != "no-store" {
+			t.Error("cacheable introspection")
+		}
+	})
+	t.Run("active refresh token", func(t *testing.T) {
+		resp := introspect(user.RefreshToken, admin.AccessToken)
+		if resp.Code != 200 || resp.json["active"] != true || resp.json["token_type"] != "refresh_token" || resp.json["sub"] != "user-1" {
+			t.Fatalf("%d %s", resp.Code, resp.Body)
+		}
+	})
+	inactive := func(t *testing.T, tok string) {
+		t.Helper()
+		resp := introspect(tok, admin.AccessToken)
+		if resp.Code != 200 || strings.TrimSpace(resp.Body.String()) != `{"active":false}` {
+			t.Fatalf("%d %s", resp.Code, resp.Body)
+		}
+	}
+	t.Run("invalid tokens", func(t *testing.T) {
+		for _, tok := range []string{"garbage", "a.b.c", newTokenFor(newID(sidBytes)), e.idToken("user-1", nil),
+			newTokenFor(strings.Split(user.RefreshToken, ".")[0])} {
+			inactive(t, tok)
+		}
+	})
+	t.Run("rotated refresh token", func(t *testing.T) {
+		u := e.login("user-2", nil)
+		e.tokenResponse(e.refresh(u.RefreshToken))
+		inactive(t, u.RefreshToken)
+	})
+	t.Run("revoked", func(t *testing.T) {
+		u := e.login("user-3", nil)
+		if resp := e.post("/revoke", url.Values{"token": {u.RefreshToken}}, ""); resp.Code != 200 {
+			t.Fatal(resp.Code)
+		}
+		inactive(t, u.AccessToken)
+		inactive(t, u.RefreshToken)
+	})
+	t.Run("user revoked", func(t *testing.T) {
+		u := e.login("user-4", nil)
+		if _, err := e.store.SetUserRevokedAt(context.Background(), "user-4", e.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		inactive(t, u.AccessToken)
+		inactive(t, u.RefreshToken)
+	})
+	t.Run("expired", func(t *testing.T) {
+		e.cog.ClientID = shortClient
+		u := e.login("user-5", nil)
+		e.cog.ClientID = testClient
+		e.clock.Advance(40 * time.Second)
+		inactive(t, u.AccessToken)
+		if resp := introspect(user.AccessToken, admin.AccessToken); resp.json["active"] != true {
+			t.Fatal("longer-lived token inactive too early")
+		}
+	})
+	t.Run("missing token", func(t *testing.T) {
+		wantError(t, e.post("/introspect", url.Values{}, admin.AccessToken), 400, "invalid_request")
+	})
+}

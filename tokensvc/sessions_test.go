@@ -1,0 +1,240 @@
+package tokensvc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+
+	"github.com/shortfuse/shortfuse/shared/revoke"
+	"github.com/shortfuse/shortfuse/shared/store"
+)
+
+func decodeList(t *testing.T, resp *response) SessionList {
+	t.Helper()
+	if resp.Code != 200 {
+		t.Fatalf("%d %s", resp.Code, resp.Body)
+	}
+	var l SessionList
+	if err := json.Unmarshal(resp.Body.Bytes(), &l); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func TestSelfService(t *testing.T) {
+	e := newEnv(t)
+	a1 := e.login("alice", nil)
+	e.clock.Advance(time.Second)
+	a2 := e.login("alice", nil)
+	bob := e.login("bob", nil)
+
+	resp := e.get("GET", "/sessions", a1.AccessToken)
+	list := decodeList(t, resp)
+	if len(list.Sessions) != 2 {
+		t.Fatalf("sessions %+v", list)
+	}
+	if strings.Contains(strings.ToLower(resp.Body.String()), "hash") || strings.Contains(resp.Body.String(), a1.RefreshToken) {
+		t.Fatal("listing exposes refresh state")
+	}
+	if resp.Header().Get("Cache-Control") != "no-store" {
+		t.Error("cacheable listing")
+	}
+	current := 0
+	for _, s := range list.Sessions {
+		if s.Sub != "alice" || !s.Active {
+			t.Errorf("session %+v", s)
+		}
+		if s.Current {
+			current++
+		}
+	}
+	if current != 1 {
+		t.Errorf("%d current sessions", current)
+	}
+
+	bobSID := strings.Split(bob.RefreshToken, ".")[0]
+	a2SID := strings.Split(a2.RefreshToken, ".")[0]
+	wantError(t, e.get("DELETE", "/sessions/"+bobSID, a1.AccessToken), 404, "not_found")
+	wantError(t, e.get("DELETE", "/sessions/"+newID(sidBytes), a1.AccessToken), 404, "not_found")
+	wantError(t, e.get("DELETE", "/sessions/not-an-id", a1.AccessToken), 404, "not_found")
+	if resp := e.get("DELETE", "/sessions/"+a2SID, a1.AccessToken); resp.Code != http.StatusNoContent {
+		t.Fatalf("%d %s", resp.Code, resp.Body)
+	}
+	// The ended session's tokens stop working here at once.
+	wantError(t, e.get("GET", "/sessions", a2.AccessToken), 401, "invalid_token")
+	wantError(t, e.refresh(a2.RefreshToken), 400, "invalid_grant")
+	// Bob is untouched.
+	decodeList(t, e.get("GET", "/sessions", bob.AccessToken))
+
+	list = decodeList(t, e.get("GET", "/sessions", a1.AccessToken))
+	for _, s := range list.Sessions {
+		if s.ID == a2SID && (s.Active || s.RevokedAt == nil || s.RevokeReason != revoke.ReasonUserSignOut) {
+			t.Errorf("ended session %+v", s)
+		}
+	}
+
+	wantError(t, e.get("GET", "/sessions", ""), 401, "invalid_token")
+	wantError(t, e.get("GET", "/sessions", "not a token"), 401, "invalid_token")
+	req := e.get("GET", "/sessions", a1.RefreshToken)
+	wantError(t, req, 401, "invalid_token")
+}
+
+func TestBearerHeader(t *testing.T) {
+	tests := []struct {
+		h  string
+		ok bool
+	}{
+		{"Bearer abc.def-_~+/=", true},
+		{"bearer abc", true},
+		{"Bearer  abc", true},
+		{"Bearer", false},
+		{"Bearer ", false},
+		{"Basic abc", false},
+		{"Bearer a b", false},
+		{"Bearer a,b", false},
+		{"Bearer \x00", false},
+	}
+	for _, tc := range tests {
+		if _, ok := bearerToken(tc.h); ok != tc.ok {
+			t.Errorf("%q: %v", tc.h, ok)
+		}
+	}
+}
+
+// fakeSignOut records global sign-outs.
+type fakeSignOut struct {
+	users []string
+	err   error
+}
+
+func (f *fakeSignOut) AdminUserGlobalSignOut(_ context.Context, in *cip.AdminUserGlobalSignOutInput, _ ...func(*cip.Options)) (*cip.AdminUserGlobalSignOutOutput, error) {
+	f.users = append(f.users, *in.Username)
+	return &cip.AdminUserGlobalSignOutOutput{}, f.err
+}
+
+func TestAdmin(t *testing.T) {
+	so := &fakeSignOut{}
+	e := newEnv(t, envOption{cfg: func(c *Config) { c.UserPoolID = "pool-1" }, opts: []Option{WithSignOut(so)}})
+	ctx := context.Background()
+	admin := e.adminLogin()
+	user := e.login("carol", map[string]any{"cognito:username": "carol-name"})
+	e.clock.Advance(time.Second)
+	user2 := e.login("carol", map[string]any{"cognito:username": "carol-name"})
+	sid := strings.Split(user.RefreshToken, ".")[0]
+
+	t.Run("not an admin", func(t *testing.T) {
+		for _, req := range [][2]string{{"GET", "/admin/users/carol/sessions"}, {"DELETE", "/admin/sessions/" + sid}, {"POST", "/admin/users/carol/revoke"}} {
+			wantError(t, e.get(req[0], req[1], user.AccessToken), 403, "insufficient_scope")
+			wantError(t, e.get(req[0], req[1], ""), 401, "invalid_token")
+		}
+	})
+	t.Run("list", func(t *testing.T) {
+		list := decodeList(t, e.get("GET", "/admin/users/carol/sessions", admin.AccessToken))
+		if len(list.Sessions) != 2 || list.Sessions[0].Username != "carol-name" {
+			t.Fatalf("%+v", list)
+		}
+		if l := decodeList(t, e.get("GET", "/admin/users/nobody/sessions", admin.AccessToken)); len(l.Sessions) != 0 {
+			t.Fatalf("%+v", l)
+		}
+	})
+	t.Run("revoke session", func(t *testing.T) {
+		if resp := e.get("DELETE", "/admin/sessions/"+sid, admin.AccessToken); resp.Code != 204 {
+			t.Fatalf("%d %s", resp.Code, resp.Body)
+		}
+		s, err := e.store.GetSession(ctx, sid)
+		if err != nil || s.RevokeReason != revoke.ReasonAdmin {
+			t.Fatalf("%+v %v", s, err)
+		}
+		wantError(t, e.get("DELETE", "/admin/sessions/"+newID(sidBytes), admin.AccessToken), 404, "not_found")
+	})
+	t.Run("revoke user", func(t *testing.T) {
+		e.clock.Advance(time.Second)
+		resp := e.get("POST", "/admin/users/carol/revoke?global_signout=true", admin.AccessToken)
+		if resp.Code != 200 {
+			t.Fatalf("%d %s", resp.Code, resp.Body)
+		}
+		var res revoke.UserResult
+		if err := json.Unmarshal(resp.Body.Bytes(), &res); err != nil {
+			t.Fatal(err)
+		}
+		if res.Sub != "carol" || !res.GlobalSignOut || len(res.Sessions) != 1 || res.Sessions[0] != strings.Split(user2.RefreshToken, ".")[0] {
+			t.Fatalf("%+v", res)
+		}
+		if len(so.users) != 1 || so.users[0] != "carol-name" {
+			t.Fatalf("sign-outs %v", so.users)
+		}
+		wantError(t, e.refresh(user2.RefreshToken), 400, "invalid_grant")
+		// An ID token from the revoked login cannot be exchanged again.
+		wantError(t, e.post("/token", exchangeForm(e.idToken("carol", map[string]any{"auth_time": e.clock.Now().Add(-time.Second).Unix()})), ""), 400, "invalid_request")
+		revs, err := e.store.RevocationsSince(ctx, e.clock.Now().Add(-time.Minute), e.clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, r := range revs {
+			found = found || (r.Kind == store.RevokeUser && r.Value == "carol")
+		}
+		if !found {
+			t.Fatalf("user revocation not logged: %+v", revs)
+		}
+	})
+	t.Run("global sign-out failure", func(t *testing.T) {
+		so.err = errors.New("cognito down")
+		defer func() { so.err = nil }()
+		wantError(t, e.get("POST", "/admin/users/dave/revoke?global_signout=1", admin.AccessToken), 503, "temporarily_unavailable")
+		wantError(t, e.get("POST", "/admin/users/dave/revoke?global_signout=maybe", admin.AccessToken), 400, "invalid_request")
+		if resp := e.get("POST", "/admin/users/dave/revoke", admin.AccessToken); resp.Code != 200 {
+			t.Fatalf("default without sign-out: %d", resp.Code)
+		}
+	})
+	t.Run("global sign-out not configured", func(t *testing.T) {
+		e2 := newEnv(t)
+		a := e2.adminLogin()
+		wantError(t, e2.get("POST", "/admin/users/x/revoke?global_signout=true", a.AccessToken), 400, "invalid_request")
+	})
+	t.Run("revoking oneself", func(t *testing.T) {
+		sub := e.verifyAccess(admin.AccessToken).Subject
+		if resp := e.get("POST", "/admin/users/"+sub+"/revoke", admin.AccessToken); resp.Code != 200 {
+			t.Fatalf("%d", resp.Code)
+		}
+		wantError(t, e.get("GET", "/admin/users/x/sessions", admin.AccessToken), 401, "invalid_token")
+	})
+}
+
+func TestWellKnown(t *testing.T) {
+	e := newEnv(t, envOption{cfg: func(c *Config) { c.Issuer = "https://api.example.com/auth"; c.Audience = c.Issuer }})
+	resp := e.get("GET", "/.well-known/oauth-authorization-server", "")
+	if resp.Code != 200 || resp.Header().Get("Cache-Control") != "public, max-age=300" {
+		t.Fatalf("%d %v", resp.Code, resp.Header())
+	}
+	want := map[string]string{
+		"issuer":                 "https://api.example.com/auth",
+		"token_endpoint":         "https://api.example.com/auth/token",
+		"revocation_endpoint":    "https://api.example.com/auth/revoke",
+		"introspection_endpoint": "https://api.example.com/auth/introspect",
+		"jwks_uri":               "https://api.example.com/auth/.well-known/jwks.json",
+	}
+	for k, v := range want {
+		if resp.json[k] != v {
+			t.Errorf("%s = %v", k, resp.json[k])
+		}
+	}
+	if g, _ := json.Marshal(resp.json["grant_types_supported"]); string(g) != `["`+GrantTokenExchange+`","refresh_token"]` {
+		t.Errorf("grant types %s", g)
+	}
+	resp = e.get("GET", "/auth/.well-known/jwks.json", "")
+	keys, _ := resp.json["keys"].([]any)
+	if resp.Code != 200 || len(keys) != 1 || resp.Header().Get("Cache-Control") != "public, max-age=300" {
+		t.Fatalf("%d %s", resp.Code, resp.Body)
+	}
+	k := keys[0].(map[string]any)
+	if k["kid"] != e.svc.keys.Active().KID || k["d"] != nil {
+		t.Fatalf("jwk %v", k)
+	}
+}

@@ -1,0 +1,250 @@
+package triggers_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
+	"github.com/shortfuse/shortfuse/shared/config"
+	"github.com/shortfuse/shortfuse/shared/lambdahost"
+	"github.com/shortfuse/shortfuse/shared/mail"
+	"github.com/shortfuse/shortfuse/shared/store"
+	"github.com/shortfuse/shortfuse/shared/testenv"
+	"github.com/shortfuse/shortfuse/triggers/custommessage"
+	"github.com/shortfuse/shortfuse/triggers/localmail"
+	"github.com/shortfuse/shortfuse/triggers/presignup"
+	"github.com/shortfuse/shortfuse/triggers/triggerenv"
+)
+
+// stack is cognito-local calling the triggers through the dev Lambda host,
+// with dynalite behind the invite store and the SES emulator receiving mail.
+type stack struct {
+	cognito *testenv.Cognito
+	ses     *testenv.SES
+	store   *store.Store
+}
+
+const password = "Correct-Horse-9!"
+
+func newStack(t *testing.T) *stack {
+	t.Helper()
+	ctx := context.Background()
+	db := testenv.Dynalite(t)
+	ses := testenv.SESLocal(t)
+	if err := store.CreateTable(ctx, db.Client, "shortfuse"); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+
+	pre, err := presignup.FromEnv(ctx, config.FromMap(map[string]string{
+		"SHORTFUSE_TABLE":                      "shortfuse",
+		"SHORTFUSE_DYNAMODB_ENDPOINT":          db.Endpoint,
+		"SHORTFUSE_AWS_REGION":                 testenv.Region,
+		"SHORTFUSE_SIGNUP_DENIED_DOMAINS":      "denied.test,*.denied.test",
+		"SHORTFUSE_SIGNUP_AUTOCONFIRM_DOMAINS": "trusted.test",
+	}), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := custommessage.FromEnv(config.FromMap(map[string]string{"SHORTFUSE_MESSAGE_APP_NAME": "Acme"}), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender, err := mail.NewSES(ses.Client, "Acme <no-reply@acme.test>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dataDir := t.TempDir()
+	relay := localmail.New(dataDir, sender, log)
+	t.Cleanup(relay.Close)
+
+	host := httptest.NewServer(lambdahost.New(map[string]lambda.Handler{
+		"presignup":     triggerenv.ConcurrentHandler(pre.Handle),
+		"custommessage": triggerenv.ConcurrentHandler(relay.Wrap(msg.Handle)),
+	}))
+	t.Cleanup(host.Close)
+	c := testenv.CognitoLocal(t, testenv.CognitoOptions{
+		LambdaEndpoint: host.URL,
+		Triggers:       map[string]string{"PreSignUp": "presignup", "CustomMessage": "custommessage"},
+	}, testenv.WithDataDir(dataDir))
+	// Cognito mails a confirmation code only when the pool verifies email.
+	if _, err := c.Client.UpdateUserPool(ctx, &cip.UpdateUserPoolInput{
+		UserPoolId:             aws.String(c.UserPoolID),
+		AutoVerifiedAttributes: []ciptypes.VerifiedAttributeType{ciptypes.VerifiedAttributeTypeEmail},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return &stack{cognito: c, ses: ses, store: store.New(db.Client, "shortfuse")}
+}
+
+func (s *stack) signUp(ctx context.Context, email string, attrs, meta map[string]string) (*cip.SignUpOutput, error) {
+	in := &cip.SignUpInput{
+		ClientId:       aws.String(s.cognito.ClientID),
+		Username:       aws.String(email),
+		Password:       aws.String(password),
+		ClientMetadata: meta,
+	}
+	for k, v := range attrs {
+		in.UserAttributes = append(in.UserAttributes, ciptypes.AttributeType{Name: aws.String(k), Value: aws.String(v)})
+	}
+	return s.cognito.Client.SignUp(ctx, in)
+}
+
+var codeRE = regexp.MustCompile(`>(\d{6})<`)
+
+func (s *stack) codeMailedTo(t *testing.T, addr, subject string) (string, testenv.Mail) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	for {
+		m, err := s.ses.WaitForMail(ctx, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Subject == subject {
+			c := codeRE.FindStringSubmatch(m.HTML)
+			if c == nil || strings.Contains(m.HTML, "{####}") {
+				t.Fatalf("mail without a filled-in code: %s", m.HTML)
+			}
+			return c[1], m
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no mail %q to %s; newest: %q", subject, addr, m.Subject)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func TestCognitoLocal(t *testing.T) {
+	s := newStack(t)
+	ctx := context.Background()
+
+	t.Run("allowed domain is auto-confirmed", func(t *testing.T) {
+		out, err := s.signUp(ctx, "alice@trusted.test", nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !out.UserConfirmed {
+			t.Fatal("user not confirmed")
+		}
+		u, err := s.cognito.Client.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: aws.String(s.cognito.UserPoolID), Username: aws.String("alice@trusted.test")})
+		if err != nil || u.UserStatus != ciptypes.UserStatusTypeConfirmed {
+			t.Fatalf("status %v %v", u, err)
+		}
+		if _, err := s.cognito.Login(ctx, "alice@trusted.test", password); err != nil {
+			t.Fatalf("login: %v", err)
+		}
+	})
+
+	t.Run("denied domain sees the refusal", func(t *testing.T) {
+		for _, addr := range []string{"bob@denied.test", "bob@eu.denied.test"} {
+			_, err := s.signUp(ctx, addr, nil, nil)
+			if err == nil || !strings.Contains(err.Error(), "UserLambdaValidationException") ||
+				!strings.Contains(err.Error(), "Sign-up with this email domain is not allowed") {
+				t.Fatalf("%s: %v", addr, err)
+			}
+		}
+		if _, err := s.cognito.Client.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: aws.String(s.cognito.UserPoolID), Username: aws.String("bob@denied.test")}); err == nil {
+			t.Fatal("refused user exists")
+		}
+	})
+
+	t.Run("one single-use invite, twenty sign-ups", func(t *testing.T) {
+		code, err := presignup.NewInviteCode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		norm, _ := presignup.NormalizeInviteCode(code)
+		if err := s.store.CreateInvite(ctx, &store.Invite{ID: presignup.InviteID(norm), MaxUses: 1, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		var wins, usedUp atomic.Int32
+		var winner atomic.Value
+		var wg sync.WaitGroup
+		for i := range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				addr := fmt.Sprintf("racer%d@race.test", i)
+				out, err := s.signUp(ctx, addr, nil, map[string]string{presignup.InviteField: strings.ToLower(code)})
+				switch {
+				case err == nil:
+					wins.Add(1)
+					winner.Store(addr)
+					if !out.UserConfirmed {
+						t.Error("invited user not auto-confirmed")
+					}
+				case strings.Contains(err.Error(), "This invite code has already been used"):
+					usedUp.Add(1)
+				default:
+					t.Errorf("%s: %v", addr, err)
+				}
+			}()
+		}
+		wg.Wait()
+		if wins.Load() != 1 || usedUp.Load() != 19 {
+			t.Fatalf("%d sign-ups succeeded, %d refused as used", wins.Load(), usedUp.Load())
+		}
+		inv, err := s.store.GetInvite(ctx, presignup.InviteID(norm))
+		if err != nil || inv.UsesLeft != 0 || len(inv.UsedBy) != 1 || inv.UsedBy[0] != winner.Load() {
+			t.Fatalf("invite after the race: %+v %v", inv, err)
+		}
+	})
+
+	t.Run("sign-up and forgot-password mail", func(t *testing.T) {
+		addr := "carol@example.com"
+		out, err := s.signUp(ctx, addr, map[string]string{"given_name": "<b>Carol</b>"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.UserConfirmed {
+			t.Fatal("confirmed without a code")
+		}
+		code, m := s.codeMailedTo(t, addr, "Confirm your Acme account")
+		if !strings.Contains(m.HTML, "Welcome, &lt;b&gt;Carol&lt;/b&gt;!") || !strings.Contains(m.From, "no-reply@acme.test") {
+			t.Fatalf("sign-up mail: %s", m.HTML)
+		}
+		if _, err := s.cognito.Client.ConfirmSignUp(ctx, &cip.ConfirmSignUpInput{
+			ClientId: aws.String(s.cognito.ClientID), Username: aws.String(addr), ConfirmationCode: aws.String(code),
+		}); err != nil {
+			t.Fatalf("confirm with the mailed code: %v", err)
+		}
+
+		if _, err := s.cognito.Client.ForgotPassword(ctx, &cip.ForgotPasswordInput{
+			ClientId: aws.String(s.cognito.ClientID), Username: aws.String(addr),
+		}); err != nil {
+			t.Fatal(err)
+		}
+		code, _ = s.codeMailedTo(t, addr, "Reset your Acme password")
+		if _, err := s.cognito.Client.ConfirmForgotPassword(ctx, &cip.ConfirmForgotPasswordInput{
+			ClientId: aws.String(s.cognito.ClientID), Username: aws.String(addr),
+			ConfirmationCode: aws.String(code), Password: aws.String("Another-Horse-10!"),
+		}); err != nil {
+			t.Fatalf("reset with the mailed code: %v", err)
+		}
+		if _, err := s.cognito.Login(ctx, addr, "Another-Horse-10!"); err != nil {
+			t.Fatalf("login with the new password: %v", err)
+		}
+	})
+
+	t.Run("message in the user's language", func(t *testing.T) {
+		addr := "dora@example.com"
+		if _, err := s.signUp(ctx, addr, map[string]string{"locale": "de-AT"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		s.codeMailedTo(t, addr, "Bestätigen Sie Ihr Konto bei Acme")
+	})
+}

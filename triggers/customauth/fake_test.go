@@ -1,0 +1,227 @@
+package customauth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/shortfuse/shortfuse/shared/mail"
+	"github.com/shortfuse/shortfuse/shared/store"
+	"github.com/shortfuse/shortfuse/triggers/templates"
+)
+
+// memChallenges is an in-memory Challenges with the store's semantics.
+type memChallenges struct {
+	mu    sync.Mutex
+	m     map[string]store.Challenge
+	block bool // every call waits for its context, then fails
+}
+
+func newMem() *memChallenges { return &memChallenges{m: map[string]store.Challenge{}} }
+
+func (f *memChallenges) wait(ctx context.Context) error {
+	if !f.block {
+		return nil
+	}
+	<-ctx.Done()
+	return errors.Join(store.ErrUnavailable, ctx.Err())
+}
+
+func (f *memChallenges) IssueChallenge(ctx context.Context, c *store.Challenge, min time.Duration) (*store.Challenge, bool, error) {
+	if err := f.wait(ctx); err != nil {
+		return nil, false, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if cur, ok := f.m[c.Key]; ok && cur.Live(c.SentAt) && c.SentAt.Sub(cur.SentAt) < min {
+		return &cur, false, nil
+	}
+	f.m[c.Key] = *c
+	return c, true, nil
+}
+
+func (f *memChallenges) GetChallenge(ctx context.Context, k string) (*store.Challenge, error) {
+	if err := f.wait(ctx); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.m[k]
+	if !ok {
+		return nil, store.ErrNotFound
+	}
+	return &c, nil
+}
+
+func (f *memChallenges) AttemptChallenge(ctx context.Context, k, id string, now time.Time) (*store.Challenge, error) {
+	if err := f.wait(ctx); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.m[k]
+	if !ok || c.ID != id || !c.Live(now) || c.Attempts >= c.MaxAttempts {
+		return nil, store.ErrConflict
+	}
+	c.Attempts++
+	f.m[k] = c
+	return &c, nil
+}
+
+func (f *memChallenges) UseChallenge(ctx context.Context, k, id string, now time.Time) error {
+	if err := f.wait(ctx); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.m[k]
+	if !ok || c.ID != id || !c.Live(now) {
+		return store.ErrConflict
+	}
+	c.UsedAt = now
+	f.m[k] = c
+	return nil
+}
+
+func (f *memChallenges) DeleteChallenge(ctx context.Context, k, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c, ok := f.m[k]; ok && c.ID == id {
+		delete(f.m, k)
+	}
+	return nil
+}
+
+// memMail records messages.
+type memMail struct {
+	mu   sync.Mutex
+	sent []mail.Message
+}
+
+func (m *memMail) Send(_ context.Context, msg mail.Message) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sent = append(m.sent, msg)
+	return "id", nil
+}
+
+// discardMail accepts and forgets messages.
+type discardMail struct{}
+
+func (discardMail) Send(context.Context, mail.Message) (string, error) { return "id", nil }
+
+func testConfig() Config {
+	return Config{CodeLength: 6, CodeTTL: 5 * time.Minute, MaxAttempts: 3, LinkBaseURL: "https://app.example/signin",
+		MinInterval: time.Minute, RequireVerifiedEmail: true}
+}
+
+func knownAttrs() map[string]string {
+	return map[string]string{"sub": "sub-1", "email": "ada@example.com", "email_verified": "true"}
+}
+
+func TestBudgetBoundsSlowStore(t *testing.T) {
+	k := testKeys(t)
+	mem := newMem()
+	mem.block = true
+	set, _ := templates.Load(nil, "en")
+	opts := Options{Budget: 150 * time.Millisecond}
+	c := NewCreate(testConfig(), k, mem, &memMail{}, set, "Acme", opts)
+	v := NewVerify(testConfig(), k, mem, opts)
+	var ev CreateEvent
+	ev.UserName = "ada"
+	ev.Request.UserAttributes = knownAttrs()
+	ev.Request.Session = []*cr{start()}
+	began := time.Now()
+	if _, err := c.Handle(context.Background(), ev); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("create: %v", err)
+	}
+	var vev VerifyEvent
+	vev.UserName = "ada"
+	vev.Request.UserAttributes = knownAttrs()
+	vev.Request.PrivateChallengeParameters = map[string]string{paramStep: stepAnswer, paramCID: "abcdefghijkl"}
+	vev.Request.ChallengeAnswer = "123456"
+	out, err := v.Handle(context.Background(), vev)
+	if !errors.Is(err, ErrUnavailable) || out.Response.AnswerCorrect {
+		t.Fatalf("verify: %+v %v", out.Response, err)
+	}
+	if d := time.Since(began); d > time.Second {
+		t.Fatalf("took %s with a 150ms budget", d)
+	}
+}
+
+// FuzzVerify: whatever the event, verify says yes only to the live code or
+// the live link of the user's challenge.
+func FuzzVerify(f *testing.F) {
+	k := testKeys(f)
+	mem := newMem()
+	set, _ := templates.Load(nil, "en")
+	sender := &memMail{}
+	now := time.Unix(1_800_000_000, 0)
+	opts := Options{Now: func() time.Time { return now }}
+	cfg := testConfig()
+	create := NewCreate(cfg, k, mem, sender, set, "Acme", opts)
+	var cev CreateEvent
+	cev.UserPoolID, cev.UserName = "pool", "ada"
+	cev.Request.UserAttributes = knownAttrs()
+	cev.Request.Session = []*cr{start()}
+	out, err := create.Handle(context.Background(), cev)
+	if err != nil || len(sender.sent) != 1 {
+		f.Fatal(err)
+	}
+	cid := out.Response.PrivateChallengeParameters[paramCID]
+	text := sender.sent[0].Text
+	code := text[strings.Index(text, ": ")+2 : strings.Index(text, ": ")+8]
+	tok := text[strings.Index(text, "#token=")+7:]
+	tok = tok[:strings.IndexAny(tok, "\n")]
+
+	mk := func(answer any, priv map[string]string, notFound bool) []byte {
+		var ev VerifyEvent
+		ev.UserPoolID, ev.UserName = "pool", "ada"
+		ev.Request.UserAttributes = knownAttrs()
+		ev.Request.PrivateChallengeParameters = priv
+		ev.Request.ChallengeAnswer = answer
+		ev.Request.UserNotFound = notFound
+		b, _ := json.Marshal(ev)
+		return b
+	}
+	p := map[string]string{paramStep: stepAnswer, paramCID: cid}
+	f.Add(mk(code, p, false))
+	f.Add(mk(tok, p, false))
+	f.Add(mk(code, p, true))
+	f.Add(mk(tok, map[string]string{paramStep: stepStart}, false))
+	f.Add(mk(42, p, false))
+	f.Add(mk("999999", p, false))
+	f.Add([]byte(`{"request":{"challengeAnswer":{"a":1},"privateChallengeParameters":null}}`))
+	h := lambda.NewHandler(NewVerify(cfg, k, mem, opts).Handle)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		// Each input sees a fresh, unused, unattempted challenge.
+		mem.mu.Lock()
+		for key, c := range mem.m {
+			c.Attempts, c.UsedAt = 0, time.Time{}
+			mem.m[key] = c
+		}
+		mem.mu.Unlock()
+		out, err := h.Invoke(context.Background(), in)
+		if err != nil {
+			return
+		}
+		var ev VerifyEvent
+		if err := json.Unmarshal(out, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if !ev.Response.AnswerCorrect {
+			return
+		}
+		a, _ := ev.Request.ChallengeAnswer.(string)
+		a = strings.TrimSpace(a)
+		if ev.Request.UserNotFound || ev.UserName != "ada" || ev.Request.PrivateChallengeParameters[paramCID] != cid || (a != code && a != tok) {
+			t.Fatalf("accepted %s", in)
+		}
+	})
+}

@@ -1,0 +1,477 @@
+package customauth_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/shortfuse/shortfuse/shared/mail"
+	"github.com/shortfuse/shortfuse/shared/store"
+	"github.com/shortfuse/shortfuse/shared/testenv"
+	"github.com/shortfuse/shortfuse/triggers/customauth"
+	"github.com/shortfuse/shortfuse/triggers/customauth/authflow"
+	"github.com/shortfuse/shortfuse/triggers/templates"
+	"github.com/shortfuse/shortfuse/triggers/triggerenv"
+)
+
+// One dynalite and one SES emulator serve the package; each test gets its
+// own table and its own mail addresses.
+var (
+	envOnce  sync.Once
+	envDB    *testenv.Dynamo
+	envSES   *testenv.SES
+	envErr   error
+	tableSeq atomic.Int64
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if envDB != nil {
+		_ = envDB.Close()
+	}
+	if envSES != nil {
+		_ = envSES.Stop()
+	}
+	os.Exit(code)
+}
+
+func emulators(t testing.TB) (*testenv.Dynamo, *testenv.SES) {
+	t.Helper()
+	envOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		if envDB, envErr = testenv.StartDynalite(ctx); envErr != nil {
+			return
+		}
+		envSES, envErr = testenv.StartSESLocal(ctx)
+	})
+	if envErr != nil {
+		t.Fatal(envErr)
+	}
+	return envDB, envSES
+}
+
+// clock is a settable clock shared by the store and the triggers.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time           { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration)      { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
+func newClock() *clock                    { return &clock{t: time.Now().Truncate(time.Second)} }
+func (c *clock) opts() customauth.Options { return customauth.Options{Now: c.Now} }
+
+type rig struct {
+	pool  *authflow.Pool
+	ses   *testenv.SES
+	store *store.Store
+	clock *clock
+	cfg   customauth.Config
+}
+
+const linkBase = "https://app.example.test/signin"
+
+func newRig(t testing.TB, sender mail.Sender) *rig {
+	t.Helper()
+	db, ses := emulators(t)
+	ctx := context.Background()
+	table := fmt.Sprintf("customauth-%d", tableSeq.Add(1))
+	if err := store.CreateTable(ctx, db.Client, table); err != nil {
+		t.Fatal(err)
+	}
+	c := newClock()
+	st := store.New(db.Client, table, store.WithClock(c.Now))
+	if sender == nil {
+		s, err := mail.NewSES(ses.Client, "Acme <no-reply@acme.test>")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sender = s
+	}
+	set, err := templates.Load(nil, "en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	master := make([]byte, 32)
+	_, _ = rand.Read(master)
+	keys, err := customauth.NewKeys(master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := customauth.Config{CodeLength: 6, CodeTTL: 5 * time.Minute, MaxAttempts: 3, LinkBaseURL: linkBase,
+		MinInterval: time.Minute, RequireVerifiedEmail: true}
+	pool := authflow.NewPool("us-east-1_TEST", "client-1", authflow.Triggers{
+		Define: triggerenv.ConcurrentHandler(customauth.NewDefine(cfg).Handle),
+		Create: triggerenv.ConcurrentHandler(customauth.NewCreate(cfg, keys, st, sender, set, "Acme", c.opts()).Handle),
+		Verify: triggerenv.ConcurrentHandler(customauth.NewVerify(cfg, keys, st, c.opts()).Handle),
+	})
+	return &rig{pool: pool, ses: ses, store: st, clock: c, cfg: cfg}
+}
+
+var userSeq atomic.Int64
+
+// addUser adds a verified user with a fresh address.
+func (r *rig) addUser(verified bool) authflow.User {
+	n := userSeq.Add(1)
+	u := authflow.User{
+		Username: fmt.Sprintf("00000000-0000-4000-8000-%012d", n),
+		Attributes: map[string]string{
+			"sub":            fmt.Sprintf("sub-%d-%d", n, time.Now().UnixNano()),
+			"email":          fmt.Sprintf("user%d-%d@example.test", n, time.Now().UnixNano()),
+			"email_verified": fmt.Sprint(verified),
+			"given_name":     "Ada",
+		},
+	}
+	r.pool.AddUser(u)
+	return u
+}
+
+// start runs the START round and asks for a code or a link session.
+func (r *rig) start(t *testing.T, username, method string) *authflow.Result {
+	t.Helper()
+	ctx := context.Background()
+	res, err := r.pool.InitiateAuth(ctx, username)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ChallengeName != "CUSTOM_CHALLENGE" || res.Parameters["step"] != "start" {
+		t.Fatalf("initiate: %+v", res)
+	}
+	res, err = r.pool.RespondToAuthChallenge(ctx, res.Session, "start", map[string]string{customauth.MethodKey: method})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Parameters["step"] != "answer" {
+		t.Fatalf("after start: %+v", res)
+	}
+	return res
+}
+
+var (
+	codeRE = regexp.MustCompile(`: (\d{6})\n`)
+	linkRE = regexp.MustCompile(`https://\S+#token=\S+`)
+)
+
+// mailTo waits for the newest mail to addr and returns its code and link.
+func (r *rig) mailTo(t *testing.T, addr string) (code, link string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	m, err := r.ses.WaitForMail(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := codeRE.FindStringSubmatch(m.Text)
+	l := linkRE.FindString(m.Text)
+	if c == nil || l == "" || !strings.Contains(m.HTML, c[1]) || !strings.Contains(m.HTML, l) {
+		t.Fatalf("mail without code or link: %q", m.Text)
+	}
+	if m.From != "Acme <no-reply@acme.test>" && m.From != "no-reply@acme.test" && !strings.Contains(m.From, "no-reply@acme.test") {
+		t.Fatalf("from %q", m.From)
+	}
+	return c[1], l
+}
+
+func (r *rig) mailCount(t *testing.T, addr string) int {
+	t.Helper()
+	mails, err := r.ses.Messages(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range mails {
+		for _, to := range m.To {
+			if strings.EqualFold(to, addr) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func (r *rig) respond(t *testing.T, res *authflow.Result, answer string) (*authflow.Result, error) {
+	t.Helper()
+	return r.pool.RespondToAuthChallenge(context.Background(), res.Session, answer, nil)
+}
+
+func wrong(code string) string {
+	b := []byte(code)
+	b[0] = '0' + (b[0]-'0'+1)%10
+	return string(b)
+}
+
+func TestCodeAccepted(t *testing.T) {
+	r := newRig(t, nil)
+	u := r.addUser(true)
+	// Sign in with the email alias, as users do.
+	res := r.start(t, u.Attributes["email"], customauth.MethodCode)
+	if res.Parameters["delivery"] != "EMAIL" || res.Parameters["codeLength"] != "6" {
+		t.Fatalf("parameters %v", res.Parameters)
+	}
+	code, _ := r.mailTo(t, u.Attributes["email"])
+	out, err := r.respond(t, res, " "+code+" ")
+	if err != nil || !out.Authenticated {
+		t.Fatalf("correct code: %+v %v", out, err)
+	}
+	// The code is single-use.
+	res = r.start(t, u.Username, customauth.MethodCode)
+	if out, err := r.respond(t, res, code); err != nil || out.Authenticated {
+		t.Fatalf("reused code: %+v %v", out, err)
+	}
+}
+
+func TestThreeWrongCodesFail(t *testing.T) {
+	r := newRig(t, nil)
+	u := r.addUser(true)
+	res := r.start(t, u.Username, customauth.MethodCode)
+	code, _ := r.mailTo(t, u.Attributes["email"])
+	for i := 1; i <= 2; i++ {
+		next, err := r.respond(t, res, wrong(code))
+		if err != nil || next.Authenticated || next.ChallengeName != "CUSTOM_CHALLENGE" {
+			t.Fatalf("wrong %d: %+v %v", i, next, err)
+		}
+		res = next
+	}
+	if _, err := r.respond(t, res, wrong(code)); !errors.Is(err, authflow.ErrNotAuthorized) {
+		t.Fatalf("third wrong code: %v", err)
+	}
+	// The code spent its attempts: a new session (within the interval, so no
+	// new mail) cannot use it either.
+	res = r.start(t, u.Username, customauth.MethodCode)
+	if out, err := r.respond(t, res, code); err != nil || out.Authenticated {
+		t.Fatalf("code after lockout: %+v %v", out, err)
+	}
+	if n := r.mailCount(t, u.Attributes["email"]); n != 1 {
+		t.Fatalf("%d mails, want 1", n)
+	}
+}
+
+func TestRetryKeepsCode(t *testing.T) {
+	r := newRig(t, nil)
+	u := r.addUser(true)
+	res := r.start(t, u.Username, customauth.MethodCode)
+	code, _ := r.mailTo(t, u.Attributes["email"])
+	// A retry after a wrong answer mails nothing, even past the interval,
+	// and the code in hand still works.
+	r.clock.Add(2 * r.cfg.MinInterval)
+	next, err := r.respond(t, res, wrong(code))
+	if err != nil || next.Authenticated {
+		t.Fatalf("wrong: %+v %v", next, err)
+	}
+	if out, err := r.respond(t, next, code); err != nil || !out.Authenticated {
+		t.Fatalf("right code on retry: %+v %v", out, err)
+	}
+	if n := r.mailCount(t, u.Attributes["email"]); n != 1 {
+		t.Fatalf("%d mails, want 1", n)
+	}
+}
+
+func TestExpiredCodeRefused(t *testing.T) {
+	r := newRig(t, nil)
+	u := r.addUser(true)
+	res := r.start(t, u.Username, customauth.MethodCode)
+	code, link := r.mailTo(t, u.Attributes["email"])
+	r.clock.Add(r.cfg.CodeTTL)
+	if out, err := r.respond(t, res, code); err != nil || out.Authenticated {
+		t.Fatalf("expired code: %+v %v", out, err)
+	}
+	tok, _ := customauth.TokenFromLink(link)
+	res = r.start(t, u.Username, customauth.MethodLink)
+	if out, err := r.respond(t, res, tok); err != nil || out.Authenticated {
+		t.Fatalf("expired link: %+v %v", out, err)
+	}
+}
+
+func TestMagicLinkOnce(t *testing.T) {
+	r := newRig(t, nil)
+	u := r.addUser(true)
+	r.start(t, u.Username, customauth.MethodCode) // the mail goes out here
+	_, link := r.mailTo(t, u.Attributes["email"])
+	if !strings.HasPrefix(link, linkBase+"#token=") {
+		t.Fatalf("link %q", link)
+	}
+	tok, _ := customauth.TokenFromLink(link)
+	name, ok := customauth.LinkUser(tok)
+	if !ok || name != u.Username {
+		t.Fatalf("LinkUser = %q", name)
+	}
+	// The page the link opens starts its own sign-in, as a link session.
+	res := r.start(t, name, customauth.MethodLink)
+	out, err := r.respond(t, res, tok)
+	if err != nil || !out.Authenticated {
+		t.Fatalf("link: %+v %v", out, err)
+	}
+	res = r.start(t, name, customauth.MethodLink)
+	if out, err := r.respond(t, res, tok); err != nil || out.Authenticated {
+		t.Fatalf("link used twice: %+v %v", out, err)
+	}
+	if n := r.mailCount(t, u.Attributes["email"]); n != 1 {
+		t.Fatalf("link sessions sent mail: %d mails", n)
+	}
+}
+
+func TestMagicLinkConcurrent(t *testing.T) {
+	r := newRig(t, nil)
+	u := r.addUser(true)
+	r.start(t, u.Username, customauth.MethodCode)
+	_, link := r.mailTo(t, u.Attributes["email"])
+	tok, _ := customauth.TokenFromLink(link)
+	const n = 10
+	sessions := make([]*authflow.Result, n)
+	for i := range sessions {
+		sessions[i] = r.start(t, u.Username, customauth.MethodLink)
+	}
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for _, res := range sessions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := r.pool.RespondToAuthChallenge(context.Background(), res.Session, tok, nil)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if out.Authenticated {
+				wins.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d concurrent uses of one link succeeded", wins.Load())
+	}
+}
+
+func TestOneLiveLinkAndPacing(t *testing.T) {
+	r := newRig(t, nil)
+	u := r.addUser(true)
+	addr := u.Attributes["email"]
+	first := r.start(t, u.Username, customauth.MethodCode)
+	code1, link1 := r.mailTo(t, addr)
+
+	// Within the interval a new sign-in sends nothing and uses the live code.
+	r.clock.Add(30 * time.Second)
+	second := r.start(t, u.Username, customauth.MethodCode)
+	if n := r.mailCount(t, addr); n != 1 {
+		t.Fatalf("%d mails within the interval", n)
+	}
+	if out, err := r.respond(t, second, code1); err != nil || !out.Authenticated {
+		t.Fatalf("live code in a second session: %+v %v", out, err)
+	}
+
+	// After the interval a new mail replaces code and link.
+	r.clock.Add(time.Minute)
+	third := r.start(t, u.Username, customauth.MethodCode)
+	deadline := time.Now().Add(10 * time.Second)
+	for r.mailCount(t, addr) < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	code2, link2 := r.mailTo(t, addr)
+	if code2 == code1 && link2 == link1 {
+		t.Fatal("no new mail after the interval")
+	}
+	tok1, _ := customauth.TokenFromLink(link1)
+	res := r.start(t, u.Username, customauth.MethodLink)
+	if out, err := r.respond(t, res, tok1); err != nil || out.Authenticated {
+		t.Fatalf("replaced link accepted: %+v %v", out, err)
+	}
+	// The first session's challenge was replaced too.
+	if out, err := r.respond(t, first, code2); err == nil && out.Authenticated {
+		t.Fatal("old session accepted the new code")
+	}
+	if out, err := r.respond(t, third, code2); err != nil || !out.Authenticated {
+		t.Fatalf("new code: %+v %v", out, err)
+	}
+}
+
+// shape is what a client can observe of one step.
+func shape(res *authflow.Result, err error) string {
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	return fmt.Sprintf("%s %v %v", res.ChallengeName, res.Parameters, res.Authenticated)
+}
+
+func TestUnknownUserSameShape(t *testing.T) {
+	r := newRig(t, nil)
+	known := r.addUser(true)
+	unverified := r.addUser(false)
+	unknown := fmt.Sprintf("nobody-%d@example.test", time.Now().UnixNano())
+
+	run := func(username string) []string {
+		ctx := context.Background()
+		var steps []string
+		res, err := r.pool.InitiateAuth(ctx, username)
+		steps = append(steps, shape(res, err))
+		res, err = r.pool.RespondToAuthChallenge(ctx, res.Session, "start", map[string]string{customauth.MethodKey: customauth.MethodCode})
+		steps = append(steps, shape(res, err))
+		for _, a := range []string{"000000", "not-a-code", "abc.def"} {
+			next, err := r.pool.RespondToAuthChallenge(ctx, res.Session, a, nil)
+			steps = append(steps, shape(next, err))
+			if err != nil {
+				break
+			}
+			res = next
+		}
+		return steps
+	}
+	want := run(known.Attributes["email"])
+	for _, who := range []string{unknown, unverified.Attributes["email"]} {
+		got := run(who)
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s:\n%s\nknown user:\n%s", who, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		if n := r.mailCount(t, who); n != 0 {
+			t.Errorf("%d mails to %s", n, who)
+		}
+	}
+	if !strings.HasPrefix(want[len(want)-1], "error: NotAuthorizedException") {
+		t.Fatalf("known user with wrong answers: %v", want)
+	}
+	// Without PreventUserExistenceErrors Cognito itself answers for unknown users.
+	r.pool.PreventUserExistenceErrors = false
+	if _, err := r.pool.InitiateAuth(context.Background(), unknown); !errors.Is(err, authflow.ErrUserNotFound) {
+		t.Fatalf("unknown user without prevention: %v", err)
+	}
+}
+
+// failingSender fails every send.
+type failingSender struct{ calls atomic.Int32 }
+
+func (f *failingSender) Send(context.Context, mail.Message) (string, error) {
+	f.calls.Add(1)
+	return "", fmt.Errorf("%w: throttled", mail.ErrUnavailable)
+}
+
+func TestMailFailureIsClearAndRetryable(t *testing.T) {
+	fs := &failingSender{}
+	r := newRig(t, fs)
+	u := r.addUser(true)
+	ctx := context.Background()
+	for i := 1; i <= 2; i++ {
+		res, err := r.pool.InitiateAuth(ctx, u.Username)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = r.pool.RespondToAuthChallenge(ctx, res.Session, "start", map[string]string{customauth.MethodKey: customauth.MethodCode})
+		var le *authflow.LambdaError
+		if !errors.As(err, &le) || le.Trigger != "CreateAuthChallenge" || !strings.Contains(err.Error(), "temporarily unavailable") {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	// The unsent challenge was dropped, so the retry tried to mail again
+	// instead of waiting out the interval.
+	if fs.calls.Load() != 2 {
+		t.Fatalf("%d sends, want 2", fs.calls.Load())
+	}
+}

@@ -1,0 +1,100 @@
+package customauth
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/shortfuse/shortfuse/shared/config"
+	"github.com/shortfuse/shortfuse/shared/keys"
+	"github.com/shortfuse/shortfuse/shared/mail"
+	"github.com/shortfuse/shortfuse/triggers/templates"
+	"github.com/shortfuse/shortfuse/triggers/triggerenv"
+)
+
+// DefineFromEnv builds the define trigger from env.
+func DefineFromEnv(env *config.Env) (*Define, error) {
+	cfg := LoadConfig(env)
+	if err := env.Err(); err != nil {
+		return nil, err
+	}
+	return NewDefine(cfg), nil
+}
+
+type deps struct {
+	cfg    Config
+	common triggerenv.Common
+	opts   Options
+}
+
+// load reads the settings create and verify share, then extra's, and
+// reports every problem at once.
+func load(env *config.Env, log *slog.Logger, extra func()) (deps, error) {
+	d := deps{common: triggerenv.LoadCommon(env), cfg: LoadConfig(env)}
+	if extra != nil {
+		extra()
+	}
+	if err := env.Err(); err != nil {
+		return d, err
+	}
+	d.opts = Options{Logger: log, Budget: d.common.Budget}
+	return d, nil
+}
+
+// CreateFromEnv builds the create trigger from env: store, SES sender,
+// templates and HMAC key, once, at init.
+func CreateFromEnv(ctx context.Context, env *config.Env, log *slog.Logger) (*Create, error) {
+	var mc mail.Config
+	var tc templates.Config
+	d, err := load(env, log, func() {
+		mc = mail.LoadConfig(env)
+		tc = templates.LoadConfig(env)
+	})
+	if err != nil {
+		return nil, err
+	}
+	set, err := tc.Load()
+	if err != nil {
+		return nil, err
+	}
+	awsCfg, err := d.common.AWS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	k, err := loadKeys(ctx, d.cfg.KeySource, keys.Fetchers{SSM: ssm.NewFromConfig(awsCfg), Secrets: secretsmanager.NewFromConfig(awsCfg)})
+	if err != nil {
+		return nil, err
+	}
+	sender, err := mc.New(d.common.SES(awsCfg))
+	if err != nil {
+		return nil, err
+	}
+	return NewCreate(d.cfg, k, d.common.Store(awsCfg), sender, set, tc.AppName, d.opts), nil
+}
+
+// VerifyFromEnv builds the verify trigger from env: store and HMAC key.
+func VerifyFromEnv(ctx context.Context, env *config.Env, log *slog.Logger) (*Verify, error) {
+	d, err := load(env, log, nil)
+	if err != nil {
+		return nil, err
+	}
+	awsCfg, err := d.common.AWS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	k, err := loadKeys(ctx, d.cfg.KeySource, keys.Fetchers{SSM: ssm.NewFromConfig(awsCfg), Secrets: secretsmanager.NewFromConfig(awsCfg)})
+	if err != nil {
+		return nil, err
+	}
+	return NewVerify(d.cfg, k, d.common.Store(awsCfg), d.opts), nil
+}
+
+func loadKeys(ctx context.Context, source string, f keys.Fetchers) (*Keys, error) {
+	master, err := LoadKey(ctx, source, f)
+	if err != nil {
+		return nil, err
+	}
+	return NewKeys(master)
+}

@@ -1,0 +1,23 @@
+package custommessage
+
+import (
+	"log/slog"
+
+	"github.com/shortfuse/shortfuse/shared/config"
+	"github.com/shortfuse/shortfuse/triggers/templates"
+)
+
+// FromEnv reads the template settings from env and loads and checks the
+// templates, once, at init: a template that breaks Cognito's rules is an
+// error here, not when a message is due.
+func FromEnv(env *config.Env, log *slog.Logger) (*Handler, error) {
+	tc := templates.LoadConfig(env)
+	if err := env.Err(); err != nil {
+		return nil, err
+	}
+	set, err := tc.Load()
+	if err != nil {
+		return nil, err
+	}
+	return New(set, tc.AppName, log), nil
+}

@@ -1,0 +1,307 @@
+package presignup
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/shortfuse/shortfuse/shared/config"
+	"github.com/shortfuse/shortfuse/shared/obs"
+	"github.com/shortfuse/shortfuse/shared/store"
+)
+
+// fakeInvites answers ConsumeInvite from a table keyed by invite ID.
+type fakeInvites struct {
+	mu     sync.Mutex
+	byID   map[string]*store.Invite
+	errs   map[string]error
+	called []string
+}
+
+func (f *fakeInvites) ConsumeInvite(_ context.Context, id, email, who string) (*store.Invite, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.called = append(f.called, id+" "+email+" "+who)
+	if err := f.errs[id]; err != nil {
+		return nil, err
+	}
+	inv, ok := f.byID[id]
+	if !ok {
+		return nil, store.ErrNotFound
+	}
+	return inv, nil
+}
+
+func code(s string) string {
+	n, ok := NormalizeInviteCode(s)
+	if !ok {
+		panic(s)
+	}
+	return InviteID(n)
+}
+
+func policy(t *testing.T, vars map[string]string) Config {
+	t.Helper()
+	env := config.FromMap(vars)
+	c := LoadConfig(env)
+	if err := env.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func signup(source, email, phone string, validation, meta map[string]string) Event {
+	var ev Event
+	ev.TriggerSource = source
+	ev.UserName = "u-123"
+	ev.Request.UserAttributes = map[string]string{}
+	if email != "" {
+		ev.Request.UserAttributes["email"] = email
+	}
+	if phone != "" {
+		ev.Request.UserAttributes["phone_number"] = phone
+	}
+	ev.Request.ValidationData = validation
+	ev.Request.ClientMetadata = meta
+	return ev
+}
+
+func TestPolicy(t *testing.T) {
+	inv := &fakeInvites{
+		byID: map[string]*store.Invite{
+			code("GOOD-GOOD-GOOD-GOOD"): {UsesLeft: 0, MaxUses: 1},
+			code("B0ND-B0ND-B0ND-B0ND"): {Email: "ada@example.com"},
+		},
+		errs: map[string]error{
+			code("W5ED-W5ED-W5ED-W5ED"): store.ErrInviteUsedUp,
+			code("EXPD-EXPD-EXPD-EXPD"): store.ErrInviteExpired,
+			code("REVK-REVK-REVK-REVK"): store.ErrInviteRevoked,
+			code("MAIL-MAIL-MAIL-MAIL"): store.ErrInviteEmail,
+			code("DOWN-DOWN-DOWN-DOWN"): store.ErrUnavailable,
+		},
+	}
+	base := map[string]string{
+		"SHORTFUSE_SIGNUP_ALLOWED_DOMAINS":     "example.com,*.example.org,trusted.test,sso.test",
+		"SHORTFUSE_SIGNUP_DENIED_DOMAINS":      "bad.example.org",
+		"SHORTFUSE_SIGNUP_AUTOCONFIRM_DOMAINS": "trusted.test",
+		"SHORTFUSE_SIGNUP_AUTOVERIFY_DOMAINS":  "sso.test",
+		"SHORTFUSE_SIGNUP_PHONE_PREFIXES":      "+1,+44",
+	}
+	invitesOnly := map[string]string{"SHORTFUSE_SIGNUP_INVITE_REQUIRED": "true"}
+	type resp = events.CognitoEventUserPoolsPreSignupResponse
+	for _, tc := range []struct {
+		name string
+		vars map[string]string
+		ev   Event
+		want error
+		resp resp
+	}{
+		{"allowed exact", base, signup(SourceSignUp, "ada@example.com", "", nil, nil), nil, resp{}},
+		{"allowed case-insensitive", base, signup(SourceSignUp, "Ada@EXAMPLE.com", "", nil, nil), nil, resp{}},
+		{"allowed subdomain", base, signup(SourceSignUp, "a@eu.example.org", "", nil, nil), nil, resp{}},
+		{"apex of subdomain rule", base, signup(SourceSignUp, "a@example.org", "", nil, nil), ErrDomainNotAllowed, resp{}},
+		{"exact rule has no subdomains", base, signup(SourceSignUp, "a@eu.example.com", "", nil, nil), ErrDomainNotAllowed, resp{}},
+		{"lookalike suffix", base, signup(SourceSignUp, "a@notexample.com", "", nil, nil), ErrDomainNotAllowed, resp{}},
+		{"deny wins", base, signup(SourceSignUp, "a@bad.example.org", "", nil, nil), ErrDomainNotAllowed, resp{}},
+		{"not allowed", base, signup(SourceSignUp, "a@gmail.com", "", nil, nil), ErrDomainNotAllowed, resp{}},
+		{"email required by allow list", base, signup(SourceSignUp, "", "+14155550100", nil, nil), ErrEmailRequired, resp{}},
+		{"bad email", base, signup(SourceSignUp, "ada@@example.com", "", nil, nil), ErrEmailInvalid, resp{}},
+		{"display name", base, signup(SourceSignUp, "Ada <ada@example.com>", "", nil, nil), ErrEmailInvalid, resp{}},
+		{"unicode domain", base, signup(SourceSignUp, "a@exämple.com", "", nil, nil), ErrEmailInvalid, resp{}},
+		{"auto-confirm domain", base, signup(SourceSignUp, "a@trusted.test", "", nil, nil), nil, resp{AutoConfirmUser: true}},
+		{"auto-verify domain", base, signup(SourceSignUp, "a@sso.test", "", nil, nil), nil, resp{AutoConfirmUser: true, AutoVerifyEmail: true}},
+		{"phone ok", base, signup(SourceSignUp, "a@example.com", "+14155550100", nil, nil), nil, resp{}},
+		{"phone not e164", base, signup(SourceSignUp, "a@example.com", "4155550100", nil, nil), ErrPhoneInvalid, resp{}},
+		{"phone with spaces", base, signup(SourceSignUp, "a@example.com", "+1 415 555 0100", nil, nil), ErrPhoneInvalid, resp{}},
+		{"phone leading zero", base, signup(SourceSignUp, "a@example.com", "+04155550100", nil, nil), ErrPhoneInvalid, resp{}},
+		{"phone too long", base, signup(SourceSignUp, "a@example.com", "+1234567890123456", nil, nil), ErrPhoneInvalid, resp{}},
+		{"phone prefix", base, signup(SourceSignUp, "a@example.com", "+4930123456", nil, nil), ErrPhoneNotAllowed, resp{}},
+		{"admin create from denied domain", base, signup(SourceAdminCreateUser, "a@bad.example.org", "", nil, nil), ErrDomainNotAllowed, resp{}},
+		{"admin create verified domain", base, signup(SourceAdminCreateUser, "a@sso.test", "", nil, nil), nil, resp{AutoVerifyEmail: true}},
+		{"external allowed", base, signup(SourceExternal, "a@example.com", "", nil, nil), nil, resp{}},
+		{"external denied domain", base, signup(SourceExternal, "a@gmail.com", "", nil, nil), ErrDomainNotAllowed, resp{}},
+		{"unknown source", base, signup("PreSignUp_Other", "a@example.com", "", nil, nil), ErrSourceUnknown, resp{}},
+		{"no rules", nil, signup(SourceSignUp, "a@anything.test", "", nil, nil), nil, resp{}},
+
+		{"invite required, none", invitesOnly, signup(SourceSignUp, "a@x.test", "", nil, nil), ErrInviteRequired, resp{}},
+		{"invite in validation data", invitesOnly, signup(SourceSignUp, "a@x.test", "", map[string]string{InviteField: "good-good-good-good"}, nil), nil, resp{AutoConfirmUser: true}},
+		{"invite in client metadata", invitesOnly, signup(SourceSignUp, "a@x.test", "", nil, map[string]string{InviteField: "GOODGOODGOODGOOD"}), nil, resp{AutoConfirmUser: true}},
+		{"bound invite verifies email", invitesOnly, signup(SourceSignUp, "Ada@Example.com", "", map[string]string{InviteField: "b0nd-bond-B0ND-B0ND"}, nil), nil, resp{AutoConfirmUser: true, AutoVerifyEmail: true}},
+		{"invite garbage", invitesOnly, signup(SourceSignUp, "a@x.test", "", map[string]string{InviteField: "<script>"}, nil), ErrInviteInvalid, resp{}},
+		{"invite unknown", invitesOnly, signup(SourceSignUp, "a@x.test", "", map[string]string{InviteField: "NOPE-NOPE-NOPE-NOPE"}, nil), ErrInviteInvalid, resp{}},
+		{"invite used", invitesOnly, signup(SourceSignUp, "a@x.test", "", map[string]string{InviteField: "W5ED-W5ED-W5ED-W5ED"}, nil), ErrInviteUsedUp, resp{}},
+		{"invite expired", invitesOnly, signup(SourceSignUp, "a@x.test", "", map[string]string{InviteField: "EXPD-EXPD-EXPD-EXPD"}, nil), ErrInviteExpired, resp{}},
+		{"invite revoked", invitesOnly, signup(SourceSignUp, "a@x.test", "", map[string]string{InviteField: "REVK-REVK-REVK-REVK"}, nil), ErrInviteInvalid, resp{}},
+		{"invite other email", invitesOnly, signup(SourceSignUp, "a@x.test", "", map[string]string{InviteField: "MAIL-MAIL-MAIL-MAIL"}, nil), ErrInviteEmail, resp{}},
+		{"invite store down", invitesOnly, signup(SourceSignUp, "a@x.test", "", map[string]string{InviteField: "DOWN-DOWN-DOWN-DOWN"}, nil), ErrUnavailable, resp{}},
+		{"invite checked when optional", nil, signup(SourceSignUp, "a@x.test", "", map[string]string{InviteField: "W5ED-W5ED-W5ED-W5ED"}, nil), ErrInviteUsedUp, resp{}},
+		{"invited, auto-confirm off", map[string]string{"SHORTFUSE_SIGNUP_AUTOCONFIRM_INVITED": "false"}, signup(SourceSignUp, "a@x.test", "", map[string]string{InviteField: "GOOD-GOOD-GOOD-GOOD"}, nil), nil, resp{}},
+		{"external denied when invites required", invitesOnly, signup(SourceExternal, "a@x.test", "", nil, nil), ErrExternalDenied, resp{}},
+		{"external explicitly allowed", map[string]string{"SHORTFUSE_SIGNUP_INVITE_REQUIRED": "true", "SHORTFUSE_SIGNUP_EXTERNAL": "allow"}, signup(SourceExternal, "a@x.test", "", nil, nil), nil, resp{}},
+		{"admin create needs no invite", invitesOnly, signup(SourceAdminCreateUser, "a@x.test", "", nil, nil), nil, resp{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := New(policy(t, tc.vars), inv, 0, nil)
+			out, err := h.Handle(context.Background(), tc.ev)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err %v, want %v", err, tc.want)
+			}
+			if err == nil && out.Response != tc.resp {
+				t.Fatalf("response %+v, want %+v", out.Response, tc.resp)
+			}
+		})
+	}
+}
+
+func TestInviteIdentity(t *testing.T) {
+	inv := &fakeInvites{byID: map[string]*store.Invite{code("GOOD-GOOD-GOOD-GOOD"): {}}}
+	h := New(Config{}, inv, 0, nil)
+	for _, ev := range []Event{
+		signup(SourceSignUp, "Ada@Example.COM", "", map[string]string{InviteField: "GOOD-GOOD-GOOD-GOOD"}, nil),
+		signup(SourceSignUp, "", "+14155550100", map[string]string{InviteField: "GOOD-GOOD-GOOD-GOOD"}, nil),
+	} {
+		if _, err := h.Handle(context.Background(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := code("GOOD-GOOD-GOOD-GOOD")
+	want := []string{id + " ada@example.com ada@example.com", id + "  user:u-123"}
+	if strings.Join(inv.called, "|") != strings.Join(want, "|") {
+		t.Fatalf("calls %q, want %q", inv.called, want)
+	}
+}
+
+func TestInviteCodes(t *testing.T) {
+	seen := map[string]bool{}
+	for range 200 {
+		c, err := NewInviteCode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(c) != 19 || c[4] != '-' || seen[c] {
+			t.Fatalf("code %q", c)
+		}
+		seen[c] = true
+		n, ok := NormalizeInviteCode(strings.ToLower(c))
+		if !ok || n != strings.ReplaceAll(c, "-", "") {
+			t.Fatalf("normalize %q = %q %v", c, n, ok)
+		}
+		if InviteID(n)[:12] != obs.TokenID(n) {
+			t.Fatal("InviteID prefix is not the TokenID")
+		}
+	}
+	for in, want := range map[string]string{
+		"abcd efgh":         "ABCDEFGH",
+		"oIlL-0000":         "01110000",
+		"ABCD-EFGH-JKMN-PQ": "ABCDEFGHJKMNPQ",
+	} {
+		if got, ok := NormalizeInviteCode(in); !ok || got != want {
+			t.Errorf("NormalizeInviteCode(%q) = %q, %v", in, got, ok)
+		}
+	}
+	for _, bad := range []string{"", "short", "ABCD-EFGH-ÄÖÜ0", "ABCDEFGU", strings.Repeat("A", 65), "abc\x00defgh"} {
+		if _, ok := NormalizeInviteCode(bad); ok {
+			t.Errorf("NormalizeInviteCode(%q) accepted", bad)
+		}
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for name, vars := range map[string]map[string]string{
+		"bad domain":   {"SHORTFUSE_SIGNUP_ALLOWED_DOMAINS": "example.com,not a domain"},
+		"wildcard mid": {"SHORTFUSE_SIGNUP_DENIED_DOMAINS": "a.*.com"},
+		"single label": {"SHORTFUSE_SIGNUP_AUTOCONFIRM_DOMAINS": "localhost"},
+		"bad prefix":   {"SHORTFUSE_SIGNUP_PHONE_PREFIXES": "44"},
+		"bad external": {"SHORTFUSE_SIGNUP_EXTERNAL": "maybe"},
+		"bad bool":     {"SHORTFUSE_SIGNUP_INVITE_REQUIRED": "yes please"},
+	} {
+		env := config.FromMap(vars)
+		LoadConfig(env)
+		err := env.Err()
+		if err == nil {
+			t.Errorf("%s: accepted", name)
+			continue
+		}
+		for k := range vars {
+			if !strings.Contains(err.Error(), k) {
+				t.Errorf("%s: error %q does not name %s", name, err, k)
+			}
+		}
+	}
+}
+
+func TestFixtures(t *testing.T) {
+	inv := &fakeInvites{byID: map[string]*store.Invite{code("ABCD-EFGH-JKMN-PQRS"): {}}}
+	h := lambda.NewHandler(New(policy(t, map[string]string{"SHORTFUSE_SIGNUP_ALLOWED_DOMAINS": "example.com"}), inv, 0, nil).Handle)
+	for file, want := range map[string]events.CognitoEventUserPoolsPreSignupResponse{
+		"testdata/cognito-local-signup.json": {AutoConfirmUser: true},
+		"testdata/cognito-external.json":     {},
+	} {
+		in, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := h.Invoke(context.Background(), in)
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		var ev Event
+		if err := json.Unmarshal(out, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Response != want {
+			t.Errorf("%s: %+v", file, ev.Response)
+		}
+	}
+}
+
+func FuzzHandle(f *testing.F) {
+	inv := &fakeInvites{byID: map[string]*store.Invite{code("ABCD-EFGH-JKMN-PQRS"): {Email: "ada@example.com"}}}
+	cfg := Config{InviteRequired: true, AutoConfirmInvited: true, External: "deny"}
+	cfg.Allowed, _ = ParseDomains("example.com", "*.example.org")
+	cfg.Denied, _ = ParseDomains("bad.example.org")
+	h := lambda.NewHandler(New(cfg, inv, 0, nil).Handle)
+	for _, file := range []string{"testdata/cognito-local-signup.json", "testdata/cognito-external.json"} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"triggerSource":"PreSignUp_SignUp","request":{"userAttributes":{"email":"a@bad.example.org"},"validationData":{"invite_code":"ABCDEFGHJKMNPQRS"}}}`))
+	f.Add([]byte(`{"triggerSource":"PreSignUp_SignUp","request":{"userAttributes":{"email":1}}}`))
+	f.Add([]byte(`{"triggerSource":"PreSignUp_AdminCreateUser","request":{"userAttributes":{"phone_number":"+1"}},"response":{"autoConfirmUser":true}}`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		out, err := h.Invoke(context.Background(), in)
+		if err != nil {
+			return
+		}
+		var ev Event
+		if err := json.Unmarshal(out, &ev); err != nil {
+			t.Fatalf("reply is not an event: %v", err)
+		}
+		// Accepted: the email, if any, passes the lists, and a self-service
+		// sign-up came with the invite.
+		email := ev.Request.UserAttributes["email"]
+		_, dom, err := splitEmail(email)
+		if err != nil || !cfg.Allowed.match(dom) || cfg.Denied.match(dom) {
+			t.Fatalf("accepted email %q", email)
+		}
+		if ev.TriggerSource == SourceExternal {
+			t.Fatal("accepted an external sign-up")
+		}
+		if ev.TriggerSource == SourceSignUp && ev.Request.ValidationData[InviteField] == "" && ev.Request.ClientMetadata[InviteField] == "" {
+			t.Fatal("accepted a sign-up without invite")
+		}
+		if ev.Response.AutoVerifyEmail && !strings.EqualFold(email, "ada@example.com") {
+			t.Fatalf("verified %q", email)
+		}
+	})
+}
