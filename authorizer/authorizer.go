@@ -81,6 +81,7 @@ type Authorizer struct {
 	revoked  RevocationChecker
 	routes   *Routes
 	cache    *tokenCache
+	policies policyCache
 	maxAge   time.Duration
 	now      func() time.Time
 	log      *slog.Logger
@@ -158,7 +159,7 @@ type grant struct {
 	groups                    []string
 	rev                       revlog.Token
 	until                     time.Time // the cached grant is usable before this
-	ok                        []bool    // per route of the table: may this token call it
+	ok                        mask      // per route of the table: may this token call it
 	memo                      atomic.Pointer[memo]
 }
 

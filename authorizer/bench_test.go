@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -222,4 +223,92 @@ func BenchmarkAWSJWTVerify(b *testing.B) {
 		}
 		b.ReportMetric(nodeResult.Repeated, "ns/op")
 	})
+}
+
+// BenchmarkFreshVsSignature interleaves a bare signature check and a fresh
+// decision on the same token, alternating their order, so that both see the
+// same machine load; it reports their ratio.
+func BenchmarkFreshVsSignature(b *testing.B) {
+	fx := getBenchFixture(b)
+	ctx := context.Background()
+	pub := fx.f.iss.Public().(*rsa.PublicKey)
+	type item struct {
+		input, sig []byte
+		ev         events.APIGatewayCustomAuthorizerRequest
+	}
+	items := make([]item, len(fx.tokens))
+	for i, t := range fx.tokens {
+		k := strings.LastIndexByte(t, '.')
+		sig, err := base64.RawURLEncoding.DecodeString(t[k+1:])
+		if err != nil {
+			b.Fatal(err)
+		}
+		items[i] = item{[]byte(t[:k]), sig, events.APIGatewayCustomAuthorizerRequest{Type: "TOKEN", AuthorizationToken: "Bearer " + t, MethodArn: fx.arn}}
+	}
+	check := func(it *item) {
+		h := sha256.Sum256(it.input)
+		if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, h[:], it.sig); err != nil {
+			b.Fatal(err)
+		}
+	}
+	decide := func(it *item) {
+		if _, err := fx.f.a.RESTToken(ctx, it.ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+	v, err := jwtverify.New(jwtverify.Config{Keys: fx.f.iss.Keys(), Issuer: fx.f.iss.Issuer,
+		Audiences: []string{fx.f.iss.Audience}, Type: "at+jwt"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	verify := func(it *item) {
+		if _, err := v.Verify(ctx, it.ev.AuthorizationToken[len("Bearer "):]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	fx.f.a.cache.reset()
+	// Medians, not sums: a preemption or a GC cycle landing in one sample
+	// must not decide the ratio.
+	var sigs, decs, vers []time.Duration
+	i := 0
+	for b.Loop() {
+		j := i % len(items)
+		if j == 0 && i > 0 {
+			fx.f.a.cache.reset()
+		}
+		it := &items[j]
+		if i%2 == 0 {
+			t0 := time.Now()
+			check(it)
+			t1 := time.Now()
+			decide(it)
+			t2 := time.Now()
+			sigs, decs = append(sigs, t1.Sub(t0)), append(decs, t2.Sub(t1))
+		} else {
+			t0 := time.Now()
+			decide(it)
+			t1 := time.Now()
+			check(it)
+			t2 := time.Now()
+			decs, sigs = append(decs, t1.Sub(t0)), append(sigs, t2.Sub(t1))
+		}
+		t0 := time.Now()
+		verify(it)
+		vers = append(vers, time.Since(t0))
+		i++
+	}
+	sig, dec := median(sigs), median(decs)
+	b.ReportMetric(float64(sig.Nanoseconds()), "sig-ns/op")
+	b.ReportMetric(float64(dec.Nanoseconds()), "decision-ns/op")
+	b.ReportMetric(float64(dec)/float64(sig), "ratio")
+	b.ReportMetric(float64(median(vers))/float64(sig), "jwtverify-ratio")
+}
+
+func median(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
 }

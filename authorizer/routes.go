@@ -166,14 +166,22 @@ func pathChar(c byte) bool {
 	return strings.IndexByte("-._~!$&'()+,;=:@%/*", c) >= 0
 }
 
+// mask holds one byte per route of a table, 1 where a token may call the
+// route. It is a string so that it can key the policy cache.
+type mask string
+
+func (m mask) has(i int) bool { return m[i] != 0 }
+
 // satisfied reports, for each route, whether a token with these groups and
 // scopes may call it.
-func (t *Routes) satisfied(groups []string, scope string) []bool {
-	out := make([]bool, len(t.routes))
+func (t *Routes) satisfied(groups []string, scope string) mask {
+	out := make([]byte, len(t.routes))
 	for i := range t.routes {
-		out[i] = t.routes[i].admits(groups, scope)
+		if t.routes[i].admits(groups, scope) {
+			out[i] = 1
+		}
 	}
-	return out
+	return mask(out)
 }
 
 func (r *compiledRoute) admits(groups []string, scope string) bool {
@@ -214,11 +222,11 @@ func hasScope(scope, want string) bool {
 
 // allows reports whether a request for resource ("GET/hello") may proceed
 // for a token whose per-route answers are ok.
-func (t *Routes) allows(ok []bool, resource string) bool {
+func (t *Routes) allows(ok mask, resource string) bool {
 	matched := false
 	for i := range t.routes {
 		if t.routes[i].matches(resource) {
-			if !ok[i] {
+			if !ok.has(i) {
 				return false
 			}
 			matched = true
@@ -237,14 +245,14 @@ func (r *compiledRoute) matches(resource string) bool {
 }
 
 // resources returns the route resources to allow and to deny explicitly.
-func (t *Routes) resources(ok []bool) (allow, deny []int) {
+func (t *Routes) resources(ok mask) (allow, deny []int) {
 	for i := range t.routes {
-		if ok[i] {
+		if ok.has(i) {
 			allow = append(allow, i)
 			continue
 		}
 		for _, j := range t.routes[i].overlaps {
-			if ok[j] {
+			if ok.has(j) {
 				deny = append(deny, i)
 				break
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -151,7 +152,24 @@ func (a *Authorizer) policy(g *grant, prefix string) events.APIGatewayCustomAuth
 			return r
 		}
 	}
-	allow, deny := a.routes.resources(g.ok)
+	r := events.APIGatewayCustomAuthorizerResponse{
+		PrincipalID:    g.sub,
+		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{Version: policyVersion, Statement: a.statements(g.ok, prefix)},
+		Context:        g.restContext(),
+	}
+	g.memo.Store(&memo{key: prefix, resp: r})
+	return r
+}
+
+// statements returns the policy statements for a route mask and prefix.
+// Every token with the same groups and scopes gets the same statements, so
+// they are built once and shared (read-only).
+func (a *Authorizer) statements(ok mask, prefix string) []events.IAMPolicyStatement {
+	key := policyKey{prefix, ok}
+	if st := a.policies.get(key); st != nil {
+		return st
+	}
+	allow, deny := a.routes.resources(ok)
 	var stmts []events.IAMPolicyStatement
 	if len(allow) == 0 {
 		stmts = []events.IAMPolicyStatement{{Action: invokeAction, Effect: "Deny", Resource: []string{prefix + "/*"}}}
@@ -161,13 +179,38 @@ func (a *Authorizer) policy(g *grant, prefix string) events.APIGatewayCustomAuth
 			stmts = append(stmts, events.IAMPolicyStatement{Action: invokeAction, Effect: "Deny", Resource: a.routeARNs(prefix, deny)})
 		}
 	}
-	r := events.APIGatewayCustomAuthorizerResponse{
-		PrincipalID:    g.sub,
-		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{Version: policyVersion, Statement: stmts},
-		Context:        g.restContext(),
+	a.policies.put(key, stmts)
+	return stmts
+}
+
+type policyKey struct {
+	prefix string
+	ok     mask
+}
+
+// policyCache holds statements by policyKey. A deployment sees few
+// distinct group and scope combinations; the bound only stops a flood of
+// unusual ones from growing it without limit.
+type policyCache struct {
+	mu sync.RWMutex
+	m  map[policyKey][]events.IAMPolicyStatement
+}
+
+const maxPolicies = 1024
+
+func (c *policyCache) get(k policyKey) []events.IAMPolicyStatement {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.m[k]
+}
+
+func (c *policyCache) put(k policyKey, st []events.IAMPolicyStatement) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxPolicies {
+		c.m = make(map[policyKey][]events.IAMPolicyStatement)
 	}
-	g.memo.Store(&memo{key: prefix, resp: r})
-	return r
+	c.m[k] = st
 }
 
 func (a *Authorizer) routeARNs(prefix string, idx []int) []string {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -71,7 +72,12 @@ func buildCommand(f Function, what, out, binary string) []error {
 }
 
 func dryRun(root string, args ...string) (string, error) {
-	cmd := exec.Command("make", append([]string{"-n", "-s", "-C", root}, args...)...)
+	cmd := exec.Command("make", append([]string{"-n", "-s", "--no-print-directory", "-C", root}, args...)...)
+	// Under make test, the parent make's flags and jobserver must not leak in.
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		name, _, _ := strings.Cut(kv, "=")
+		return name == "MAKEFLAGS" || name == "MFLAGS" || name == "MAKELEVEL" || name == "MAKEOVERRIDES"
+	})
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

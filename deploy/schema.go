@@ -100,7 +100,7 @@ func Validate(t *Template) []error {
 				doc[k] = v
 			}
 		}
-		props := deepCopyShallowMap(doc["properties"])
+		props := shallowCopy(doc["properties"])
 		// Resources are validated one by one below, against their own type.
 		props["Resources"] = map[string]any{
 			"type":                 "object",
@@ -184,7 +184,7 @@ func run(s *gojsonschema.Schema, doc any, where string) []error {
 	return errs
 }
 
-func deepCopyShallowMap(v any) map[string]any {
+func shallowCopy(v any) map[string]any {
 	m, _ := v.(map[string]any)
 	out := make(map[string]any, len(m))
 	for k, val := range m {

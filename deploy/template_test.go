@@ -30,7 +30,7 @@ func TestTemplate(t *testing.T) {
 	}
 }
 
-// resource returns the Properties of a resource in a mutable tree.
+// props returns the Properties of a resource in a mutable tree.
 func props(tree map[string]any, id string) map[string]any {
 	return mapAt(tree, "Resources", id, "Properties")
 }

@@ -3,6 +3,7 @@ package tokensvc
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
@@ -82,3 +83,6 @@ func (s *Service) activeSession(r *http.Request, claims *jwtverify.Claims) (*sto
 	}
 	return sess, nil
 }
+
+// hasGroup reports whether groups contains g.
+func hasGroup(groups []string, g string) bool { return g != "" && slices.Contains(groups, g) }

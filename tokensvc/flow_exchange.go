@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"slices"
 	"sync"
 	"time"
 
@@ -175,6 +174,3 @@ func subjectTokenError(err error) error {
 	}
 	return errSubjectToken.WithDescription("%s", d).WithCause(err)
 }
-
-// hasGroup reports whether groups contains g.
-func hasGroup(groups []string, g string) bool { return g != "" && slices.Contains(groups, g) }

@@ -156,10 +156,6 @@ func New(cfg Config, st Storage, ks *keys.Set, opts ...Option) (*Service, error)
 	return s, nil
 }
 
-// CognitoKeys returns the source of Cognito's keys, so that main can warm a
-// remote JWKS at init.
-func (s *Service) CognitoKeys() jwtverify.KeySource { return s.cognitoKeys }
-
 // handlerFunc serves one route; it returns an error instead of writing it.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, info *reqInfo) error
 

@@ -30,7 +30,7 @@ const (
 	exitUsage = 2
 )
 
-const usageText = `Usage: shortfuse <command> [flags]
+var usageText = `Usage: shortfuse <command> [flags]
 
 Commands:
   sessions list   --user SUB        list a user's sessions
@@ -39,7 +39,7 @@ Commands:
                   [--global-signout] also sign the user out of Cognito
   keys generate   [--alg ES256|RS256|EdDSA] [--out FILE]
                                     generate a signing key (private JWK)
-
+` + inviteUsage + `
 Common flags (also from the environment):
   --table NAME          DynamoDB table (SHORTFUSE_TABLE)
   --endpoint URL        DynamoDB endpoint, for the local stack (SHORTFUSE_AWS_ENDPOINT)
@@ -93,6 +93,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		"sessions revoke": c.sessionsRevoke,
 		"users revoke":    c.usersRevoke,
 		"keys generate":   c.keysGenerate,
+	}
+	for k, f := range c.inviteCommands() {
+		cmds[k] = f
 	}
 	cmd, ok := cmds[name]
 	if !ok {

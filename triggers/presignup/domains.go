@@ -99,3 +99,14 @@ var e164RE = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 // validE164 reports whether p is an E.164 number: "+", a non-zero digit,
 // and 7 to 15 digits in all.
 func validE164(p string) bool { return e164RE.MatchString(p) }
+
+// NormalizeEmail returns addr as the policy compares it (lower case, no
+// trailing dot on the domain), or an error when it is not a plain
+// local@domain address. Invites bound to an address store this form.
+func NormalizeEmail(addr string) (string, error) {
+	n, _, err := splitEmail(addr)
+	if err != nil {
+		return "", fmt.Errorf("%q is not a plain email address like user@example.com", addr)
+	}
+	return n, nil
+}

@@ -60,9 +60,9 @@ type Pool struct {
 
 // Errors Cognito returns, matched with errors.Is.
 var (
-	ErrNotAuthorized  = errors.New("NotAuthorizedException: Incorrect username or password.")
-	ErrUserNotFound   = errors.New("UserNotFoundException: User does not exist.")
-	ErrInvalidSession = errors.New("NotAuthorizedException: Invalid session for the user.")
+	ErrNotAuthorized  = errors.New("NotAuthorizedException: Incorrect username or password")
+	ErrUserNotFound   = errors.New("UserNotFoundException: User does not exist")
+	ErrInvalidSession = errors.New("NotAuthorizedException: Invalid session for the user")
 )
 
 // LambdaError is a trigger failure as Cognito reports it.
@@ -108,7 +108,6 @@ type session struct {
 	metadata    string
 	results     []*events.CognitoEventUserPoolsChallengeResult
 	used        bool
-	clientMeta  map[string]string
 	createdAt   time.Time
 	initiatedAs string
 }

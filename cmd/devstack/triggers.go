@@ -1,0 +1,255 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
+	sfconfig "github.com/shortfuse/shortfuse/shared/config"
+	"github.com/shortfuse/shortfuse/shared/mail"
+	"github.com/shortfuse/shortfuse/shared/obs"
+	"github.com/shortfuse/shortfuse/shared/testenv"
+	"github.com/shortfuse/shortfuse/triggers/customauth"
+	"github.com/shortfuse/shortfuse/triggers/custommessage"
+	"github.com/shortfuse/shortfuse/triggers/localmail"
+	"github.com/shortfuse/shortfuse/triggers/presignup"
+	"github.com/shortfuse/shortfuse/triggers/triggerenv"
+)
+
+// The Cognito triggers: PreSignUp and CustomMessage are wired into
+// cognito-local; the three custom auth functions are served by the Lambda
+// host too, though cognito-local cannot run CUSTOM_AUTH, so that they can
+// be invoked directly. Their settings are the SHORTFUSE_* variables of the
+// Lambda functions: the defaults below, overridden by the environment.
+func init() {
+	functions = append(functions,
+		Function{Name: "presignup", Triggers: []string{"PreSignUp"}, New: newPreSignUp},
+		Function{Name: "custommessage", Triggers: []string{"CustomMessage"}, New: newCustomMessage},
+		Function{Name: "defineauth", New: newDefineAuth},
+		Function{Name: "createauth", New: newCreateAuth},
+		Function{Name: "verifyauth", New: newVerifyAuth},
+	)
+	setups = append(setups, verifyEmailOnSignUp)
+	extraSections = append(extraSections, signUpMailSection, customAuthSection)
+}
+
+// Domains the local policy refuses and auto-confirms, for the walkthrough.
+const (
+	devDeniedDomain  = "denied.example"
+	devTrustedDomain = "trusted.example"
+	devMailFrom      = "shortfuse dev <no-reply@shortfuse.local>"
+	devLinkKeyVar    = "SHORTFUSE_DEV_AUTH_LINK_KEY"
+)
+
+// triggerEnv returns the functions' configuration: local defaults, then
+// SHORTFUSE_* variables from the environment, then the stack's endpoints.
+func triggerEnv(env Env) (*sfconfig.Env, error) {
+	if err := devLinkKey(); err != nil {
+		return nil, err
+	}
+	m := map[string]string{
+		"SHORTFUSE_SIGNUP_DENIED_DOMAINS":      devDeniedDomain,
+		"SHORTFUSE_SIGNUP_AUTOCONFIRM_DOMAINS": devTrustedDomain,
+		"SHORTFUSE_MAIL_FROM":                  devMailFrom,
+		"SHORTFUSE_AUTH_LINK_KEY":              "env:" + devLinkKeyVar,
+		"SHORTFUSE_AUTH_LINK_BASE_URL":         "http://localhost:3000/signin",
+	}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "SHORTFUSE_") {
+			m[k] = v
+		}
+	}
+	m["SHORTFUSE_TABLE"] = env.Table
+	m["SHORTFUSE_AWS_REGION"] = env.Region
+	m["SHORTFUSE_DYNAMODB_ENDPOINT"] = env.DynamoEndpoint
+	m["SHORTFUSE_SES_ENDPOINT"] = env.SESEndpoint
+	delete(m, "SHORTFUSE_AWS_ENDPOINT")
+	return sfconfig.FromMap(m), nil
+}
+
+var linkKeyOnce sync.Once
+
+// devLinkKey makes a fresh HMAC key for magic links, once per run, unless
+// SHORTFUSE_AUTH_LINK_KEY names one.
+func devLinkKey() error {
+	var err error
+	linkKeyOnce.Do(func() {
+		if os.Getenv(devLinkKeyVar) != "" {
+			return
+		}
+		b := make([]byte, 32)
+		if _, err = rand.Read(b); err == nil {
+			err = os.Setenv(devLinkKeyVar, base64.RawURLEncoding.EncodeToString(b))
+		}
+	})
+	return err
+}
+
+func triggerLog(name string) *slog.Logger {
+	return obs.NewLogger(os.Stderr, os.Getenv("SHORTFUSE_LOG_LEVEL")).With("component", name)
+}
+
+func newPreSignUp(ctx context.Context, env Env) (lambda.Handler, error) {
+	cfg, err := triggerEnv(env)
+	if err != nil {
+		return nil, err
+	}
+	h, err := presignup.FromEnv(ctx, cfg, triggerLog("presignup"))
+	if err != nil {
+		return nil, err
+	}
+	return triggerenv.ConcurrentHandler(h.Handle), nil
+}
+
+func newCustomMessage(_ context.Context, env Env) (lambda.Handler, error) {
+	cfg, err := triggerEnv(env)
+	if err != nil {
+		return nil, err
+	}
+	log := triggerLog("custommessage")
+	h, err := custommessage.FromEnv(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	// cognito-local only prints the message; the relay mails it through SES
+	// with the code filled in, as Cognito would.
+	dir := cognitoDataDir(env)
+	if dir == "" {
+		log.Warn("cognito-local's data directory not found: sign-up mail is not relayed to SES")
+		return triggerenv.ConcurrentHandler(h.Handle), nil
+	}
+	sender, err := mail.NewSES(sesv2.NewFromConfig(env.AWS, func(o *sesv2.Options) {
+		o.BaseEndpoint = aws.String(env.SESEndpoint)
+	}), devMailFrom)
+	if err != nil {
+		return nil, err
+	}
+	relay := localmail.New(dir, sender, log)
+	return triggerenv.ConcurrentHandler(relay.Wrap(h.Handle)), nil
+}
+
+func newDefineAuth(_ context.Context, env Env) (lambda.Handler, error) {
+	cfg, err := triggerEnv(env)
+	if err != nil {
+		return nil, err
+	}
+	h, err := customauth.DefineFromEnv(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return triggerenv.ConcurrentHandler(h.Handle), nil
+}
+
+func newCreateAuth(ctx context.Context, env Env) (lambda.Handler, error) {
+	cfg, err := triggerEnv(env)
+	if err != nil {
+		return nil, err
+	}
+	h, err := customauth.CreateFromEnv(ctx, cfg, triggerLog("createauth"))
+	if err != nil {
+		return nil, err
+	}
+	return triggerenv.ConcurrentHandler(h.Handle), nil
+}
+
+func newVerifyAuth(ctx context.Context, env Env) (lambda.Handler, error) {
+	cfg, err := triggerEnv(env)
+	if err != nil {
+		return nil, err
+	}
+	h, err := customauth.VerifyFromEnv(ctx, cfg, triggerLog("verifyauth"))
+	if err != nil {
+		return nil, err
+	}
+	return triggerenv.ConcurrentHandler(h.Handle), nil
+}
+
+// verifyEmailOnSignUp makes the pool verify email addresses, as pools with
+// email sign-in do in AWS; cognito-local sends no confirmation message
+// (and so runs no CustomMessage trigger) otherwise.
+func verifyEmailOnSignUp(ctx context.Context, env Env) error {
+	c := cip.NewFromConfig(env.AWS, func(o *cip.Options) { o.BaseEndpoint = aws.String(env.CognitoEndpoint) })
+	_, err := c.UpdateUserPool(ctx, &cip.UpdateUserPoolInput{
+		UserPoolId:             aws.String(env.UserPoolID),
+		AutoVerifiedAttributes: []ciptypes.VerifiedAttributeType{ciptypes.VerifiedAttributeTypeEmail},
+	})
+	if err != nil {
+		return fmt.Errorf("cognito-local UpdateUserPool: %w", err)
+	}
+	return nil
+}
+
+// cognitoDataDir finds the directory cognito-local runs in (it keeps the
+// user pool in .cognito/db/<pool>.json there): the stack's persistent data
+// directory or the temporary one testenv made. "" if neither holds the pool.
+func cognitoDataDir(env Env) string {
+	var candidates []string
+	if root, err := testenv.RepoRoot(); err == nil {
+		candidates = append(candidates, filepath.Join(root, ".devstack", "data", "cognito"))
+	}
+	tmp, _ := filepath.Glob(filepath.Join(os.TempDir(), "testenv-cognito-*"))
+	candidates = append(candidates, tmp...)
+	for _, dir := range candidates {
+		if _, err := os.Stat(filepath.Join(dir, ".cognito", "db", env.UserPoolID+".json")); err == nil {
+			return dir
+		}
+	}
+	return ""
+}
+
+// signUpMailSection shows the sign-up policy and the confirmation mail.
+func signUpMailSection(env Env) Section {
+	const user = "grace@example.com"
+	newest := func(to string) string {
+		return fmt.Sprintf(`curl -sS %s/store | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const m=JSON.parse(s).emails.filter(e=>e.destination.to.includes("%s")).pop();console.log(m?m.subject+"\n"+(/>(\d{6})</.exec(m.body.html)||[])[1]:"no mail yet")})'`, env.SESEndpoint, to)
+	}
+	code := fmt.Sprintf(`curl -sS %s/store | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const m=JSON.parse(s).emails.filter(e=>e.destination.to.includes("%s")).pop();console.log(/>(\d{6})</.exec(m.body.html)[1])})'`, env.SESEndpoint, user)
+	return Section{
+		Title: "Sign-up mail (PreSignUp and CustomMessage triggers; mail in the SES emulator)",
+		Commands: strings.Join([]string{
+			"# Every SignUp runs the presignup function; the confirmation mail is rendered by",
+			"# custommessage and delivered to the SES emulator. Read it at " + env.SESWebURL,
+			"# The mail of the sign-up in step 1 (subject and code):",
+			newest(demoUser),
+			"# A new user confirms with the mailed code:",
+			cognitoCall(env, "SignUp", fmt.Sprintf(`{"ClientId":"%s","Username":"%s","Password":"%s","UserAttributes":[{"Name":"given_name","Value":"Grace"},{"Name":"locale","Value":"de"}]}`, env.ClientID, user, demoPassword)),
+			"sleep 1",
+			"export CODE=$(" + code + ")",
+			cognitoCall(env, "ConfirmSignUp", fmt.Sprintf(`{"ClientId":"%s","Username":"%s","ConfirmationCode":"'"$CODE"'"}`, env.ClientID, user)),
+			"# Domains " + devDeniedDomain + " is refused and " + devTrustedDomain + " auto-confirmed (SHORTFUSE_SIGNUP_* to change):",
+			cognitoCall(env, "SignUp", fmt.Sprintf(`{"ClientId":"%s","Username":"mallory@%s","Password":"%s"}`, env.ClientID, devDeniedDomain, demoPassword)),
+			cognitoCall(env, "SignUp", fmt.Sprintf(`{"ClientId":"%s","Username":"trent@%s","Password":"%s"}`, env.ClientID, devTrustedDomain, demoPassword)),
+			"# Invite codes are checked and consumed by presignup; pass one as ValidationData or ClientMetadata",
+			"# invite_code. Create one from the repository root with:",
+			fmt.Sprintf("#   go run ./cmd/shortfuse invites create --table %s --endpoint %s --uses 1", env.Table, env.DynamoEndpoint),
+		}, "\n"),
+	}
+}
+
+// customAuthSection starts a passwordless sign-in by invoking the custom
+// auth functions the way Cognito would.
+func customAuthSection(env Env) Section {
+	create := fmt.Sprintf(`{"version":"1","triggerSource":"CreateAuthChallenge_Authentication","region":"%s","userPoolId":"%s","userName":"trent","callerContext":{"clientId":"%s"},"request":{"userAttributes":{"sub":"trent-sub","email":"trent@%s","email_verified":"true"},"challengeName":"CUSTOM_CHALLENGE","session":[{"challengeName":"CUSTOM_CHALLENGE","challengeResult":false,"challengeMetadata":"START"}],"clientMetadata":{"signInMethod":"code"}}}`,
+		env.Region, env.UserPoolID, env.ClientID, devTrustedDomain)
+	return Section{
+		Title: "Passwordless sign-in (custom auth functions; cognito-local cannot run CUSTOM_AUTH)",
+		Commands: strings.Join([]string{
+			"# createauth mails a one-time code and a magic link (see " + env.SESWebURL + "):",
+			fmt.Sprintf("curl -sS -w '\\n' %s/2015-03-31/functions/createauth/invocations -d '%s'", env.LambdaInvokeURL, create),
+			"# defineauth decides the next round from Cognito's session array:",
+			fmt.Sprintf(`curl -sS -w '\n' %s/2015-03-31/functions/defineauth/invocations -d '{"request":{"session":[]}}'`, env.LambdaInvokeURL),
+		}, "\n"),
+	}
+}
