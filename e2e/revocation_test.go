@@ -87,6 +87,9 @@ func TestRevocationThroughGateway(t *testing.T) {
 				}
 			}
 			if before == 0 || after == 0 || delay < 0 {
+				for _, x := range samples {
+					t.Logf("%v %d", x.start.Sub(revoked), x.status)
+				}
 				t.Fatalf("too few samples: %d before, %d after, delay %v", before, after, delay)
 			}
 			t.Logf("revocation observed at the gateway %v after the admin call returned (poll %v, bound poll + %v); %d calls",

@@ -27,8 +27,8 @@ type Storage interface {
 	revoke.Store
 }
 
-// TokenVerifier verifies a compact JWS; *jwtverify.Verifier satisfies it.
-type TokenVerifier interface {
+// tokenVerifier verifies a compact JWS; *jwtverify.Verifier satisfies it.
+type tokenVerifier interface {
 	Verify(ctx context.Context, token string) (*jwtverify.Claims, error)
 }
 
@@ -37,8 +37,8 @@ type Service struct {
 	cfg      Config
 	store    Storage
 	keys     *keys.Set
-	idTokens TokenVerifier // Cognito ID tokens
-	access   TokenVerifier // this service's access tokens
+	idTokens tokenVerifier // Cognito ID tokens
+	access   tokenVerifier // this service's access tokens
 	revoker  *revoke.Revoker
 	log      *slog.Logger
 	now      func() time.Time

@@ -224,8 +224,13 @@ func (s *Set) Refresh(ctx context.Context) error {
 // refreshAfter reads the log unless a read sent at or after t has already
 // succeeded; concurrent callers needing the same freshness share one read.
 // Unless force is set, it does not retry within one poll of a failed read.
-func (s *Set) refreshAfter(ctx context.Context, t time.Time, force bool) error {
-	s.mu.Lock()
+// Unless wait is set, it returns nil at once when a read is under way.
+func (s *Set) refreshAfter(ctx context.Context, t time.Time, force, wait bool) error {
+	if wait {
+		s.mu.Lock()
+	} else if !s.mu.TryLock() {
+		return nil
+	}
 	defer s.mu.Unlock()
 	if r := s.state.Load().refreshed; !r.IsZero() && !r.Before(t) {
 		return nil
@@ -326,12 +331,16 @@ func (s *Set) Check(ctx context.Context, t Token) error {
 	st := s.state.Load()
 	switch {
 	case s.o.Strict:
-		if err := s.refreshAfter(ctx, now, true); err != nil {
+		if err := s.refreshAfter(ctx, now, true, true); err != nil {
 			return fmt.Errorf("%w: %v", ErrStale, err)
 		}
 		st = s.state.Load()
 	case st.refreshed.IsZero() || now.Sub(st.refreshed) > s.late:
-		err := s.refreshAfter(ctx, now.Add(-s.o.Poll), false)
+		// The background poll is late: read now. If a read is already
+		// under way and the state is within the grace, answer from the
+		// state rather than queue behind a slow read.
+		inGrace := !st.refreshed.IsZero() && now.Sub(st.refreshed) <= s.o.Grace
+		err := s.refreshAfter(ctx, now.Add(-s.o.Poll), false, !inGrace)
 		st = s.state.Load()
 		if err != nil && (st.refreshed.IsZero() || now.Sub(st.refreshed) > s.o.Grace) {
 			return fmt.Errorf("%w: %v", ErrStale, err)

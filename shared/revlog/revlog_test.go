@@ -17,9 +17,11 @@ type fakeLog struct {
 	mu      sync.Mutex
 	entries []fakeEntry
 	down    bool
-	calls   int
+	calls   int // reads answered
+	entered int // reads started, including those still blocked
 	sinces  []time.Time
 	seq     int
+	block   chan struct{} // when set, reads wait for it to close
 }
 
 type fakeEntry struct {
@@ -42,7 +44,16 @@ func (f *fakeLog) setDown(d bool) { f.mu.Lock(); f.down = d; f.mu.Unlock() }
 
 func (f *fakeLog) callCount() int { f.mu.Lock(); defer f.mu.Unlock(); return f.calls }
 
+func (f *fakeLog) enteredCount() int { f.mu.Lock(); defer f.mu.Unlock(); return f.entered }
+
 func (f *fakeLog) RevocationsSince(ctx context.Context, since, now time.Time) ([]store.Revocation, error) {
+	f.mu.Lock()
+	block := f.block
+	f.entered++
+	f.mu.Unlock()
+	if block != nil {
+		<-block
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
@@ -400,5 +411,44 @@ func BenchmarkCheck(b *testing.B) {
 		if err := s.Check(ctx, tok); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestSlowReadDoesNotStallWithinGrace(t *testing.T) {
+	c := newClock()
+	f := &fakeLog{}
+	s := newSet(t, f, c, Options{Poll: time.Second, Grace: 10 * time.Second})
+	ctx := context.Background()
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	f.mu.Lock()
+	f.block = release
+	f.mu.Unlock()
+	c.Add(2 * time.Second)
+	done := make(chan error)
+	go func() { done <- s.Refresh(ctx) }() // a poll stuck on a slow read
+	deadline := time.Now().Add(5 * time.Second)
+	for f.enteredCount() < 2 {
+		if time.Now().After(deadline) {
+			close(release)
+			t.Fatal("the slow read never started")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	answered := make(chan error)
+	go func() { answered <- s.Check(ctx, Token{SessionID: "x"}) }()
+	select {
+	case err := <-answered:
+		if err != nil {
+			t.Fatalf("Check = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Check waited for the slow read although the state is within the grace")
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

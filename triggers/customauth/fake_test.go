@@ -225,3 +225,48 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCreate: whatever the event, create answers a well-formed round and
+// mails only a known user with a verified address, only in the first
+// answer round.
+func FuzzCreate(f *testing.F) {
+	set, _ := templates.Load(nil, "en")
+	mem := newMem()
+	sender := &memMail{}
+	h := lambda.NewHandler(NewCreate(testConfig(), testKeys(f), mem, sender, set, "Acme", Options{}).Handle)
+	f.Add([]byte(`{"userName":"ada","request":{"userAttributes":{"sub":"s","email":"ada@example.com","email_verified":"true"},"session":[{"challengeName":"CUSTOM_CHALLENGE","challengeMetadata":"START"}]}}`))
+	f.Add([]byte(`{"userName":"ada","request":{"session":[]}}`))
+	f.Add([]byte(`{"userName":"x","request":{"userNotFound":true,"userAttributes":{"sub":"s","email":"x@y.z","email_verified":"true"},"session":[null],"clientMetadata":{"signInMethod":"link","locale":"de"}}}`))
+	f.Add([]byte(`{"request":{"userAttributes":{"sub":"s","email":"Ada <a@b.c>","email_verified":"true"},"session":[{},{}]}}`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		sender.mu.Lock()
+		before := len(sender.sent)
+		sender.mu.Unlock()
+		out, err := h.Invoke(context.Background(), in)
+		if err != nil {
+			return
+		}
+		var ev CreateEvent
+		if err := json.Unmarshal(out, &ev); err != nil {
+			t.Fatal(err)
+		}
+		r := ev.Response
+		if r.ChallengeMetadata != StepStart && r.ChallengeMetadata != StepAnswer {
+			t.Fatalf("metadata %q", r.ChallengeMetadata)
+		}
+		if r.PublicChallengeParameters[paramCID] != "" {
+			t.Fatal("challenge id leaked to the client")
+		}
+		sender.mu.Lock()
+		sent := len(sender.sent) - before
+		sender.mu.Unlock()
+		if sent == 0 {
+			return
+		}
+		a := ev.Request.UserAttributes
+		if sent != 1 || ev.Request.UserNotFound || a["sub"] == "" || a["email_verified"] != "true" ||
+			len(ev.Request.Session) != 1 || ev.Request.ClientMetadata[MethodKey] == MethodLink {
+			t.Fatalf("mailed for %s", in)
+		}
+	})
+}

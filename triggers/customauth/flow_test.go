@@ -475,3 +475,44 @@ func TestMailFailureIsClearAndRetryable(t *testing.T) {
 		t.Fatalf("%d sends, want 2", fs.calls.Load())
 	}
 }
+
+// capture is an in-memory sender that keeps the last code per address.
+type capture struct {
+	mu    sync.Mutex
+	codes map[string]string
+}
+
+func (c *capture) Send(_ context.Context, m mail.Message) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.codes[m.To] = codeRE.FindStringSubmatch(m.Text)[1]
+	return "id", nil
+}
+
+// BenchmarkSignInLoop is one whole passwordless sign-in (define, create,
+// verify, define twice more) with the store on dynalite and mail in
+// memory: what a user's code sign-in costs the triggers, I/O included.
+func BenchmarkSignInLoop(b *testing.B) {
+	sender := &capture{codes: map[string]string{}}
+	r := newRig(b, sender)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		u := r.addUser(true)
+		res, err := r.pool.InitiateAuth(ctx, u.Username)
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err = r.pool.RespondToAuthChallenge(ctx, res.Session, "start", map[string]string{customauth.MethodKey: customauth.MethodCode})
+		if err != nil {
+			b.Fatal(err)
+		}
+		sender.mu.Lock()
+		code := sender.codes[u.Attributes["email"]]
+		sender.mu.Unlock()
+		out, err := r.pool.RespondToAuthChallenge(ctx, res.Session, code, nil)
+		if err != nil || !out.Authenticated {
+			b.Fatalf("%+v %v", out, err)
+		}
+	}
+}

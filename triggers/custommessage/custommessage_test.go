@@ -194,3 +194,20 @@ func FuzzHandle(f *testing.F) {
 		}
 	})
 }
+
+func TestFromEnvTemplatesDir(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(dir+"/en", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir+"/en/SignUp.tmpl", []byte(`{{define "subject"}}Hi{{end}}{{define "body"}}no code{{end}}{{define "sms"}}{{.Code}}{{end}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := FromEnv(config.FromMap(map[string]string{"SHORTFUSE_MESSAGE_TEMPLATES_DIR": dir}), nil)
+	if err == nil || !strings.Contains(err.Error(), "SHORTFUSE_MESSAGE_TEMPLATES_DIR") || !strings.Contains(err.Error(), "en/SignUp.tmpl: body: the code placeholder") {
+		t.Fatalf("bad override: %v", err)
+	}
+	if _, err := FromEnv(config.FromMap(map[string]string{"SHORTFUSE_MESSAGE_DEFAULT_LOCALE": "klingon!"}), nil); err == nil {
+		t.Fatal("bad locale accepted")
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -15,6 +16,7 @@ import (
 	"github.com/shortfuse/shortfuse/shared/config"
 	"github.com/shortfuse/shortfuse/shared/obs"
 	"github.com/shortfuse/shortfuse/shared/store"
+	"github.com/shortfuse/shortfuse/shared/testenv"
 )
 
 // fakeInvites answers ConsumeInvite from a table keyed by invite ID.
@@ -304,4 +306,35 @@ func FuzzHandle(f *testing.F) {
 			t.Fatalf("verified %q", email)
 		}
 	})
+}
+
+// With DynamoDB gone, a sign-up with an invite fails fast with a clear,
+// temporary error, well inside Cognito's 5 s.
+func TestInviteStoreDown(t *testing.T) {
+	d := testenv.Dynalite(t)
+	ctx := context.Background()
+	if err := store.CreateTable(ctx, d.Client, "shortfuse"); err != nil {
+		t.Fatal(err)
+	}
+	h, err := FromEnv(ctx, config.FromMap(map[string]string{
+		"SHORTFUSE_TABLE":             "shortfuse",
+		"SHORTFUSE_DYNAMODB_ENDPOINT": d.Endpoint,
+		"SHORTFUSE_AWS_REGION":        "us-east-1",
+		"SHORTFUSE_TRIGGER_TIMEOUT":   "2s",
+		"SHORTFUSE_DYNAMODB_TIMEOUT":  "500ms",
+	}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	_, err = h.Handle(ctx, signup(SourceSignUp, "a@x.test", "", map[string]string{InviteField: "ABCD-EFGH-JKMN-PQRS"}, nil))
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("err %v", err)
+	}
+	if d := time.Since(began); d > 2500*time.Millisecond {
+		t.Fatalf("took %s", d)
+	}
 }

@@ -1,0 +1,84 @@
+// Package authorizer is shortfuse's API Gateway Lambda authorizer: it admits
+// a bearer token only while it is valid, unrevoked and allowed on the route.
+//
+// # Decision
+//
+// Decide verifies the token with shared/jwtverify (or finds it in a cache of
+// verified tokens keyed by the exact token string, bounded in size, valid
+// until exp), checks it against the in-memory revocation set of
+// shared/revlog, and checks the route table. Revocation and routes are
+// checked on every request, cached token or not. The outcomes are:
+//
+//   - Allow: the request proceeds.
+//   - Deny (403): a valid token that may not call the route.
+//   - Unauthorized (401): no bearer token, or one that is malformed, badly
+//     signed, of the wrong kind, expired, too old, or revoked.
+//   - Unavailable (500): the revocation state is older than the grace or the
+//     signing keys cannot be fetched. The authorizer fails closed; API
+//     Gateway does not cache a function error, so service resumes as soon as
+//     the state is current again.
+//
+// # Modes
+//
+// In exchange mode only the token service's at+jwt access tokens are
+// accepted; in direct mode only Cognito ID tokens (token_use id, typ absent
+// or JWT) younger than SHORTFUSE_DIRECT_MAX_AGE. One kind is never accepted
+// in the other mode.
+//
+// # Shapes
+//
+// Handler serves one of four API Gateway formats (SHORTFUSE_AUTHORIZER_SHAPE):
+// rest-token and rest-request (REST API, IAM policy), http-iam (HTTP API
+// payload 1.0, IAM policy) and http-simple (HTTP API payload 2.0, simple
+// response). The context holds sub, username, sid, groups and scope: strings
+// in the IAM shapes (groups comma-separated), groups as a list in
+// http-simple.
+//
+// # Routes and API Gateway's cache
+//
+// SHORTFUSE_ROUTES is a JSON array of {"route": "METHOD /path", "groups":
+// [...], "scopes": [...]} (or file:PATH). A token may call a route when it is
+// in one of its groups and holds all of its scopes; a request proceeds when
+// some route matches it and the token satisfies every route that matches it.
+// In patterns * matches any characters, "/" included, as in IAM; ANY expands
+// to each method.
+//
+// The IAM policy returned depends only on the token and the API and stage:
+// it allows exactly the routes the token satisfies and explicitly denies the
+// ones it does not satisfy that overlap them. API Gateway caches it by token
+// and evaluates it for every later request of the stage, so cached answers
+// stay right across routes. A simple response (http-simple) answers for one
+// route only: with caching on, include $context.routeKey in the authorizer's
+// identity sources, or turn the cache off.
+//
+// # Revocation bound
+//
+// Each warm authorizer polls the revocation log every SHORTFUSE_REVOCATION_POLL
+// (default 1 s), so a revocation is enforced by the authorizer within about
+// one poll plus one read of the log. API Gateway's authorizer cache adds its
+// TTL on top: a policy cached just before the revocation keeps being used
+// until it expires. The end-to-end bound is therefore
+//
+//	poll + read latency + authorizer result TTL
+//
+// With the API Gateway default TTL of 300 s the bound is five minutes; set
+// the TTL to 0 (no caching) for a bound of about one second, or to a few
+// seconds to keep most of the cache's benefit. SHORTFUSE_REVOCATION_STRICT
+// reads the log consistently on every request instead of polling, which
+// removes the poll from the bound (not the TTL).
+//
+// When the log cannot be read, decisions continue on the last good read for
+// at most SHORTFUSE_REVOCATION_GRACE (default 10 s); after that every request
+// is refused until a read succeeds. A Lambda container thawed after a pause
+// refreshes before its first decision, so a stale snapshot is never used.
+//
+// # Configuration
+//
+// LoadConfig reads SHORTFUSE_AUTHORIZER_MODE, SHORTFUSE_AUTHORIZER_SHAPE,
+// SHORTFUSE_ISSUER, SHORTFUSE_AUDIENCE, SHORTFUSE_CLIENTS, SHORTFUSE_JWKS or
+// SHORTFUSE_JWKS_URL, SHORTFUSE_COGNITO_ISSUER, SHORTFUSE_DIRECT_MAX_AGE,
+// SHORTFUSE_REVOCATION_POLL, SHORTFUSE_REVOCATION_GRACE,
+// SHORTFUSE_REVOCATION_STRICT, SHORTFUSE_ROUTES, SHORTFUSE_TOKEN_CACHE_SIZE,
+// SHORTFUSE_TABLE and SHORTFUSE_AWS_ENDPOINT, and reports every mistake at
+// once, naming the variable.
+package authorizer

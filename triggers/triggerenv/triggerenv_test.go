@@ -1,0 +1,70 @@
+package triggerenv
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shortfuse/shortfuse/shared/config"
+)
+
+func TestLoadCommon(t *testing.T) {
+	env := config.FromMap(map[string]string{
+		"SHORTFUSE_TABLE":           "t",
+		"SHORTFUSE_AWS_ENDPOINT":    "http://127.0.0.1:1",
+		"SHORTFUSE_SES_ENDPOINT":    "http://127.0.0.1:2",
+		"SHORTFUSE_TRIGGER_TIMEOUT": "3s",
+	})
+	c := LoadCommon(env)
+	if env.Err() != nil || c.Table != "t" || c.DynamoDBEndpoint != "http://127.0.0.1:1" || c.SESEndpoint != "http://127.0.0.1:2" ||
+		c.Budget != 3*time.Second || c.StoreTimeout != DefaultStoreTimeout {
+		t.Fatalf("%+v %v", c, env.Err())
+	}
+	for name, vars := range map[string]map[string]string{
+		"no table":           {},
+		"budget over 4.5s":   {"SHORTFUSE_TABLE": "t", "SHORTFUSE_TRIGGER_TIMEOUT": "5s"},
+		"store >= budget":    {"SHORTFUSE_TABLE": "t", "SHORTFUSE_TRIGGER_TIMEOUT": "1s", "SHORTFUSE_DYNAMODB_TIMEOUT": "1s"},
+		"endpoint not a URL": {"SHORTFUSE_TABLE": "t", "SHORTFUSE_AWS_ENDPOINT": "localhost:8000"},
+	} {
+		env := config.FromMap(vars)
+		LoadCommon(env)
+		if err := env.Err(); err == nil || !strings.Contains(err.Error(), "SHORTFUSE_") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+type echo struct {
+	N int    `json:"n"`
+	S string `json:"s"`
+}
+
+// Concurrent invocations each get their own, intact reply.
+func TestConcurrentHandler(t *testing.T) {
+	h := ConcurrentHandler(func(_ context.Context, in echo) (echo, error) {
+		in.S = strings.Repeat("x", in.N)
+		return in, nil
+	})
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			in, _ := json.Marshal(echo{N: i})
+			out, err := h.Invoke(context.Background(), in)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			time.Sleep(time.Millisecond)
+			var got echo
+			if err := json.Unmarshal(out, &got); err != nil || got.N != i || len(got.S) != i {
+				t.Errorf("invocation %d got %s", i, out)
+			}
+		}()
+	}
+	wg.Wait()
+}
