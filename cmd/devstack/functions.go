@@ -14,6 +14,9 @@ type Function struct {
 	// Triggers lists the cognito-local triggers pointed at this function,
 	// e.g. "PreSignUp" (see testenv.CognitoTriggers); empty if none.
 	Triggers []string
+	// Example is an event the function answers without error, shown in the
+	// walkthrough; empty if none.
+	Example string
 	// New builds the handler once the stack's endpoints are known; wrap typed
 	// handlers with lambda.NewHandler.
 	New func(ctx context.Context, env Env) (lambda.Handler, error)

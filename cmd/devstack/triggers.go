@@ -37,7 +37,8 @@ func init() {
 	functions = append(functions,
 		Function{Name: "presignup", Triggers: []string{"PreSignUp"}, New: newPreSignUp},
 		Function{Name: "custommessage", Triggers: []string{"CustomMessage"}, New: newCustomMessage},
-		Function{Name: "defineauth", New: newDefineAuth},
+		Function{Name: "defineauth", New: newDefineAuth,
+			Example: `{"version":"1","triggerSource":"DefineAuthChallenge_Authentication","userName":"ada","request":{"userAttributes":{"email":"ada@example.com"},"session":[]}}`},
 		Function{Name: "createauth", New: newCreateAuth},
 		Function{Name: "verifyauth", New: newVerifyAuth},
 	)

@@ -52,7 +52,7 @@ func baseSections(env Env, stateDir string) []Section {
 	}
 
 	var lambda []string
-	target := "presignup"
+	target, example := "presignup", "{}"
 	if len(functions) == 0 {
 		lambda = append(lambda, "# No functions registered yet: the host answers 404 ResourceNotFoundException.")
 	} else {
@@ -64,9 +64,14 @@ func baseSections(env Env, stateDir string) []Section {
 			}
 			lambda = append(lambda, line)
 		}
-		lambda = append(lambda, "# Invoke one with an event of its own type (an empty event may be refused):")
+		if i := slices.IndexFunc(functions, func(f Function) bool { return f.Example != "" }); i >= 0 {
+			target, example = functions[i].Name, functions[i].Example
+			lambda = append(lambda, "# Invoke one with an event of its own type:")
+		} else {
+			lambda = append(lambda, "# Invoke one with an event of its own type (an empty event may be refused):")
+		}
 	}
-	lambda = append(lambda, fmt.Sprintf("curl -sS -i -w '\\n' %s/2015-03-31/functions/%s/invocations -d '{}'", env.LambdaInvokeURL, target))
+	lambda = append(lambda, fmt.Sprintf("curl -sS -i -w '\\n' %s/2015-03-31/functions/%s/invocations -d '%s'", env.LambdaInvokeURL, target, example))
 
 	return []Section{
 		signIn,
