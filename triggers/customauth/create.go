@@ -114,17 +114,41 @@ func (c *Create) issue(ctx context.Context, ev CreateEvent, u user, now time.Tim
 		log.InfoContext(ctx, "createauth: challenge without mail", "challenge", obs.TokenID(cid), "known", u.known)
 		return cid, nil
 	}
-	if err := c.send(ctx, ev, u, cid, code, ch.ExpiresAt); err != nil {
+	// The mail gets the budget but for a reserve, in which an unsent
+	// challenge can still be dropped before Cognito's deadline.
+	sendCtx, cancelSend := context.WithDeadline(ctx, deadline(ctx, c.opts.Budget).Add(-cleanupReserve(c.opts.Budget)))
+	err = c.send(sendCtx, ev, u, cid, code, ch.ExpiresAt)
+	cancelSend()
+	if err != nil {
 		log.ErrorContext(ctx, "createauth: mail failed", "challenge", obs.TokenID(cid), "error", err)
 		// Let the next attempt mail a fresh challenge instead of waiting out
-		// the interval for a mail that never arrived.
-		if derr := c.store.DeleteChallenge(context.WithoutCancel(ctx), u.key, cid); derr != nil {
+		// the interval for a mail that never arrived. This runs even when
+		// the caller gave up, but never past the invocation's deadline.
+		dctx, cancelDrop := context.WithDeadline(context.WithoutCancel(ctx), deadline(ctx, c.opts.Budget))
+		derr := c.store.DeleteChallenge(dctx, u.key, cid)
+		cancelDrop()
+		if derr != nil {
 			log.ErrorContext(ctx, "createauth: drop unsent challenge failed", "error", derr)
 		}
 		return "", ErrUnavailable
 	}
 	log.InfoContext(ctx, "createauth: challenge sent", "challenge", obs.TokenID(cid), "user", clipString(ev.UserName, maxUsername))
 	return cid, nil
+}
+
+// cleanupReserve is the part of an invocation's budget the mail may not use:
+// a quarter of it, at most 500ms.
+func cleanupReserve(budget time.Duration) time.Duration {
+	return min(budget/4, 500*time.Millisecond)
+}
+
+// deadline returns ctx's deadline, or budget from now when it has none
+// (Handle always sets one).
+func deadline(ctx context.Context, budget time.Duration) time.Time {
+	if dl, ok := ctx.Deadline(); ok {
+		return dl
+	}
+	return time.Now().Add(budget)
 }
 
 func (c *Create) send(ctx context.Context, ev CreateEvent, u user, cid, code string, exp time.Time) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -21,11 +22,33 @@ type memChallenges struct {
 	mu    sync.Mutex
 	m     map[string]store.Challenge
 	block bool // every call waits for its context, then fails
+	// With track set, calls records, per call, the time its context had
+	// left when the call began (-1 without a deadline).
+	track bool
+	calls []time.Duration
 }
 
 func newMem() *memChallenges { return &memChallenges{m: map[string]store.Challenge{}} }
 
+// timeLeft is what ctx has left, or -1 without a deadline.
+func timeLeft(ctx context.Context) time.Duration {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return -1
+	}
+	return time.Until(dl)
+}
+
+func (f *memChallenges) record(ctx context.Context) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.track {
+		f.calls = append(f.calls, timeLeft(ctx))
+	}
+}
+
 func (f *memChallenges) wait(ctx context.Context) error {
+	f.record(ctx)
 	if !f.block {
 		return nil
 	}
@@ -90,6 +113,7 @@ func (f *memChallenges) UseChallenge(ctx context.Context, k, id string, now time
 }
 
 func (f *memChallenges) DeleteChallenge(ctx context.Context, k, id string) error {
+	f.record(ctx)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if c, ok := f.m[k]; ok && c.ID == id {
@@ -111,6 +135,21 @@ func (m *memMail) Send(_ context.Context, msg mail.Message) (string, error) {
 	return "id", nil
 }
 
+// stuckMail waits for its context, records what it had left, and fails.
+type stuckMail struct {
+	mu   sync.Mutex
+	left []time.Duration
+}
+
+func (m *stuckMail) Send(ctx context.Context, _ mail.Message) (string, error) {
+	left := timeLeft(ctx)
+	<-ctx.Done()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.left = append(m.left, left)
+	return "", fmt.Errorf("%w: %w", mail.ErrUnavailable, ctx.Err())
+}
+
 // discardMail accepts and forgets messages.
 type discardMail struct{}
 
@@ -125,21 +164,27 @@ func knownAttrs() map[string]string {
 	return map[string]string{"sub": "sub-1", "email": "ada@example.com", "email_verified": "true"}
 }
 
+// Every store call runs under the invocation's budget, so a store that
+// does not answer becomes a clear trigger error, not a Cognito timeout.
 func TestBudgetBoundsSlowStore(t *testing.T) {
 	k := testKeys(t)
 	mem := newMem()
-	mem.block = true
+	mem.block, mem.track = true, true
 	set, _ := templates.Load(nil, "en")
-	opts := Options{Budget: 150 * time.Millisecond}
+	const budget = 150 * time.Millisecond
+	opts := Options{Budget: budget}
 	c := NewCreate(testConfig(), k, mem, &memMail{}, set, "Acme", opts)
 	v := NewVerify(testConfig(), k, mem, opts)
 	var ev CreateEvent
 	ev.UserName = "ada"
 	ev.Request.UserAttributes = knownAttrs()
 	ev.Request.Session = []*cr{start()}
-	began := time.Now()
 	if _, err := c.Handle(context.Background(), ev); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("create: %v", err)
+	}
+	ev.Request.Session = []*cr{start(), answer(false)}
+	if _, err := c.Handle(context.Background(), ev); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("create, retry round: %v", err)
 	}
 	var vev VerifyEvent
 	vev.UserName = "ada"
@@ -150,8 +195,46 @@ func TestBudgetBoundsSlowStore(t *testing.T) {
 	if !errors.Is(err, ErrUnavailable) || out.Response.AnswerCorrect {
 		t.Fatalf("verify: %+v %v", out.Response, err)
 	}
-	if d := time.Since(began); d > time.Second {
-		t.Fatalf("took %s with a 150ms budget", d)
+	if len(mem.calls) != 3 {
+		t.Fatalf("%d store calls, want 3", len(mem.calls))
+	}
+	for i, left := range mem.calls {
+		if left < 0 || left > budget {
+			t.Errorf("store call %d: %s left, want a deadline within the %s budget", i, left, budget)
+		}
+	}
+}
+
+// A mail that does not go out in time leaves part of the budget to drop the
+// unsent challenge, so the next sign-in can mail again.
+func TestBudgetReservesTimeToDrop(t *testing.T) {
+	mem := newMem()
+	mem.track = true
+	set, _ := templates.Load(nil, "en")
+	const budget = 200 * time.Millisecond
+	sender := &stuckMail{}
+	c := NewCreate(testConfig(), testKeys(t), mem, sender, set, "Acme", Options{Budget: budget})
+	var ev CreateEvent
+	ev.UserName = "ada"
+	ev.Request.UserAttributes = knownAttrs()
+	ev.Request.Session = []*cr{start()}
+	if _, err := c.Handle(context.Background(), ev); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("create: %v", err)
+	}
+	if len(sender.left) != 1 || sender.left[0] < 0 || sender.left[0] > budget-cleanupReserve(budget) {
+		t.Fatalf("mail had %v left, want at most %s", sender.left, budget-cleanupReserve(budget))
+	}
+	// Issue, then drop: both under the invocation's deadline.
+	if len(mem.calls) != 2 {
+		t.Fatalf("%d store calls, want 2", len(mem.calls))
+	}
+	for i, left := range mem.calls {
+		if left < 0 || left > budget {
+			t.Errorf("store call %d: %s left, want a deadline within the %s budget", i, left, budget)
+		}
+	}
+	if len(mem.m) != 0 {
+		t.Fatalf("unsent challenge kept: %+v", mem.m)
 	}
 }
 

@@ -329,12 +329,39 @@ func TestInviteStoreDown(t *testing.T) {
 	if err := d.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	began := time.Now()
 	_, err = h.Handle(ctx, signup(SourceSignUp, "a@x.test", "", map[string]string{InviteField: "ABCD-EFGH-JKMN-PQRS"}, nil))
 	if !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("err %v", err)
 	}
-	if d := time.Since(began); d > 2500*time.Millisecond {
-		t.Fatalf("took %s", d)
+}
+
+// stuckInvites never answers: it waits for its context and records what
+// the context had left when the call began (-1 without a deadline).
+type stuckInvites struct{ left []time.Duration }
+
+func (s *stuckInvites) ConsumeInvite(ctx context.Context, _, _, _ string) (*store.Invite, error) {
+	left := time.Duration(-1)
+	if dl, ok := ctx.Deadline(); ok {
+		left = time.Until(dl)
+	}
+	s.left = append(s.left, left)
+	<-ctx.Done()
+	return nil, errors.Join(store.ErrUnavailable, ctx.Err())
+}
+
+// A store that does not answer cannot hold the trigger past its budget:
+// the call has the invocation's deadline and its failure is a clear,
+// temporary error.
+func TestBudgetBoundsStuckStore(t *testing.T) {
+	const budget = 100 * time.Millisecond
+	inv := &stuckInvites{}
+	h := New(Config{AutoConfirmInvited: true, External: "allow"}, inv, budget, nil)
+	_, err := h.Handle(context.Background(), signup(SourceSignUp, "a@x.test", "", map[string]string{InviteField: "ABCD-EFGH-JKMN-PQRS"}, nil))
+	var e *Error
+	if !errors.Is(err, ErrUnavailable) || !errors.As(err, &e) || !e.Temporary {
+		t.Fatalf("err %v", err)
+	}
+	if len(inv.left) != 1 || inv.left[0] < 0 || inv.left[0] > budget {
+		t.Fatalf("store call had %v left, want a deadline within %s", inv.left, budget)
 	}
 }

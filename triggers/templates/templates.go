@@ -290,20 +290,25 @@ func compile(body, layout string) (*compiled, error) {
 	return &compiled{html: h, text: t}, nil
 }
 
-// Worst-case data: the longest values Render passes, made of the characters
-// HTML escaping expands most (a double quote becomes &#34;).
-func worstCase(src Source, loc string, link bool) Data {
-	q := func(n int) string { return strings.Repeat(`"`, n) }
+// worstFills are the characters html/template expands most, per byte and
+// per character: a double quote (&#34; in HTML, \u0022 in a script, %22 in a
+// URL) and a four-byte character (12 characters when percent-encoded in a
+// URL). Values bounded in characters are filled with each in turn.
+var worstFills = []string{`"`, "\U0001F600"}
+
+// Worst-case data: the longest values Render passes, made of fill.
+func worstCase(src Source, loc string, link bool, fill string) Data {
+	q := func(n int) string { return strings.Repeat(fill, n) }
 	d := Data{
 		AppName:  q(MaxAppName),
 		Name:     q(MaxName),
-		Email:    q(MaxAddress),
+		Email:    strings.Repeat(`"`, MaxAddress), // bounded in bytes: a quote expands most per byte
 		Username: UsernamePlaceholder,
 		Code:     CodePlaceholder,
 		Locale:   loc,
 	}
 	if src == SignIn {
-		d.Username = q(MaxUser)
+		d.Username = strings.Repeat(`"`, MaxUser)
 		d.Code = strings.Repeat("9", MaxCode)
 		d.TTL = 1440
 		if link {
@@ -321,33 +326,42 @@ func (c *compiled) check(loc string, src Source) error {
 		variants = []bool{true, false}
 	}
 	for _, link := range variants {
-		d := worstCase(src, loc, link)
-		m, err := c.render(src, d)
-		if err != nil {
-			return err
-		}
-		if err := m.withinLimits(src); err != nil {
-			return err
-		}
-		must := []string{d.Code}
-		if src == AdminCreateUser {
-			must = append(must, UsernamePlaceholder)
-		}
-		for _, p := range must {
-			if !strings.Contains(m.HTML, p) {
-				return fmt.Errorf("body: the %s is missing", placeholderName(p))
-			}
-			if src == SignIn {
-				if !strings.Contains(m.Text, p) {
-					return fmt.Errorf("text: the %s is missing", placeholderName(p))
-				}
-			} else if !strings.Contains(m.SMS, p) {
-				return fmt.Errorf("sms: the %s is missing", placeholderName(p))
+		for _, fill := range worstFills {
+			if err := c.checkWith(src, worstCase(src, loc, link, fill)); err != nil {
+				return err
 			}
 		}
-		if link && !strings.Contains(m.HTML, d.Link) {
-			return errors.New("body does not show the sign-in link {{.Link}} (wrap it in {{if .Link}} to make it optional)")
+	}
+	return nil
+}
+
+// checkWith renders d and enforces the placeholders and the limits.
+func (c *compiled) checkWith(src Source, d Data) error {
+	m, err := c.render(src, d)
+	if err != nil {
+		return err
+	}
+	if err := m.withinLimits(src); err != nil {
+		return err
+	}
+	must := []string{d.Code}
+	if src == AdminCreateUser {
+		must = append(must, UsernamePlaceholder)
+	}
+	for _, p := range must {
+		if !strings.Contains(m.HTML, p) {
+			return fmt.Errorf("body: the %s is missing", placeholderName(p))
 		}
+		if src == SignIn {
+			if !strings.Contains(m.Text, p) {
+				return fmt.Errorf("text: the %s is missing", placeholderName(p))
+			}
+		} else if !strings.Contains(m.SMS, p) {
+			return fmt.Errorf("sms: the %s is missing", placeholderName(p))
+		}
+	}
+	if d.Link != "" && !strings.Contains(m.HTML, d.Link) {
+		return errors.New("body does not show the sign-in link {{.Link}} (wrap it in {{if .Link}} to make it optional)")
 	}
 	return nil
 }

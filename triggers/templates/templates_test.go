@@ -157,6 +157,8 @@ func TestLoadRejects(t *testing.T) {
 			"subject: 319 characters, want 1 to 140"},
 		{"email too long", fstest.MapFS{"en/SignUp.tmpl": file(`{{define "subject"}}Hi{{end}}{{define "body"}}{{.Code}}` + strings.Repeat("<p>padding</p>", 1500) + `{{end}}{{define "sms"}}{{.Code}}{{end}}`)},
 			"email: "},
+		{"name expanded in a URL", fstest.MapFS{"en/SignUp.tmpl": file(`{{define "subject"}}Hi{{end}}{{define "body"}}{{.Code}}` + strings.Repeat(`<a href="https://x.example/?n={{.Name}}">x</a>`, 24) + strings.Repeat("<p>padding</p>", 200) + `{{end}}{{define "sms"}}{{.Code}}{{end}}`)},
+			"en/SignUp.tmpl: email: "},
 		{"no body", fstest.MapFS{"en/SignUp.tmpl": file(`{{define "subject"}}Hi{{end}}{{define "sms"}}{{.Code}}{{end}}`)},
 			`no {{define "body"}}`},
 		{"syntax error", fstest.MapFS{"en/SignUp.tmpl": file(`{{define "subject"}}Hi{{end}`)},
