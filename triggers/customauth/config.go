@@ -5,18 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
-
-	"github.com/shortfuse/shortfuse/shared/awsx"
 	"github.com/shortfuse/shortfuse/shared/config"
-	"github.com/shortfuse/shortfuse/shared/keys"
+	"github.com/shortfuse/shortfuse/shared/secret"
 )
 
 // Config is the passwordless sign-in policy. The three functions read the
@@ -76,11 +69,11 @@ const MinKeyBytes = 32
 // LoadKey reads the HMAC key from source (see Config.KeySource). The value
 // is used as it is, surrounding whitespace removed: generate it with e.g.
 // `openssl rand -base64 48`. Errors never include key material.
-func LoadKey(ctx context.Context, source string, f keys.Fetchers) ([]byte, error) {
+func LoadKey(ctx context.Context, source string, f secret.Fetchers) ([]byte, error) {
 	if source == "" {
 		return nil, errors.New("SHORTFUSE_AUTH_LINK_KEY: required but not set")
 	}
-	b, err := readSecret(ctx, source, f)
+	b, err := secret.Read(ctx, source, f, maxSecret)
 	if err != nil {
 		return nil, fmt.Errorf("SHORTFUSE_AUTH_LINK_KEY: %w", err)
 	}
@@ -97,68 +90,3 @@ func schemeOf(source string) string {
 }
 
 const maxSecret = 64 << 10
-
-func readSecret(ctx context.Context, source string, f keys.Fetchers) ([]byte, error) {
-	scheme, ref, ok := strings.Cut(source, ":")
-	if !ok || ref == "" {
-		return nil, fmt.Errorf("source %q: want file:PATH, env:VAR, ssm:NAME or secretsmanager:ID", source)
-	}
-	timeout := f.Timeout
-	if timeout <= 0 {
-		timeout = awsx.CallTimeout
-	}
-	switch scheme {
-	case "file":
-		fi, err := os.Stat(ref)
-		if err != nil {
-			return nil, err
-		}
-		if fi.Size() > maxSecret {
-			return nil, fmt.Errorf("%s is larger than %d bytes", ref, maxSecret)
-		}
-		return os.ReadFile(ref)
-	case "env":
-		v, ok := os.LookupEnv(ref)
-		if !ok || strings.TrimSpace(v) == "" {
-			return nil, fmt.Errorf("environment variable %s is empty or unset", ref)
-		}
-		return []byte(v), nil
-	case "ssm":
-		if f.SSM == nil {
-			return nil, fmt.Errorf("source %s needs an SSM client", source)
-		}
-		ctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		out, err := f.SSM.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(ref), WithDecryption: aws.Bool(true)})
-		if err != nil {
-			return nil, fmt.Errorf("ssm GetParameter %s: %w", ref, err)
-		}
-		p := out.Parameter
-		if p == nil || p.Value == nil {
-			return nil, fmt.Errorf("ssm parameter %s has no value", ref)
-		}
-		if p.Type != ssmtypes.ParameterTypeSecureString {
-			return nil, fmt.Errorf("ssm parameter %s is %s, want SecureString", ref, p.Type)
-		}
-		return []byte(*p.Value), nil
-	case "secretsmanager":
-		if f.Secrets == nil {
-			return nil, fmt.Errorf("source %s needs a Secrets Manager client", source)
-		}
-		ctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		out, err := f.Secrets.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(ref)})
-		if err != nil {
-			return nil, fmt.Errorf("secretsmanager GetSecretValue %s: %w", ref, err)
-		}
-		switch {
-		case out.SecretString != nil:
-			return []byte(*out.SecretString), nil
-		case len(out.SecretBinary) > 0:
-			return out.SecretBinary, nil
-		}
-		return nil, fmt.Errorf("secret %s has no value", ref)
-	default:
-		return nil, fmt.Errorf("source %q: unknown scheme %q (want file, env, ssm or secretsmanager)", source, scheme)
-	}
-}

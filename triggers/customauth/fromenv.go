@@ -8,8 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/shortfuse/shortfuse/shared/config"
-	"github.com/shortfuse/shortfuse/shared/keys"
 	"github.com/shortfuse/shortfuse/shared/mail"
+	"github.com/shortfuse/shortfuse/shared/secret"
 	"github.com/shortfuse/shortfuse/triggers/templates"
 	"github.com/shortfuse/shortfuse/triggers/triggerenv"
 )
@@ -63,7 +63,7 @@ func CreateFromEnv(ctx context.Context, env *config.Env, log *slog.Logger) (*Cre
 	if err != nil {
 		return nil, err
 	}
-	k, err := loadKeys(ctx, d.cfg.KeySource, keys.Fetchers{SSM: ssm.NewFromConfig(awsCfg), Secrets: secretsmanager.NewFromConfig(awsCfg)})
+	k, err := loadKeys(ctx, d.cfg.KeySource, secret.Fetchers{SSM: ssm.NewFromConfig(awsCfg), Secrets: secretsmanager.NewFromConfig(awsCfg)})
 	if err != nil {
 		return nil, err
 	}
@@ -84,14 +84,14 @@ func VerifyFromEnv(ctx context.Context, env *config.Env, log *slog.Logger) (*Ver
 	if err != nil {
 		return nil, err
 	}
-	k, err := loadKeys(ctx, d.cfg.KeySource, keys.Fetchers{SSM: ssm.NewFromConfig(awsCfg), Secrets: secretsmanager.NewFromConfig(awsCfg)})
+	k, err := loadKeys(ctx, d.cfg.KeySource, secret.Fetchers{SSM: ssm.NewFromConfig(awsCfg), Secrets: secretsmanager.NewFromConfig(awsCfg)})
 	if err != nil {
 		return nil, err
 	}
 	return NewVerify(d.cfg, k, d.common.Store(awsCfg), d.opts), nil
 }
 
-func loadKeys(ctx context.Context, source string, f keys.Fetchers) (*Keys, error) {
+func loadKeys(ctx context.Context, source string, f secret.Fetchers) (*Keys, error) {
 	master, err := LoadKey(ctx, source, f)
 	if err != nil {
 		return nil, err

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/shortfuse/shortfuse/shared/config"
-	"github.com/shortfuse/shortfuse/shared/keys"
+	"github.com/shortfuse/shortfuse/shared/secret"
 )
 
 func testKeys(t testing.TB) *Keys {
@@ -133,16 +133,16 @@ func TestLoadKey(t *testing.T) {
 	if err := os.WriteFile(short, []byte("tooshort"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if b, err := LoadKey(ctx, "file:"+good, keys.Fetchers{}); err != nil || len(b) != 40 {
+	if b, err := LoadKey(ctx, "file:"+good, secret.Fetchers{}); err != nil || len(b) != 40 {
 		t.Fatalf("file: %d %v", len(b), err)
 	}
 	t.Setenv("SHORTFUSE_TEST_LINK_KEY", strings.Repeat("e", 32))
-	if _, err := LoadKey(ctx, "env:SHORTFUSE_TEST_LINK_KEY", keys.Fetchers{}); err != nil {
+	if _, err := LoadKey(ctx, "env:SHORTFUSE_TEST_LINK_KEY", secret.Fetchers{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, src := range []string{"", "file:" + short, "file:" + filepath.Join(dir, "none"), "env:SHORTFUSE_TEST_UNSET",
 		"ssm:/x", "secretsmanager:x", "vault:x", "nocolon"} {
-		_, err := LoadKey(ctx, src, keys.Fetchers{})
+		_, err := LoadKey(ctx, src, secret.Fetchers{})
 		if err == nil {
 			t.Errorf("%q accepted", src)
 		} else if !strings.Contains(err.Error(), "SHORTFUSE_AUTH_LINK_KEY") || strings.Contains(err.Error(), "tooshort") {
