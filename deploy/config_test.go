@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"maps"
 	"strings"
 	"testing"
 
@@ -32,13 +33,21 @@ var deployed = map[string]string{
 }
 
 // deployedEnv returns a function's environment as the deployed function
-// sees it.
-func deployedEnv(t *testing.T, tpl *Template, fn string) map[string]string {
+// sees it, with the parameter values in params or else the defaults.
+func deployedEnv(t *testing.T, tpl *Template, fn string, params map[string]string) map[string]string {
 	t.Helper()
 	env := map[string]string{}
-	for k, v := range mapAt(tpl.Effective, "Resources", fn, "Properties", "Environment", "Variables") {
-		env[k] = refPattern.ReplaceAllStringFunc(v.(string), func(m string) string {
+	// Tree, not Effective: Effective has Number parameters typed to their
+	// defaults already.
+	vars := mapAt(tpl.Tree, "Globals", "Function", "Environment", "Variables")
+	vars = maps.Clone(vars)
+	maps.Copy(vars, mapAt(tpl.Tree, "Resources", fn, "Properties", "Environment", "Variables"))
+	for k, v := range vars {
+		env[k] = refPattern.ReplaceAllStringFunc(scalarString(v), func(m string) string {
 			name := strings.TrimSuffix(strings.TrimPrefix(m, "${"), "}")
+			if s, ok := params[name]; ok {
+				return s
+			}
 			if s, ok := deployed[name]; ok {
 				return s
 			}
@@ -59,6 +68,61 @@ func deployedEnv(t *testing.T, tpl *Template, fn string) map[string]string {
 // parameter defaults: a deployed stack must start.
 func TestDeployedConfig(t *testing.T) {
 	tpl := template(t)
+	for _, f := range Functions {
+		t.Run(f.LogicalID, func(t *testing.T) {
+			if err := loadDeployed(t, f.LogicalID, deployedEnv(t, tpl, f.LogicalID, nil)); err != nil {
+				t.Errorf("%s would not start: %v", f.LogicalID, err)
+			}
+		})
+	}
+	// The authorizer must start in either mode without other changes.
+	t.Run("AuthorizerFunction/direct", func(t *testing.T) {
+		env := deployedEnv(t, tpl, AuthorizerFunctionID, nil)
+		env["SHORTFUSE_AUTHORIZER_MODE"] = authorizer.ModeDirect
+		if _, err := authorizer.LoadConfig(config.FromMap(env)); err != nil {
+			t.Errorf("direct mode would not start: %v", err)
+		}
+	})
+}
+
+// TestDeployedConfigBounds deploys, in thought, with every Number parameter
+// at its MinValue, then at its MaxValue (a billion when it has none): each
+// function must start, so that a value the template accepts is never one
+// the code refuses at its first cold start. The extremes are consistent
+// with each other (grace >= poll, idle <= max session, retention >= token
+// lifetime) when the bounds are.
+func TestDeployedConfigBounds(t *testing.T) {
+	tpl := template(t)
+	params := mapAt(tpl.Tree, "Parameters")
+	for _, bound := range []string{"MinValue", "MaxValue"} {
+		values := map[string]string{}
+		for _, name := range sortedKeys(params) {
+			p, _ := params[name].(map[string]any)
+			if p["Type"] != "Number" || p["AllowedValues"] != nil {
+				continue
+			}
+			v, ok := p[bound]
+			switch {
+			case ok:
+				values[name] = scalarString(v)
+			case bound == "MaxValue":
+				values[name] = "1000000000"
+			}
+		}
+		t.Run(bound, func(t *testing.T) {
+			for _, f := range Functions {
+				if err := loadDeployed(t, f.LogicalID, deployedEnv(t, tpl, f.LogicalID, values)); err != nil {
+					t.Errorf("%s would not start with every Number parameter at its %s:\n%v\n(give the parameter the bound the code enforces)", f.LogicalID, bound, err)
+				}
+			}
+		})
+	}
+}
+
+// loadDeployed loads a function's configuration with its own loaders, as
+// its main package does at init.
+func loadDeployed(t *testing.T, fn string, env map[string]string) error {
+	t.Helper()
 	load := map[string]func(env *config.Env) error{
 		"PreSignUpFunction": func(env *config.Env) error {
 			triggerenv.LoadCommon(env)
@@ -97,24 +161,9 @@ func TestDeployedConfig(t *testing.T) {
 			return err
 		},
 	}
-	for _, f := range Functions {
-		t.Run(f.LogicalID, func(t *testing.T) {
-			fn, ok := load[f.LogicalID]
-			if !ok {
-				t.Fatalf("no loader for %s", f.LogicalID)
-			}
-			env := deployedEnv(t, tpl, f.LogicalID)
-			if err := fn(config.FromMap(env)); err != nil {
-				t.Errorf("%s would not start: %v", f.LogicalID, err)
-			}
-		})
+	l, ok := load[fn]
+	if !ok {
+		t.Fatalf("no loader for %s", fn)
 	}
-	// The authorizer must start in either mode without other changes.
-	t.Run("AuthorizerFunction/direct", func(t *testing.T) {
-		env := deployedEnv(t, tpl, AuthorizerFunctionID)
-		env["SHORTFUSE_AUTHORIZER_MODE"] = authorizer.ModeDirect
-		if _, err := authorizer.LoadConfig(config.FromMap(env)); err != nil {
-			t.Errorf("direct mode would not start: %v", err)
-		}
-	})
+	return l(config.FromMap(env))
 }

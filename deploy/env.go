@@ -1,164 +1,148 @@
 package deploy
 
 import (
-	"bytes"
-	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 )
 
 var envName = regexp.MustCompile(`^SHORTFUSE_[A-Z0-9_]*[A-Z0-9]$`)
 
-// VarsRead returns, for each command (a directory under cmd/), the
-// SHORTFUSE_ variables named by string literals in the non-test Go files
-// of the command and every package of this module it depends on. It runs
-// `go list` in root.
-func VarsRead(root string, cmds []string) (map[string][]string, error) {
-	args := []string{"list", "-deps", "-f", "{{.ImportPath}}\t{{.Module}}\t{{.Dir}}\t{{join .GoFiles \",\"}}\t{{join .Deps \",\"}}"}
-	for _, c := range cmds {
-		args = append(args, "./cmd/"+c)
-	}
-	cmd := exec.Command("go", args...)
-	cmd.Dir = root
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("go list: %v: %s", err, strings.TrimSpace(stderr.String()))
-	}
-	type pkg struct {
-		dir   string
-		files []string
-		deps  []string
-	}
-	pkgs := map[string]pkg{}
-	var module string
-	for line := range strings.Lines(string(out)) {
-		f := strings.Split(strings.TrimRight(line, "\n"), "\t")
-		if len(f) != 5 {
-			continue
-		}
-		if strings.HasSuffix(f[0], "/cmd/"+cmds[0]) && module == "" {
-			module = strings.TrimSuffix(f[0], "/cmd/"+cmds[0])
-		}
-		pkgs[f[0]] = pkg{dir: f[2], files: strings.Split(f[3], ","), deps: strings.Split(f[4], ",")}
-	}
-	if module == "" {
-		return nil, fmt.Errorf("go list: no package for ./cmd/%s", cmds[0])
-	}
-
-	cache := map[string][]string{}
-	literals := func(path string) ([]string, error) {
-		if v, ok := cache[path]; ok {
-			return v, nil
-		}
-		p := pkgs[path]
-		var names []string
-		fset := token.NewFileSet()
-		for _, name := range p.files {
-			if name == "" {
-				continue
-			}
-			file, err := parser.ParseFile(fset, filepath.Join(p.dir, name), nil, parser.SkipObjectResolution)
-			if err != nil {
-				return nil, err
-			}
-			ast.Inspect(file, func(n ast.Node) bool {
-				if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
-					if s, err := strconv.Unquote(lit.Value); err == nil && envName.MatchString(s) {
-						names = append(names, s)
-					}
-				}
-				return true
-			})
-		}
-		cache[path] = names
-		return names, nil
-	}
-
-	result := map[string][]string{}
-	for _, c := range cmds {
-		main := module + "/cmd/" + c
-		p, ok := pkgs[main]
-		if !ok {
-			return nil, fmt.Errorf("go list: no package for ./cmd/%s", c)
-		}
-		var names []string
-		for _, path := range append([]string{main}, p.deps...) {
-			if path != module && !strings.HasPrefix(path, module+"/") {
-				continue
-			}
-			n, err := literals(path)
-			if err != nil {
-				return nil, err
-			}
-			names = append(names, n...)
-		}
-		slices.Sort(names)
-		result[c] = slices.Compact(names)
-	}
-	return result, nil
-}
-
-var (
-	readsMu    sync.Mutex
-	readsCache = map[string]map[string][]string{}
-)
-
-// varsReadOnce memoizes VarsRead: the code does not change while a test
-// binary runs, and go list takes a while.
-func varsReadOnce(root string, cmds []string) (map[string][]string, error) {
-	key := root + "\x00" + strings.Join(cmds, ",")
-	readsMu.Lock()
-	defer readsMu.Unlock()
-	if r, ok := readsCache[key]; ok {
-		return r, nil
-	}
-	r, err := VarsRead(root, cmds)
-	if err == nil {
-		readsCache[key] = r
-	}
-	return r, err
-}
-
-// CheckEnv asserts, for every function, that its Environment sets each
-// variable of Function.Env, that the code (cmd/<Cmd> and the module's
-// packages it imports) reads every SHORTFUSE_ variable set, and that no
-// Forbidden variable is set. root is the module root.
-func CheckEnv(t *Template, root string) []error {
+// CheckCode holds the template against the functions' code, analysed from
+// their main packages (see Analyse); root is the module root. It asserts,
+// for every function:
+//
+//   - its Environment sets each variable of Function.Env, no Forbidden
+//     variable, and no SHORTFUSE_ variable its code never reads;
+//   - a variable that several functions' code reads is set on all of them,
+//     to the same value, or on none: two triggers must not disagree on the
+//     code length, say;
+//   - its Grants allow every AWS operation its code calls, except those
+//     listed in Function.Ungranted, and nothing it never calls, except
+//     kms:Decrypt through a service.
+func CheckCode(t *Template, root string) []error {
 	cmds := make([]string, 0, len(Functions))
 	for _, f := range Functions {
 		cmds = append(cmds, f.Cmd)
 	}
-	reads, err := varsReadOnce(root, cmds)
+	usage, err := analyseOnce(root, cmds)
 	if err != nil {
-		return []error{problem("env", "%v", err)}
+		return []error{problem("code", "%v", err)}
 	}
+	return checkCode(t, Functions, usage)
+}
+
+func checkCode(t *Template, fns []Function, usage map[string]Usage) []error {
 	var errs []error
-	for _, f := range Functions {
-		set := mapAt(t.Effective, "Resources", f.LogicalID, "Properties", "Environment", "Variables")
+	envOf := func(f Function) map[string]any {
+		return mapAt(t.Effective, "Resources", f.LogicalID, "Properties", "Environment", "Variables")
+	}
+	for _, f := range fns {
+		set := envOf(f)
+		reads := usage[f.Cmd].Vars
 		for _, name := range f.Env {
 			if v, ok := set[name]; !ok || v == "" {
 				errs = append(errs, problem("env", "%s does not set %s, which it needs", f.LogicalID, name))
 			}
-			if !slices.Contains(reads[f.Cmd], name) {
+			if _, ok := reads[name]; !ok {
 				errs = append(errs, problem("env", "deploy.Functions says %s needs %s, but cmd/%s never reads it", f.LogicalID, name, f.Cmd))
 			}
 		}
 		for _, name := range sortedKeys(set) {
+			_, read := reads[name]
 			switch {
 			case slices.Contains(Forbidden, name):
 				errs = append(errs, problem("env", "%s sets %s, which must not be set in AWS", f.LogicalID, name))
-			case strings.HasPrefix(name, "SHORTFUSE_") && !slices.Contains(reads[f.Cmd], name):
+			case strings.HasPrefix(name, "SHORTFUSE_") && !read:
 				errs = append(errs, problem("env", "%s sets %s, which cmd/%s never reads (misspelt or stale?)", f.LogicalID, name, f.Cmd))
+			}
+		}
+	}
+	errs = append(errs, checkShared(fns, usage, envOf)...)
+	errs = append(errs, checkActions(fns, usage)...)
+	return errs
+}
+
+// checkShared asserts that a variable read by several functions is set on
+// all of them to one value, or on none.
+func checkShared(fns []Function, usage map[string]Usage, envOf func(Function) map[string]any) []error {
+	var errs []error
+	readers := map[string][]Function{}
+	for _, f := range fns {
+		for name := range usage[f.Cmd].Vars {
+			if !slices.Contains(Forbidden, name) {
+				readers[name] = append(readers[name], f)
+			}
+		}
+	}
+	for _, name := range sortedKeys(readers) {
+		fs := readers[name]
+		var setters, unset []string
+		values := map[string]bool{}
+		for _, f := range fs {
+			if v, ok := envOf(f)[name]; ok {
+				setters = append(setters, f.LogicalID)
+				values[scalarString(v)] = true
+			} else {
+				unset = append(unset, f.LogicalID)
+			}
+		}
+		if len(setters) == 0 {
+			continue
+		}
+		for _, id := range unset {
+			f, _ := functionSpec(id)
+			verb := "sets"
+			if len(setters) > 1 {
+				verb = "set"
+			}
+			errs = append(errs, problem("env", "%s %s %s but %s does not, though cmd/%s reads it too (%s): the functions would disagree; set it on %s as well",
+				strings.Join(setters, ", "), verb, name, id, f.Cmd, usage[f.Cmd].Vars[name], id))
+		}
+		if len(values) > 1 {
+			errs = append(errs, problem("env", "%s is set to different values on %s: %s", name, strings.Join(setters, ", "), strings.Join(sortedKeys(values), " | ")))
+		}
+	}
+	return errs
+}
+
+// checkActions compares each function's grants with the AWS operations its
+// code calls.
+func checkActions(fns []Function, usage map[string]Usage) []error {
+	var errs []error
+	for _, f := range fns {
+		granted := map[string]bool{}
+		for _, g := range f.Grants {
+			for _, a := range g.Actions {
+				granted[strings.ToLower(a)] = true
+			}
+		}
+		calls := usage[f.Cmd].Actions
+		called := map[string]bool{}
+		for _, a := range sortedKeys(calls) {
+			called[strings.ToLower(a)] = true
+			if slices.ContainsFunc(f.Ungranted, func(u string) bool { return strings.EqualFold(u, a) }) {
+				continue
+			}
+			if !granted[strings.ToLower(a)] {
+				errs = append(errs, problem("iam", "cmd/%s calls %s (%s) but %s is not granted it: add it to the function's Policies and to deploy.Functions",
+					f.Cmd, a, calls[a], f.LogicalID))
+			}
+		}
+		for _, g := range f.Grants {
+			if g.ViaService != "" {
+				continue // used by that service on the function's behalf, not by its code
+			}
+			for _, a := range g.Actions {
+				if !called[strings.ToLower(a)] {
+					errs = append(errs, problem("iam", "%s is granted %s on %s, but cmd/%s never calls it: remove it from the function's Policies and from deploy.Functions",
+						f.LogicalID, a, strings.Join(g.Resources, ", "), f.Cmd))
+				}
+			}
+		}
+		for _, u := range f.Ungranted {
+			if !called[strings.ToLower(u)] {
+				errs = append(errs, problem("iam", "deploy.Functions lists %s as ungranted for %s, but cmd/%s never calls it: drop it from Ungranted", u, f.LogicalID, f.Cmd))
 			}
 		}
 	}

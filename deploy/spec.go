@@ -9,9 +9,14 @@ type Function struct {
 
 	// Env lists the SHORTFUSE_ variables the function cannot work without
 	// in this deployment. Some are optional to the code in general (the
-	// authorizer's shape, say) but not here; CheckEnv also proves that the
+	// authorizer's shape, say) but not here; CheckCode also proves that the
 	// code reads every variable the template sets.
 	Env []string
+
+	// Ungranted lists AWS operations the code can call but that this
+	// deployment never makes it call, so they are not granted: a key
+	// source can be Secrets Manager, but the template names SSM parameters.
+	Ungranted []string
 }
 
 // Grant allows Actions on each of Resources. Resources are placeholder
@@ -39,11 +44,19 @@ const (
 // optional customer managed key, only through SSM.
 var decryptParameters = Grant{Actions: []string{"kms:Decrypt"}, Resources: []string{parameterCMK}, ViaService: viaSSM}
 
+// keysFromSSM: the key sources the template sets are "ssm:" parameters.
+var keysFromSSM = []string{"secretsmanager:GetSecretValue"}
+
 // Functions lists every function the template must define. Least
 // privilege is exact: a function's policy may grant nothing outside its
-// Grants, and must grant everything in them.
+// Grants and must grant everything in them (CheckIAM), and the Grants'
+// actions are exactly the AWS operations the code calls (CheckCode). The
+// DynamoDB resources are chosen by hand: the index only where the code
+// queries it.
 var Functions = []Function{
 	{
+		// Invites: consumed with a conditional update, read back when the
+		// update is refused to say why.
 		LogicalID: "PreSignUpFunction", Cmd: "presignup", Trigger: "PreSignUp",
 		Env: []string{"SHORTFUSE_TABLE"},
 		Grants: []Grant{
@@ -54,40 +67,49 @@ var Functions = []Function{
 	// A pure state machine over the session Cognito passes in.
 	{LogicalID: "DefineAuthChallengeFunction", Cmd: "defineauth", Trigger: "DefineAuthChallenge"},
 	{
+		// Challenges: issued (PutItem), read back on a retry (GetItem),
+		// deleted when their mail could not be sent (DeleteItem).
 		LogicalID: "CreateAuthChallengeFunction", Cmd: "createauth", Trigger: "CreateAuthChallenge",
 		Env: []string{"SHORTFUSE_TABLE", "SHORTFUSE_MAIL_FROM", "SHORTFUSE_AUTH_LINK_KEY"},
 		Grants: []Grant{
-			{Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: []string{tableArn}},
+			{Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}, Resources: []string{tableArn}},
 			{Actions: []string{"ses:SendEmail"}, Resources: []string{sesIdentity}},
 			{Actions: []string{"ssm:GetParameter"}, Resources: []string{linkKey}},
 			decryptParameters,
 		},
+		Ungranted: keysFromSSM,
 	},
 	{
+		// Challenges: an attempt and a use are conditional updates only.
 		LogicalID: "VerifyAuthChallengeFunction", Cmd: "verifyauth", Trigger: "VerifyAuthChallengeResponse",
 		Env: []string{"SHORTFUSE_TABLE", "SHORTFUSE_AUTH_LINK_KEY"},
 		Grants: []Grant{
-			{Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, Resources: []string{tableArn}},
+			{Actions: []string{"dynamodb:UpdateItem"}, Resources: []string{tableArn}},
 			{Actions: []string{"ssm:GetParameter"}, Resources: []string{linkKey}},
 			decryptParameters,
 		},
+		Ungranted: keysFromSSM,
 	},
 	{
+		// Sessions, user revocation times and the revocation log on the
+		// table; a user's sessions listed through the index.
 		LogicalID: "TokenServiceFunction", Cmd: "tokensvc",
 		Env: []string{
 			"SHORTFUSE_TABLE", "SHORTFUSE_ISSUER", "SHORTFUSE_AUDIENCE", "SHORTFUSE_COGNITO_ISSUER",
 			"SHORTFUSE_COGNITO_USER_POOL_ID", "SHORTFUSE_CLIENTS", "SHORTFUSE_SIGNING_KEY",
 		},
 		Grants: []Grant{
-			{Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}, Resources: []string{tableArn, indexArn}},
+			{Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: []string{tableArn}},
+			{Actions: []string{"dynamodb:Query"}, Resources: []string{indexArn}},
 			{Actions: []string{"ssm:GetParameter"}, Resources: []string{signingKey}},
 			{Actions: []string{"cognito-idp:AdminUserGlobalSignOut"}, Resources: []string{userPoolArn}},
 			decryptParameters,
 		},
+		Ungranted: keysFromSSM,
 	},
 	{
-		// Reads only: the revocation log (Query) and, in strict mode, the
-		// session and user items (GetItem); never the index, never a write.
+		// One read, in both revocation modes: the revocation log (Query on
+		// the table). Never the index, never a write.
 		LogicalID: "AuthorizerFunction", Cmd: "authorizer",
 		Env: []string{
 			"SHORTFUSE_TABLE", "SHORTFUSE_ROUTES", "SHORTFUSE_AUTHORIZER_MODE", "SHORTFUSE_AUTHORIZER_SHAPE",
@@ -95,7 +117,7 @@ var Functions = []Function{
 			"SHORTFUSE_ISSUER", "SHORTFUSE_AUDIENCE", "SHORTFUSE_JWKS_URL", "SHORTFUSE_COGNITO_ISSUER", "SHORTFUSE_CLIENTS",
 		},
 		Grants: []Grant{
-			{Actions: []string{"dynamodb:Query", "dynamodb:GetItem"}, Resources: []string{tableArn}},
+			{Actions: []string{"dynamodb:Query"}, Resources: []string{tableArn}},
 		},
 	},
 }

@@ -1,12 +1,17 @@
 package deploy
 
 import (
+	"flag"
+	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 )
 
-const templatePath = "../template.yaml"
+// templatePath is the template under test. Point it at another file to
+// check that one: go test ./deploy -template /tmp/planted.yaml
+var templatePath = flag.String("template", "../template.yaml", "SAM template to check")
 
 var (
 	loadOnce sync.Once
@@ -17,16 +22,92 @@ var (
 // template loads template.yaml once for the whole package.
 func template(t *testing.T) *Template {
 	t.Helper()
-	loadOnce.Do(func() { loaded, loadErr = Load(templatePath) })
+	loadOnce.Do(func() { loaded, loadErr = Load(*templatePath) })
 	if loadErr != nil {
-		t.Fatalf("load %s: %v", templatePath, loadErr)
+		t.Fatalf("load %s: %v", *templatePath, loadErr)
 	}
 	return loaded
 }
 
 func TestTemplate(t *testing.T) {
 	if errs := Check(template(t)); len(errs) > 0 {
-		t.Fatalf("template.yaml: %d problems:%s", len(errs), Join(errs))
+		t.Fatalf("%s: %s:%s", *templatePath, count(errs), Join(errs))
+	}
+}
+
+func count(errs []error) string {
+	if len(errs) == 1 {
+		return "1 problem"
+	}
+	return fmt.Sprintf("%d problems", len(errs))
+}
+
+// TestPlantedInSource plants the mistakes of the deploy guide in the YAML
+// source, as someone editing template.yaml would, and checks that each
+// fails the check with a message that names the resource and the fix.
+func TestPlantedInSource(t *testing.T) {
+	src, err := os.ReadFile(*templatePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// replace plants by replacing old, which must occur once, by new.
+	replace := func(old, new string) func(t *testing.T, src string) string {
+		return func(t *testing.T, src string) string {
+			if strings.Count(src, old) != 1 {
+				t.Fatalf("the template no longer holds %q exactly once; update the test", old)
+			}
+			return strings.Replace(src, old, new, 1)
+		}
+	}
+	tests := []struct {
+		name  string
+		plant func(t *testing.T, src string) string
+		want  string
+	}{
+		{
+			name: "unknown property",
+			plant: replace("        PointInTimeRecoveryEnabled: true\n",
+				"        PointInTimeRecoveryEnabled: true\n        RecoveryPeriodDay: 35\n"),
+			want: "schema: resource Table (AWS::DynamoDB::Table): Properties.PointInTimeRecoverySpecification: Additional property RecoveryPeriodDay is not allowed",
+		},
+		{
+			name: "missing trigger permission",
+			plant: func(t *testing.T, src string) string {
+				// Delete the resource: its lines up to the next resource.
+				start := strings.Index(src, "\n  CreateAuthChallengePermission:\n")
+				if start < 0 {
+					t.Fatal("the template no longer defines CreateAuthChallengePermission; update the test")
+				}
+				end := strings.Index(src[start+1:], "\n  VerifyAuthChallengePermission:\n")
+				if end < 0 {
+					t.Fatal("CreateAuthChallengePermission is no longer followed by VerifyAuthChallengePermission; update the test")
+				}
+				return src[:start] + src[start+1+end:]
+			},
+			want: "triggers: no AWS::Lambda::Permission lets cognito-idp.amazonaws.com invoke CreateAuthChallengeFunction",
+		},
+		{
+			name: "route without the authorizer",
+			plant: replace("      RouteKey: GET /sessions\n      AuthorizationType: CUSTOM\n      AuthorizerId: !Ref ApiAuthorizer\n",
+				"      RouteKey: GET /sessions\n      AuthorizationType: NONE\n"),
+			want: `routes: route "GET /sessions" (ListSessionsRoute) is not behind the authorizer: AuthorizationType is "NONE"; set AuthorizationType: CUSTOM and AuthorizerId: !Ref ApiAuthorizer`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tpl, err := Parse([]byte(tt.plant(t, string(src))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			errs := Check(tpl)
+			for _, e := range errs {
+				if strings.Contains(e.Error(), tt.want) {
+					t.Logf("caught: %v", e)
+					return
+				}
+			}
+			t.Errorf("no problem mentions %q; got:%s", tt.want, Join(errs))
+		})
 	}
 }
 
@@ -381,7 +462,7 @@ Resources:
 
 // BenchmarkCheck measures a full offline check of template.yaml.
 func BenchmarkCheck(b *testing.B) {
-	tpl, err := Load(templatePath)
+	tpl, err := Load(*templatePath)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -392,13 +473,15 @@ func BenchmarkCheck(b *testing.B) {
 	}
 }
 
-func TestEnvironment(t *testing.T) {
-	if errs := CheckEnv(template(t), ".."); len(errs) > 0 {
-		t.Fatalf("template.yaml: %d problems:%s", len(errs), Join(errs))
+func TestCode(t *testing.T) {
+	if errs := CheckCode(template(t), ".."); len(errs) > 0 {
+		t.Fatalf("%s: %s:%s", *templatePath, count(errs), Join(errs))
 	}
 }
 
-func TestEnvironmentMistakes(t *testing.T) {
+// TestCodeMistakes plants mistakes in a function's environment and shows
+// that CheckCode names them.
+func TestCodeMistakes(t *testing.T) {
 	tests := []struct {
 		name   string
 		mutate func(vars map[string]any)
@@ -411,8 +494,14 @@ func TestEnvironmentMistakes(t *testing.T) {
 			"AuthorizerFunction sets SHORTFUSE_REVOCATION_POL, which cmd/authorizer never reads"},
 		{"variable of another function", func(v map[string]any) { v["SHORTFUSE_SIGNING_KEY"] = "ssm:/k" }, "AuthorizerFunction",
 			"AuthorizerFunction sets SHORTFUSE_SIGNING_KEY, which cmd/authorizer never reads"},
+		{"variable read but never used by this function's code", func(v map[string]any) { v["SHORTFUSE_MAIL_FROM"] = "a@example.com" }, "VerifyAuthChallengeFunction",
+			"VerifyAuthChallengeFunction sets SHORTFUSE_MAIL_FROM, which cmd/verifyauth never reads"},
 		{"local stack endpoint", func(v map[string]any) { v["SHORTFUSE_AWS_ENDPOINT"] = "http://127.0.0.1:4566" }, "PreSignUpFunction",
 			"PreSignUpFunction sets SHORTFUSE_AWS_ENDPOINT, which must not be set in AWS"},
+		{"shared setting on one function only", func(v map[string]any) { delete(v, "SHORTFUSE_AUTH_CODE_LENGTH") }, "VerifyAuthChallengeFunction",
+			"set SHORTFUSE_AUTH_CODE_LENGTH but VerifyAuthChallengeFunction does not, though cmd/verifyauth reads it too"},
+		{"shared setting with another value", func(v map[string]any) { v["SHORTFUSE_AUTH_MAX_ATTEMPTS"] = "5" }, "CreateAuthChallengeFunction",
+			"SHORTFUSE_AUTH_MAX_ATTEMPTS is set to different values"},
 	}
 	base := template(t)
 	for _, tt := range tests {
@@ -423,7 +512,62 @@ func TestEnvironmentMistakes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			errs := CheckEnv(tpl, "..")
+			errs := CheckCode(tpl, "..")
+			for _, e := range errs {
+				if strings.Contains(e.Error(), tt.want) {
+					t.Logf("caught: %v", e)
+					return
+				}
+			}
+			t.Errorf("no problem mentions %q; got:%s", tt.want, Join(errs))
+		})
+	}
+}
+
+// TestGrantMistakes changes a function's grants in deploy.Functions (which
+// CheckIAM holds the template to) and shows that the code analysis refuses
+// a grant the code needs but lacks, and one it never uses.
+func TestGrantMistakes(t *testing.T) {
+	cmds := make([]string, 0, len(Functions))
+	for _, f := range Functions {
+		cmds = append(cmds, f.Cmd)
+	}
+	usage, err := analyseOnce("..", cmds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		fn     string
+		grants func(g []Grant) []Grant
+		want   string
+	}{
+		{"missing action", "CreateAuthChallengeFunction", func(g []Grant) []Grant {
+			g[0].Actions = []string{"dynamodb:GetItem", "dynamodb:PutItem"}
+			return g
+		}, "cmd/createauth calls dynamodb:DeleteItem (createauth.main → "},
+		{"unused action", "AuthorizerFunction", func(g []Grant) []Grant {
+			g[0].Actions = []string{"dynamodb:Query", "dynamodb:GetItem"}
+			return g
+		}, "AuthorizerFunction is granted dynamodb:GetItem on ${Table.Arn}, but cmd/authorizer never calls it"},
+		{"no mail", "CreateAuthChallengeFunction", func(g []Grant) []Grant {
+			return append(g[:1:1], g[2:]...)
+		}, "cmd/createauth calls ses:SendEmail"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fns := make([]Function, len(Functions))
+			copy(fns, Functions)
+			for i := range fns {
+				if fns[i].LogicalID == tt.fn {
+					g := make([]Grant, len(fns[i].Grants))
+					for j, gr := range fns[i].Grants {
+						g[j] = Grant{Actions: append([]string(nil), gr.Actions...), Resources: gr.Resources, ViaService: gr.ViaService}
+					}
+					fns[i].Grants = tt.grants(g)
+				}
+			}
+			errs := checkActions(fns, usage)
 			for _, e := range errs {
 				if strings.Contains(e.Error(), tt.want) {
 					t.Logf("caught: %v", e)
@@ -437,7 +581,7 @@ func TestEnvironmentMistakes(t *testing.T) {
 
 func TestBuild(t *testing.T) {
 	if errs := CheckBuild(".."); len(errs) > 0 {
-		t.Fatalf("Makefile: %d problems:%s", len(errs), Join(errs))
+		t.Fatalf("Makefile: %s:%s", count(errs), Join(errs))
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/shortfuse/shortfuse/deploy"
 )
 
 func TestZipReproducible(t *testing.T) {
@@ -83,5 +85,38 @@ Resources:
 	}
 	if err := rewriteTemplate(in, out, map[string]string{}); err == nil {
 		t.Error("a function without a zip was accepted")
+	}
+}
+
+// TestPackagedTemplate packages the project's template and checks that the
+// result is the same deployment: it passes every offline check except the
+// two that describe building with sam build, and each function points at
+// its zip.
+func TestPackagedTemplate(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "template.yaml")
+	uris := map[string]string{}
+	for _, f := range deploy.Functions {
+		uris[f.LogicalID] = f.Cmd + ".zip"
+	}
+	if err := rewriteTemplate("../../template.yaml", out, uris); err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := deploy.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errs []error
+	for _, e := range deploy.Check(tpl) {
+		if msg := e.Error(); !strings.Contains(msg, "CodeUri must be") && !strings.Contains(msg, "Metadata.BuildMethod") {
+			errs = append(errs, e)
+		}
+	}
+	if len(errs) > 0 {
+		t.Errorf("packaged template:%s", deploy.Join(errs))
+	}
+	for _, f := range deploy.Functions {
+		if got := tpl.Props(f.LogicalID)["CodeUri"]; got != f.Cmd+".zip" {
+			t.Errorf("%s: CodeUri %v, want %s.zip", f.LogicalID, got, f.Cmd)
+		}
 	}
 }
