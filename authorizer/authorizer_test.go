@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"sync/atomic"
@@ -338,6 +339,59 @@ func TestFailClosed(t *testing.T) {
 			t.Fatalf("status %d, want 500", got.status)
 		}
 	})
+}
+
+// TestKeyRotatedOut: the token service rotates its signing key and, once
+// the old key's grace has passed, drops it from its JWK Set. The authorizer
+// fetched the set while both keys were in it; past the set's lifetime it
+// refuses new tokens signed with the old key, with no unknown kid to prompt
+// a refetch.
+func TestKeyRotatedOut(t *testing.T) {
+	start := time.Now()
+	var clock atomic.Pointer[time.Time]
+	clock.Store(&start)
+	now := func() time.Time { return *clock.Load() }
+	advance := func(d time.Duration) { t := now().Add(d); clock.Store(&t) }
+	next := jwttest.NewIssuer(t, "RS256")
+	old := jwttest.NewIssuer(t, "RS256")
+	old.Issuer, old.Audience, old.ClientID = next.Issuer, next.Audience, next.ClientID
+	old.Now, next.Now = now, now
+	var body atomic.Pointer[[]byte]
+	both := jwttest.JoinJWKS(old.JWKS(), next.JWKS())
+	body.Store(&both)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write(*body.Load())
+	}))
+	t.Cleanup(srv.Close)
+	routes, _ := ParseRoutes([]byte(testRoutes))
+	a, err := Open(context.Background(), Config{Mode: ModeExchange, Issuer: next.Issuer, Audiences: []string{next.Audience},
+		JWKSURL: srv.URL, Routes: routes, TokenCacheSize: 8}, Deps{Revocations: okChecker{}, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	hello := MethodARN{Prefix: testPrefix, Resource: "GET/hello"}
+	decide := func(iss *jwttest.Issuer) Decision {
+		return a.Decide(context.Background(), iss.AccessToken(nil), hello)
+	}
+	for _, iss := range []*jwttest.Issuer{old, next} {
+		if d := decide(iss); d.Effect != Allow {
+			t.Fatalf("both keys published: %v %v", d.Effect, d.Reason)
+		}
+	}
+	nextOnly := next.JWKS()
+	body.Store(&nextOnly)
+	advance(jwtverify.DefaultMaxAge / 2)
+	if d := decide(old); d.Effect != Allow {
+		t.Fatalf("old key within the set's lifetime: %v %v", d.Effect, d.Reason)
+	}
+	advance(jwtverify.DefaultMaxAge / 2)
+	if d := decide(old); d.Effect != Unauthorized || !errors.Is(d.Reason, jwtverify.ErrUnknownKey) {
+		t.Fatalf("old key rotated out: %v %v, want unauthorized, unknown key", d.Effect, d.Reason)
+	}
+	if d := decide(next); d.Effect != Allow {
+		t.Fatalf("current key: %v %v", d.Effect, d.Reason)
+	}
 }
 
 func TestLoadConfig(t *testing.T) {

@@ -75,13 +75,3 @@ func (c *tokenCache) len() int {
 	defer c.mu.RUnlock()
 	return len(c.cur) + len(c.prev)
 }
-
-func (c *tokenCache) reset() {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	c.cur = make(map[string]*grant, c.gen)
-	c.prev = nil
-	c.mu.Unlock()
-}

@@ -25,6 +25,15 @@
 // or JWT) younger than SHORTFUSE_DIRECT_MAX_AGE. One kind is never accepted
 // in the other mode.
 //
+// # Keys
+//
+// The signing keys come from an inline JWK Set (SHORTFUSE_JWKS) or from a
+// URL (SHORTFUSE_JWKS_URL, in direct mode the pool's JWK Set by default),
+// fetched at init and cached. The cached set is fetched again when a token
+// names an unknown kid (at most once per minute) and once it is five
+// minutes old, so a key the issuer stops publishing stops verifying within
+// five minutes; while the URL cannot be read the last good set is kept.
+//
 // # Shapes
 //
 // Handler serves one of four API Gateway formats (SHORTFUSE_AUTHORIZER_SHAPE):

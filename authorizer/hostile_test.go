@@ -154,7 +154,8 @@ func hostileCases() []hostileCase {
 		{name: "crit naming a registered header", mode: ex, auth: signedWith(map[string]any{"crit": []string{"kid"}}), want: 401},
 		{name: "key rotated out past its grace", mode: ex, auth: func(t *testing.T, f *fixture) string {
 			// Signed by a key with the same issuer that the JWK Set no
-			// longer publishes.
+			// longer publishes. TestKeyRotatedOut covers a fetched set
+			// that dropped a key the authorizer had already seen.
 			old := jwttest.NewIssuer(t, "RS256")
 			old.Issuer, old.Audience, old.ClientID = f.iss.Issuer, f.iss.Audience, f.iss.ClientID
 			return bearer(old.AccessToken(nil))

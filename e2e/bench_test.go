@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -57,19 +58,15 @@ func buildAuthorizer(b *testing.B) string {
 	return binPath
 }
 
-// runtimeAPI is a minimal Lambda Runtime API: it hands one event to each
-// process that asks and reports when the answer comes back.
+// runtimeAPI is a minimal Lambda Runtime API for one process: it hands the
+// event to the first request for the next invocation and reports the
+// answer. Each process gets a server of its own, so that a request still
+// in flight from a killed process cannot take the next one's event.
 type runtimeAPI struct {
 	event  []byte
 	answer chan string
 	mu     sync.Mutex
 	served bool
-}
-
-func (r *runtimeAPI) reset() {
-	r.mu.Lock()
-	r.served = false
-	r.mu.Unlock()
 }
 
 func (r *runtimeAPI) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -98,6 +95,19 @@ func (r *runtimeAPI) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	default:
 		http.NotFound(w, req)
 	}
+}
+
+// serveRuntimeAPI starts a runtime API for one process handing it event,
+// and returns its address and a function stopping it.
+func serveRuntimeAPI(b *testing.B, event []byte) (*runtimeAPI, string, func()) {
+	api := &runtimeAPI{event: event, answer: make(chan string, 1)}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &http.Server{Handler: api}
+	go func() { _ = srv.Serve(ln) }()
+	return api, ln.Addr().String(), func() { _ = srv.Close() }
 }
 
 // appendRevocations fills the log with n live entries that match nothing.
@@ -140,16 +150,7 @@ func BenchmarkColdInit(b *testing.B) {
 			ev, _ := json.Marshal(events.APIGatewayCustomAuthorizerRequest{Type: "TOKEN",
 				AuthorizationToken: "Bearer " + iss.AccessToken(nil),
 				MethodArn:          "arn:aws:execute-api:us-east-1:000000000000:api/prod/GET/hello"})
-			api := &runtimeAPI{event: ev, answer: make(chan string, 1)}
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				b.Fatal(err)
-			}
-			srv := &http.Server{Handler: api}
-			go func() { _ = srv.Serve(ln) }()
-			defer srv.Close()
 			env := append(os.Environ(),
-				"AWS_LAMBDA_RUNTIME_API="+ln.Addr().String(),
 				"AWS_REGION=us-east-1",
 				"SHORTFUSE_LOG_LEVEL=error",
 				"SHORTFUSE_AUTHORIZER_MODE=exchange",
@@ -162,9 +163,9 @@ func BenchmarkColdInit(b *testing.B) {
 			)
 			for b.Loop() {
 				b.StopTimer()
-				api.reset()
+				api, addr, stop := serveRuntimeAPI(b, ev)
 				cmd := exec.Command(bin)
-				cmd.Env = env
+				cmd.Env = append(slices.Clip(env), "AWS_LAMBDA_RUNTIME_API="+addr)
 				cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 				cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 				b.StartTimer()
@@ -175,12 +176,13 @@ func BenchmarkColdInit(b *testing.B) {
 				select {
 				case answer = <-api.answer:
 				case <-time.After(60 * time.Second):
-					_ = cmd.Process.Kill()
+					_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 					b.Fatal("no answer from the authorizer process")
 				}
 				b.StopTimer()
 				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 				_ = cmd.Wait()
+				stop()
 				if !strings.Contains(answer, `"Allow"`) {
 					b.Fatalf("first decision: %s", answer)
 				}

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -38,14 +39,20 @@ import (
 // dyn is one dynalite for the package; each stack gets its own table.
 var dyn *testenv.Dynamo
 
+// TestMain starts the package's dynalite. With -bench, it prints the table
+// of the authorizer's figures (see package e2e/benchtable) after the
+// benchmarks.
 func TestMain(m *testing.M) {
+	flag.Parse()
 	d, err := testenv.StartDynalite(context.Background())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	dyn = d
+	capture := captureBenchmarks()
 	code := m.Run()
+	capture.finish()
 	if err := d.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}

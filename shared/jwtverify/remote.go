@@ -17,6 +17,7 @@ const (
 	DefaultMaxJWKSBytes    = 64 << 10
 	DefaultMinRefetch      = 60 * time.Second
 	DefaultRetryAfterError = time.Second
+	DefaultMaxAge          = 5 * time.Minute
 )
 
 // RemoteOptions tune a RemoteJWKS; zero values take the defaults.
@@ -34,24 +35,38 @@ type RemoteOptions struct {
 	// RetryAfterError is the least time between fetches while no key set
 	// is held (the first fetch failed); default DefaultRetryAfterError.
 	RetryAfterError time.Duration
+	// MaxAge is how long a fetched key set is used before it is fetched
+	// again, so that a key rotated out of the set stops verifying;
+	// default DefaultMaxAge (the token service's Cache-Control max-age).
+	MaxAge time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
 
 // RemoteJWKS is a KeySource backed by a JWK Set URL. Keys are cached; an
 // unknown kid triggers a refetch at most once per MinRefetch, shared by
-// every caller waiting on it. A failed refetch keeps the last good set; with
-// no set at all, Key fails with ErrKeysUnavailable. It is safe for
-// concurrent use, and no lock is held during a fetch.
+// every caller waiting on it. A set older than MaxAge is fetched again by
+// the first caller that meets it (callers arriving meanwhile keep using the
+// set they have), so a key dropped from the published set stops verifying
+// within MaxAge. A failed refetch keeps the last good set and is retried
+// at most once per MinRefetch; with no set at all, Key fails with
+// ErrKeysUnavailable. It is safe for concurrent use, and no lock is held
+// during a fetch.
 type RemoteJWKS struct {
 	url  string
 	opt  RemoteOptions
-	keys atomic.Pointer[map[string]Key]
+	keys atomic.Pointer[keySet]
 
 	mu          sync.Mutex
 	inflight    *fetchCall // nil when no fetch is running
 	lastAttempt time.Time  // start of the last fetch
 	lastErr     error      // result of the last fetch
+}
+
+// keySet is a fetched JWK Set and when the fetch that produced it started.
+type keySet struct {
+	keys    map[string]Key
+	fetched time.Time
 }
 
 type fetchCall struct {
@@ -79,6 +94,9 @@ func NewRemoteJWKS(url string, o RemoteOptions) *RemoteJWKS {
 	if o.RetryAfterError <= 0 {
 		o.RetryAfterError = DefaultRetryAfterError
 	}
+	if o.MaxAge <= 0 {
+		o.MaxAge = DefaultMaxAge
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -88,17 +106,25 @@ func NewRemoteJWKS(url string, o RemoteOptions) *RemoteJWKS {
 // Prefetch fetches the key set now, regardless of the refetch limits, for
 // warming a cache at start-up. Its error wraps ErrKeysUnavailable.
 func (r *RemoteJWKS) Prefetch(ctx context.Context) error {
-	return r.refresh(ctx, true)
+	return r.refresh(ctx, true, true)
 }
 
 // Key implements KeySource.
 func (r *RemoteJWKS) Key(ctx context.Context, kid string) (Key, error) {
-	if m := r.keys.Load(); m != nil {
-		if k, ok := (*m)[kid]; ok {
+	s := r.keys.Load()
+	if s != nil && r.opt.Now().Sub(s.fetched) >= r.opt.MaxAge {
+		// Past its lifetime: fetch again now, unless a fetch is already
+		// running or failed within MinRefetch. Either way the answer
+		// comes from the newest set held.
+		_ = r.refresh(ctx, false, false)
+		s = r.keys.Load()
+	}
+	if s != nil {
+		if k, ok := s.keys[kid]; ok {
 			return k, nil
 		}
 	}
-	err := r.refresh(ctx, false)
+	err := r.refresh(ctx, false, true)
 	m := r.keys.Load()
 	if m == nil {
 		if err == nil {
@@ -109,7 +135,7 @@ func (r *RemoteJWKS) Key(ctx context.Context, kid string) (Key, error) {
 		}
 		return Key{}, fmt.Errorf("%w: %v", ErrKeysUnavailable, err)
 	}
-	if k, ok := (*m)[kid]; ok {
+	if k, ok := m.keys[kid]; ok {
 		return k, nil
 	}
 	return Key{}, ErrUnknownKey
@@ -125,11 +151,15 @@ func (r *RemoteJWKS) lastError() error {
 }
 
 // refresh fetches the key set unless the refetch limit says not yet. A
-// caller that finds a fetch running waits for it instead of starting one.
-func (r *RemoteJWKS) refresh(ctx context.Context, force bool) error {
+// caller that finds a fetch running waits for it instead of starting one,
+// or, unless wait is set, returns at once.
+func (r *RemoteJWKS) refresh(ctx context.Context, force, wait bool) error {
 	r.mu.Lock()
 	if c := r.inflight; c != nil {
 		r.mu.Unlock()
+		if !wait {
+			return nil
+		}
 		select {
 		case <-c.done:
 			return c.err
@@ -139,11 +169,11 @@ func (r *RemoteJWKS) refresh(ctx context.Context, force bool) error {
 	}
 	now := r.opt.Now()
 	if !force && !r.lastAttempt.IsZero() {
-		wait := r.opt.MinRefetch
+		pause := r.opt.MinRefetch
 		if r.keys.Load() == nil {
-			wait = r.opt.RetryAfterError
+			pause = r.opt.RetryAfterError
 		}
-		if now.Sub(r.lastAttempt) < wait {
+		if now.Sub(r.lastAttempt) < pause {
 			r.mu.Unlock()
 			return nil
 		}
@@ -162,13 +192,13 @@ func (r *RemoteJWKS) refresh(ctx context.Context, force bool) error {
 	}()
 	// The fetch serves every waiter, so one caller's cancellation must not
 	// fail it; the timeout still bounds it.
-	c.err = r.fetch(context.WithoutCancel(ctx))
+	c.err = r.fetch(context.WithoutCancel(ctx), now)
 	return c.err
 }
 
 // fetch downloads and parses the key set and, on success, replaces the
-// cached one.
-func (r *RemoteJWKS) fetch(ctx context.Context) error {
+// cached one; started is when the fetch began.
+func (r *RemoteJWKS) fetch(ctx context.Context, started time.Time) error {
 	ctx, cancel := context.WithTimeout(ctx, r.opt.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url, nil)
@@ -195,6 +225,6 @@ func (r *RemoteJWKS) fetch(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrKeysUnavailable, r.url, err)
 	}
-	r.keys.Store(&keys)
+	r.keys.Store(&keySet{keys: keys, fetched: started})
 	return nil
 }

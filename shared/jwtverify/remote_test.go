@@ -145,7 +145,7 @@ func TestRemoteJWKSRefetchLimit(t *testing.T) {
 	if n := srv.fetches.Load(); n != 3 {
 		t.Fatalf("fetches = %d, want 3", n)
 	}
-	// Known keys never cause a fetch.
+	// Known keys cause no fetch while the set is younger than MaxAge.
 	for range 5 {
 		if _, err := r.Key(ctx, a.KID); err != nil {
 			t.Fatal(err)
@@ -163,6 +163,61 @@ func TestRemoteJWKSRefetchLimit(t *testing.T) {
 	}
 	if _, err := r.Key(ctx, a.KID); !errors.Is(err, jwtverify.ErrUnknownKey) {
 		t.Fatalf("removed key: err = %v, want ErrUnknownKey", err)
+	}
+}
+
+func TestRemoteJWKSMaxAge(t *testing.T) {
+	// The signing key rotates: b is published next to a, then a is dropped
+	// once its tokens have expired. A verifier that holds a must stop
+	// trusting it within MaxAge, although no unknown kid ever makes it
+	// refetch.
+	a := jwttest.NewIssuer(t, jwtverify.EdDSA)
+	b := jwttest.NewIssuer(t, jwtverify.EdDSA)
+	srv := newJWKSServer(t, jwttest.JoinJWKS(a.JWKS(), b.JWKS()))
+	clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
+	r := jwtverify.NewRemoteJWKS(srv.URL, jwtverify.RemoteOptions{MaxAge: 5 * time.Minute, Now: clock.Now})
+	ctx := context.Background()
+	if err := r.Prefetch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv.body.Store(b.JWKS())
+	clock.Advance(5*time.Minute - time.Second)
+	for _, kid := range []string{a.KID, b.KID} {
+		if _, err := r.Key(ctx, kid); err != nil {
+			t.Fatalf("%s within MaxAge: %v", kid, err)
+		}
+	}
+	if n := srv.fetches.Load(); n != 1 {
+		t.Fatalf("fetches = %d within MaxAge, want 1", n)
+	}
+	clock.Advance(time.Second)
+	if _, err := r.Key(ctx, a.KID); !errors.Is(err, jwtverify.ErrUnknownKey) {
+		t.Fatalf("key dropped from the set, past MaxAge: err = %v, want ErrUnknownKey", err)
+	}
+	if _, err := r.Key(ctx, b.KID); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.fetches.Load(); n != 2 {
+		t.Fatalf("fetches = %d, want 2", n)
+	}
+
+	// While the endpoint fails, the last good set stays in use and the
+	// fetch is retried at most once per MinRefetch.
+	srv.status.Store(http.StatusServiceUnavailable)
+	clock.Advance(time.Hour)
+	for range 5 {
+		if _, err := r.Key(ctx, b.KID); err != nil {
+			t.Fatalf("last good key while the endpoint fails: %v", err)
+		}
+	}
+	if n := srv.fetches.Load(); n != 3 {
+		t.Fatalf("fetches = %d, want 3", n)
+	}
+	clock.Advance(jwtverify.DefaultMinRefetch)
+	srv.status.Store(http.StatusOK)
+	srv.body.Store(a.JWKS())
+	if _, err := r.Key(ctx, b.KID); !errors.Is(err, jwtverify.ErrUnknownKey) {
+		t.Fatalf("after recovery: err = %v, want ErrUnknownKey", err)
 	}
 }
 

@@ -1,5 +1,6 @@
 // Measures aws-jwt-verify (the reference verifier) on the tokens the Go
-// benchmarks use, on the same machine and in the same run.
+// benchmarks use, on the same machine and in the same run (see
+// BenchmarkAWSJWTVerify in decision_bench_test.go).
 //
 // Input on stdin: {"issuer", "audience", "jwks", "fresh": [token...], "repeated": token, "ms"}.
 // Output on stdout: {"fresh_ns_per_op", "repeated_ns_per_op", "fresh_ops", "repeated_ops"}.

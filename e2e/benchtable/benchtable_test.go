@@ -1,0 +1,89 @@
+package benchtable
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+const sample = `goos: linux
+BenchmarkSignatureRS256-2        	   20000	     50000 ns/op	    1376 B/op	       9 allocs/op
+BenchmarkFreshVsSignature-2      	   10000	    110000 ns/op	     50000 sig-ns/op	     60000 decision-ns/op	     1.200 ratio	1.100 jwtverify-ratio
+BenchmarkDecisionFresh-2         	   20000	     60000 ns/op	    5068 B/op	      39 allocs/op
+BenchmarkDecisionRepeated-2      	  600000	      2000 ns/op	       0 B/op	       0 allocs/op
+BenchmarkJWTVerify-2             	   20000	     55000 ns/op
+BenchmarkJWXParse-2              	   10000	    110000 ns/op
+BenchmarkJWXVerify-2             	   10000	     65000 ns/op
+BenchmarkAWSJWTVerify/fresh-2    	1000000000	     90000 ns/op
+BenchmarkAWSJWTVerify/repeated-2 	1000000000	     88000 ns/op
+BenchmarkColdInit/revocations=0-2         	       3	  18198734 ns/op
+BenchmarkColdInit/revocations=10000-2     	       3	 220988453 ns/op
+BenchmarkDynamoCalls-2                    	       3	         3.000 ddb-calls/10k	         3.000 polls/10k
+BenchmarkRevocationDelay-2                	       3	       663.0 delay-ms
+PASS
+`
+
+func TestTable(t *testing.T) {
+	var echo bytes.Buffer
+	res, err := Parse(strings.NewReader(sample), &echo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if echo.String() != sample {
+		t.Errorf("echo differs from the input:\n%s", echo.String())
+	}
+	tb := Build(res)
+	if len(tb.Missing) > 0 {
+		t.Fatalf("missing %v", tb.Missing)
+	}
+	var out bytes.Buffer
+	tb.Print(&out)
+	for _, want := range []string{
+		"| fresh decision / bare RS256 check (interleaved, medians)",
+		"1.20x (60.00 µs / 50.00 µs) | <= 1.3x",
+		"2.00 µs, 0 allocs/op",
+		"1.50x",
+		"44x",
+		"18.2 ms",
+		"221.0 ms",
+		"3 (polls: 3)",
+		"663 ms",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+	if u := tb.Unmet(); len(u) > 0 {
+		t.Errorf("goals reported unmet: %v\n%s", u, out.String())
+	}
+	if tb := Build(Results{}); len(tb.Missing) == 0 || !tb.Empty() {
+		t.Error("empty input: nothing reported missing, or rows built")
+	}
+}
+
+func TestUnmet(t *testing.T) {
+	res, err := Parse(strings.NewReader(strings.NewReplacer(
+		"1.200 ratio", "1.400 ratio",
+		"2000 ns/op", "6000 ns/op",
+		"3.000 ddb-calls/10k", "10003 ddb-calls/10k",
+	).Replace(sample)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(Build(res).Unmet(), "; ")
+	for _, want := range []string{"fresh decision / bare RS256 check (interleaved, medians)", "repeated decision", "DynamoDB calls"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("unmet %q lacks %q", got, want)
+		}
+	}
+}
+
+func TestParseTest2JSONFraming(t *testing.T) {
+	res, err := Parse(strings.NewReader("\x16BenchmarkDecisionRepeated-2   \t 100\t  1500 ns/op\t 0 allocs/op\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res[DecisionRepeated]["ns/op"]; got != 1500 {
+		t.Fatalf("ns/op = %v", got)
+	}
+}
