@@ -5,8 +5,11 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
+	"github.com/shortfuse/shortfuse/shared/revoke"
 	"github.com/shortfuse/shortfuse/shared/store"
 )
 
@@ -66,12 +69,24 @@ func (s *Service) authenticate(r *http.Request, info *reqInfo, admin bool) (*cal
 }
 
 // activeSession returns the session of verified access token claims, or
-// invalid_token when it is gone, revoked or expired.
+// invalid_token when it is gone, revoked or expired, or when its user has
+// been revoked since it began. The last check matters for a session written
+// while its user was being revoked: the revocation lists the user's sessions
+// through an eventually consistent index and may miss it. The session and
+// the user's state are read at the same time.
 func (s *Service) activeSession(r *http.Request, claims *jwtverify.Claims) (*store.Session, error) {
-	if claims.SessionID == "" {
+	if claims.SessionID == "" || claims.Subject == "" {
 		return nil, ErrInvalidToken.WithDescription("access token has no session")
 	}
-	sess, err := s.store.GetSession(r.Context(), claims.SessionID)
+	ctx := r.Context()
+	var (
+		wg        sync.WaitGroup
+		revokedAt time.Time
+		userErr   error
+	)
+	wg.Go(func() { revokedAt, userErr = s.store.UserRevokedAt(ctx, claims.Subject) })
+	sess, err := s.store.GetSession(ctx, claims.SessionID)
+	wg.Wait()
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrInvalidToken.WithDescription("session has ended")
 	}
@@ -79,6 +94,16 @@ func (s *Service) activeSession(r *http.Request, claims *jwtverify.Claims) (*sto
 		return nil, err
 	}
 	if sess.Sub != claims.Subject || !sess.Active(s.now()) {
+		return nil, ErrInvalidToken.WithDescription("session has ended")
+	}
+	if userErr != nil {
+		return nil, userErr
+	}
+	if !revokedAt.IsZero() && !sess.AuthTime.After(revokedAt) {
+		// Record it, as a refresh would; the answer does not depend on it.
+		if _, err := s.store.RevokeSession(ctx, sess.ID, revoke.ReasonUserRevoked, s.now()); err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.log.WarnContext(ctx, "session of a revoked user not marked revoked", "sid", sess.ID, "error", err.Error())
+		}
 		return nil, ErrInvalidToken.WithDescription("session has ended")
 	}
 	return sess, nil

@@ -89,7 +89,7 @@ func New(cfg Config, st Storage, ks *keys.Set, opts ...Option) (*Service, error)
 	if err != nil {
 		return nil, fmt.Errorf("tokensvc: issuer: %w", err)
 	}
-	s.basePath = strings.TrimSuffix(u.Path, "/")
+	s.basePath = strings.TrimSuffix(u.EscapedPath(), "/")
 
 	if s.cognitoKeys == nil {
 		if cfg.CognitoJWKSURL == "" {
@@ -149,6 +149,11 @@ func New(cfg Config, st Storage, ks *keys.Set, opts ...Option) (*Service, error)
 		{method: "POST", pattern: "/admin/users/{sub}/revoke", h: s.handleAdminRevokeUser},
 		{method: "GET", pattern: "/.well-known/jwks.json", h: s.handleJWKS},
 		{method: "GET", pattern: "/.well-known/oauth-authorization-server", h: s.handleMetadata},
+	}
+	if s.basePath != "" {
+		// RFC 8414 §3.1: for an issuer with a path, the metadata lives at the
+		// well-known name inserted between host and path.
+		s.routes = append(s.routes, route{method: "GET", pattern: "/.well-known/oauth-authorization-server" + s.basePath, h: s.handleMetadata})
 	}
 	for i := range s.routes {
 		s.routes[i].segs = strings.Split(strings.TrimPrefix(s.routes[i].pattern, "/"), "/")

@@ -10,10 +10,12 @@ import (
 	"github.com/shortfuse/shortfuse/shared/store"
 )
 
-// SessionStorage is what the session endpoints read from the store.
+// SessionStorage is what the session endpoints and the Bearer check use.
 type SessionStorage interface {
 	GetSession(ctx context.Context, id string) (*store.Session, error)
 	ListUserSessions(ctx context.Context, sub string) ([]store.Session, error)
+	UserRevokedAt(ctx context.Context, sub string) (time.Time, error)
+	RevokeSession(ctx context.Context, id, reason string, at time.Time) (*store.Session, error)
 }
 
 // SessionView is a session as the API shows it: never its refresh hashes.

@@ -209,10 +209,17 @@ func TestAdmin(t *testing.T) {
 
 func TestWellKnown(t *testing.T) {
 	e := newEnv(t, envOption{cfg: func(c *Config) { c.Issuer = "https://api.example.com/auth"; c.Audience = c.Issuer }})
-	resp := e.get("GET", "/.well-known/oauth-authorization-server", "")
-	if resp.Code != 200 || resp.Header().Get("Cache-Control") != "public, max-age=300" {
-		t.Fatalf("%d %v", resp.Code, resp.Header())
+	// RFC 8414 §3.1 inserts the well-known name before the issuer's path;
+	// the other two paths serve clients that append it, with and without a
+	// base-path mapping.
+	var resp *response
+	for _, p := range []string{"/.well-known/oauth-authorization-server/auth", "/auth/.well-known/oauth-authorization-server", "/.well-known/oauth-authorization-server"} {
+		resp = e.get("GET", p, "")
+		if resp.Code != 200 || resp.Header().Get("Cache-Control") != "public, max-age=300" || resp.json["issuer"] != "https://api.example.com/auth" {
+			t.Fatalf("%s: %d %v %s", p, resp.Code, resp.Header(), resp.Body)
+		}
 	}
+	wantError(t, e.get("GET", "/.well-known/oauth-authorization-server/other", ""), 404, "not_found")
 	want := map[string]string{
 		"issuer":                 "https://api.example.com/auth",
 		"token_endpoint":         "https://api.example.com/auth/token",
@@ -237,4 +244,29 @@ func TestWellKnown(t *testing.T) {
 	if k["kid"] != e.svc.keys.Active().KID || k["d"] != nil {
 		t.Fatalf("jwk %v", k)
 	}
+}
+
+// TestBearerRevokedUser covers a session that a user revocation did not
+// mark (it lists sessions through an eventually consistent index): its
+// access token is refused anyway, and the session is then marked revoked.
+func TestBearerRevokedUser(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	tr := e.login("erin", nil)
+	sid := strings.Split(tr.RefreshToken, ".")[0]
+	decodeList(t, e.get("GET", "/sessions", tr.AccessToken))
+	e.clock.Advance(time.Second)
+	// Only the user's record is written, as if the listing had missed the session.
+	if _, err := e.store.SetUserRevokedAt(ctx, "erin", e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, e.get("GET", "/sessions", tr.AccessToken), 401, "invalid_token")
+	sess, err := e.store.GetSession(ctx, sid)
+	if err != nil || sess.RevokedAt.IsZero() || sess.RevokeReason != revoke.ReasonUserRevoked {
+		t.Fatalf("session after refusal: %+v %v", sess, err)
+	}
+	// A login after the revocation works.
+	e.clock.Advance(time.Second)
+	later := e.login("erin", nil)
+	decodeList(t, e.get("GET", "/sessions", later.AccessToken))
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -75,11 +76,12 @@ func (c *cli) commonFlags(fs *flag.FlagSet) {
 // run executes one command and returns the exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	c := &cli{stdout: stdout, stderr: stderr, getenv: getenv}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usageText)
+		return exitUsage
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stdout, usageText)
-		if len(args) == 0 {
-			return exitUsage
-		}
 		return exitOK
 	}
 	name := args[0]
@@ -99,6 +101,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 	cmd, ok := cmds[name]
 	if !ok {
+		if subs := subcommands(cmds, args[0]); len(subs) > 0 {
+			fmt.Fprintf(stderr, "shortfuse: unknown command %q: %s needs one of: %s\n\n%s", name, args[0], strings.Join(subs, ", "), usageText)
+			return exitUsage
+		}
 		fmt.Fprintf(stderr, "shortfuse: unknown command %q\n\n%s", name, usageText)
 		return exitUsage
 	}
@@ -109,7 +115,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
 	case errors.Is(err, errUsage):
-		fmt.Fprintf(stderr, "shortfuse %s: %v\n", name, err)
+		fmt.Fprintf(stderr, "shortfuse %s: %v\nRun 'shortfuse %s -h' for its flags.\n", name, err, name)
 		return exitUsage
 	default:
 		fmt.Fprintf(stderr, "shortfuse %s: %v\n", name, err)
@@ -117,12 +123,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 }
 
+// subcommands returns the sorted subcommands of group ("sessions" ->
+// list, revoke), or nil when group is not a command group.
+func subcommands[F any](cmds map[string]F, group string) []string {
+	var subs []string
+	for k := range cmds {
+		if g, sub, ok := strings.Cut(k, " "); ok && g == group {
+			subs = append(subs, sub)
+		}
+	}
+	slices.Sort(subs)
+	return subs
+}
+
 // parse parses a command's flags; positional arguments are a usage error.
+// Asked for help (-h), it prints the command's flags on standard output.
 func (c *cli) parse(fs *flag.FlagSet, args []string) error {
-	fs.SetOutput(c.stderr)
 	c.commonFlags(fs)
+	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(c.stdout, "Usage: shortfuse %s [flags]\n\nFlags:\n", fs.Name())
+			fs.SetOutput(c.stdout)
+			fs.PrintDefaults()
 			return err
 		}
 		return fmt.Errorf("%w: %v", errUsage, err)

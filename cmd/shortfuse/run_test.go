@@ -108,7 +108,10 @@ func TestCLIUsage(t *testing.T) {
 		{[]string{"help"}, 0, "Usage"},
 		{[]string{"--help"}, 0, "Usage"},
 		{[]string{"bogus"}, 2, "unknown command"},
-		{[]string{"sessions"}, 2, "unknown command"},
+		{[]string{"sessions"}, 2, "sessions needs one of: list, revoke"},
+		{[]string{"sessions", "delete"}, 2, "sessions needs one of: list, revoke"},
+		{[]string{"users"}, 2, "users needs one of: revoke"},
+		{[]string{"keys", "--alg", "ES256"}, 2, "keys needs one of: generate"},
 		{[]string{"sessions", "list"}, 2, "--user is required"},
 		{[]string{"sessions", "list", "--user", "u"}, 2, "--table is required"},
 		{[]string{"sessions", "list", "--user", "u", "--bogus"}, 2, "flag provided but not defined"},
@@ -117,11 +120,18 @@ func TestCLIUsage(t *testing.T) {
 		{[]string{"users", "revoke", "--user", "u", "--global-signout"}, 2, "--user-pool-id"},
 		{[]string{"keys", "generate", "--alg", "HS256"}, 2, "--alg"},
 		{[]string{"sessions", "list", "-h"}, 0, "-user"},
+		{[]string{"users", "revoke", "--help"}, 0, "Usage: shortfuse users revoke [flags]"},
+		{[]string{"keys", "generate", "-h"}, 0, "-alg"},
 	}
 	for _, tc := range tests {
 		r := runCLI(map[string]string{}, tc.args...)
 		if r.code != tc.code || !strings.Contains(r.stdout+r.stderr, tc.want) {
 			t.Errorf("%v: %+v", tc.args, r)
+		}
+		// Help asked for goes to standard output; everything else about a
+		// usage error goes to standard error.
+		if tc.code == 0 && (r.stderr != "" || r.stdout == "") || tc.code == 2 && r.stdout != "" {
+			t.Errorf("%v: wrong stream: %+v", tc.args, r)
 		}
 	}
 }

@@ -43,11 +43,7 @@ func main() {
 		os.Exit(1)
 	}
 	if addr := os.Getenv("SHORTFUSE_HTTP_ADDR"); addr != "" && os.Getenv("AWS_LAMBDA_RUNTIME_API") == "" {
-		srv := &http.Server{
-			Addr: addr, Handler: svc,
-			ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
-			WriteTimeout: 15 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 16 << 10,
-		}
+		srv := newHTTPServer(addr, svc)
 		log.Info("tokensvc listening", "addr", addr)
 		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("tokensvc server failed", "error", err.Error())
@@ -59,6 +55,15 @@ func main() {
 		httpapi.WithMaxBodyBytes(int(cfg.MaxBodyBytes)),
 		httpapi.WithErrorFunc(tokensvc.WriteAdapterError))
 	lambda.StartHandlerFunc(adapter.Handle)
+}
+
+// newHTTPServer serves h outside Lambda, with limits close to API Gateway's.
+func newHTTPServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr: addr, Handler: h,
+		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 15 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 16 << 10,
+	}
 }
 
 // build reads the configuration and constructs the service.

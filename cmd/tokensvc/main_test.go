@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -94,6 +96,49 @@ func TestLambda(t *testing.T) {
 	resp, _ = a.Handle(ctx, ev("POST", "/token", strings.Repeat("a", 9000), false))
 	if resp.StatusCode != 413 || !strings.Contains(resp.Body, `"error":"invalid_request"`) {
 		t.Fatalf("oversized: %+v", resp)
+	}
+
+	// The same service as a plain HTTP server on loopback.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newHTTPServer(ln.Addr().String(), svc)
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	base := "http://" + ln.Addr().String()
+	post := func(body io.Reader, size int64) *http.Response {
+		t.Helper()
+		req, err := http.NewRequestWithContext(ctx, "POST", base+"/token", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.ContentLength = size
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Body.Close() })
+		return r
+	}
+	exchange := url.Values{
+		"grant_type":         {tokensvc.GrantTokenExchange},
+		"subject_token":      {cog.CognitoIDToken(nil)},
+		"subject_token_type": {tokensvc.TokenTypeIDToken},
+	}.Encode()
+	if r := post(strings.NewReader(exchange), int64(len(exchange))); r.StatusCode != 200 {
+		b, _ := io.ReadAll(r.Body)
+		t.Fatalf("exchange over HTTP: %d %s", r.StatusCode, b)
+	}
+	// Oversized bodies, announced or streamed without a length, are refused
+	// before they are read in full.
+	for _, size := range []int64{9000, -1} {
+		r := post(strings.NewReader(strings.Repeat("a", 9000)), size)
+		b, _ := io.ReadAll(r.Body)
+		if r.StatusCode != 413 || !strings.Contains(string(b), `"error":"invalid_request"`) {
+			t.Fatalf("oversized over HTTP (length %d): %d %s", size, r.StatusCode, b)
+		}
 	}
 }
 

@@ -2,7 +2,9 @@
 //
 // Logs are JSON through log/slog. A token or a secret never reaches a log:
 // callers log TokenID(token) instead, a short hash that lets an operator
-// correlate entries without being able to replay anything.
+// correlate entries without being able to replay anything. As a safety net,
+// the loggers of this package also replace anything shaped like a token in
+// the message, string attributes and errors with "[redacted]" (see Redact).
 package obs
 
 import (
@@ -17,7 +19,8 @@ import (
 )
 
 // NewLogger returns a JSON logger writing to w at the given level
-// ("debug", "info", "warn", "error"; anything else means info).
+// ("debug", "info", "warn", "error"; anything else means info). Tokens in
+// its records are redacted (see Redact).
 func NewLogger(w io.Writer, level string) *slog.Logger {
 	var l slog.Level
 	switch strings.ToLower(level) {
@@ -30,7 +33,7 @@ func NewLogger(w io.Writer, level string) *slog.Logger {
 	default:
 		l = slog.LevelInfo
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l, ReplaceAttr: redactAttr}))
 }
 
 // Default returns a JSON logger on stdout, at the level in SHORTFUSE_LOG_LEVEL.
