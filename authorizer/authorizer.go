@@ -70,6 +70,8 @@ type Options struct {
 	MaxAge time.Duration
 	Now    func() time.Time // default time.Now
 	Logger *slog.Logger     // refusals are logged here; default: discard
+	// Metrics counts decisions by outcome (EMF); nil counts nothing.
+	Metrics *obs.Counter
 }
 
 // Authorizer decides whether a bearer token may call a route. It is safe for
@@ -85,6 +87,7 @@ type Authorizer struct {
 	maxAge   time.Duration
 	now      func() time.Time
 	log      *slog.Logger
+	metrics  *obs.Counter
 	closers  []func()
 }
 
@@ -114,6 +117,7 @@ func New(o Options) (*Authorizer, error) {
 		maxAge:   o.MaxAge,
 		now:      o.Now,
 		log:      o.Logger,
+		metrics:  o.Metrics,
 	}, nil
 }
 
@@ -231,6 +235,21 @@ func (a *Authorizer) Decide(ctx context.Context, token string, arn MethodARN) De
 		return Decision{Effect: Deny, Reason: ErrRoute, g: g}
 	}
 	return Decision{Effect: Allow, g: g}
+}
+
+// record counts a decision by outcome and logs it.
+func (a *Authorizer) record(ctx context.Context, d Decision, token string, arn MethodARN) {
+	a.metrics.Count("Decisions", "Outcome", d.outcome())
+	a.logDecision(ctx, d, token, arn)
+}
+
+// outcome names the decision for metrics: a revoked token is told apart
+// from other unauthorized ones, since a rise in revocations is news.
+func (d Decision) outcome() string {
+	if d.Effect == Unauthorized && errors.Is(d.Reason, revlog.ErrRevoked) {
+		return "revoked"
+	}
+	return d.Effect.String()
 }
 
 // logDecision records a refusal (and, at debug level, an allow). The token

@@ -14,6 +14,7 @@ import (
 	"github.com/shortfuse/shortfuse/shared/awsx"
 	"github.com/shortfuse/shortfuse/shared/config"
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
+	"github.com/shortfuse/shortfuse/shared/obs"
 	"github.com/shortfuse/shortfuse/shared/revlog"
 	"github.com/shortfuse/shortfuse/shared/store"
 )
@@ -150,7 +151,9 @@ type Deps struct {
 	// HTTPClient fetches the JWK Set; nil uses jwtverify's default.
 	HTTPClient *http.Client
 	Logger     *slog.Logger
-	Now        func() time.Time
+	// Metrics counts decisions (EMF); nil counts nothing.
+	Metrics *obs.Counter
+	Now     func() time.Time
 	// NoPrefetch leaves the JWK Set to be fetched on first use instead of
 	// at init (the local stack starts the token service after its
 	// functions).
@@ -233,6 +236,7 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Authorizer, error) {
 		MaxAge:      cfg.MaxAge,
 		Now:         deps.Now,
 		Logger:      log,
+		Metrics:     deps.Metrics,
 	})
 	if err != nil {
 		for _, f := range closers {

@@ -105,9 +105,7 @@ func (a *Authorizer) HTTPSimple(ctx context.Context, ev events.APIGatewayV2Custo
 		return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, err
 	}
 	d := a.Decide(ctx, token, arn)
-	if d.Effect != Allow {
-		a.logDecision(ctx, d, token, arn)
-	}
+	a.record(ctx, d, token, arn)
 	switch d.Effect {
 	case Allow, Deny:
 		return events.APIGatewayV2CustomAuthorizerSimpleResponse{
@@ -129,9 +127,7 @@ func (a *Authorizer) policyDecision(ctx context.Context, token, methodARN string
 		return events.APIGatewayCustomAuthorizerResponse{}, err
 	}
 	d := a.Decide(ctx, token, arn)
-	if d.Effect != Allow {
-		a.logDecision(ctx, d, token, arn)
-	}
+	a.record(ctx, d, token, arn)
 	switch d.Effect {
 	case Allow, Deny:
 		return a.policy(d.g, arn.Prefix), nil

@@ -41,6 +41,7 @@ type Service struct {
 	access   tokenVerifier // this service's access tokens
 	revoker  *revoke.Revoker
 	log      *slog.Logger
+	metrics  *obs.Counter
 	now      func() time.Time
 	routes   []route
 	basePath string
@@ -55,6 +56,10 @@ type Option func(*Service)
 
 // WithLogger sets the request logger (default obs.Default()).
 func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
+
+// WithMetrics counts responses by status class and security events
+// (refresh token reuse, revoked logins) as EMF records.
+func WithMetrics(c *obs.Counter) Option { return func(s *Service) { s.metrics = c } }
 
 // WithClock sets the clock used for tokens, sessions and verification.
 func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
@@ -338,8 +343,23 @@ func (s *Service) logRequest(r *http.Request, status int, d time.Duration, info 
 	}
 	if info.event != "" {
 		level = max(level, slog.LevelWarn)
+		s.metrics.Count("SecurityEvents", "Event", info.event)
 	}
+	s.metrics.Count("Responses", "Status", statusClass(status))
 	s.log.LogAttrs(r.Context(), level, "request", attrs...)
+}
+
+// statusClass is "2xx", "3xx", "4xx" or "5xx": few values, so few metric streams.
+func statusClass(status int) string {
+	switch {
+	case status >= 500:
+		return "5xx"
+	case status >= 400:
+		return "4xx"
+	case status >= 300:
+		return "3xx"
+	}
+	return "2xx"
 }
 
 type statusWriter struct {

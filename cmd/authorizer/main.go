@@ -21,7 +21,7 @@ func main() {
 		log.Error("configuration", "err", err.Error())
 		os.Exit(1)
 	}
-	a, err := authorizer.Open(context.Background(), cfg, authorizer.Deps{Logger: log})
+	a, err := authorizer.Open(context.Background(), cfg, authorizer.Deps{Logger: log, Metrics: obs.NewCounter(os.Stdout, "authorizer")})
 	if err != nil {
 		log.Error("init", "err", err.Error())
 		os.Exit(1)

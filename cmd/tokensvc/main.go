@@ -89,7 +89,8 @@ func build(ctx context.Context, env *config.Env, log *slog.Logger) (*tokensvc.Se
 	if err := cognitoKeys.Prefetch(ctx); err != nil {
 		log.Warn("cognito jwks prefetch failed", "error", err.Error())
 	}
-	opts := []tokensvc.Option{tokensvc.WithLogger(log), tokensvc.WithCognitoKeys(cognitoKeys)}
+	opts := []tokensvc.Option{tokensvc.WithLogger(log), tokensvc.WithCognitoKeys(cognitoKeys),
+		tokensvc.WithMetrics(obs.NewCounter(os.Stdout, "tokensvc"))}
 	if cfg.UserPoolID != "" {
 		opts = append(opts, tokensvc.WithSignOut(cognitoidentityprovider.NewFromConfig(awsCfg)))
 	}

@@ -14,7 +14,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -57,6 +59,7 @@ func Metric(w io.Writer, namespace, name string, value float64, unit string, dim
 		keys = append(keys, k)
 		rec[k] = v
 	}
+	slices.Sort(keys)
 	rec[name] = value
 	rec["_aws"] = map[string]any{
 		"Timestamp": time.Now().UnixMilli(),
@@ -68,4 +71,34 @@ func Metric(w io.Writer, namespace, name string, value float64, unit string, dim
 	}
 	b, _ := json.Marshal(rec)
 	_, _ = w.Write(append(b, '\n'))
+}
+
+// Namespace is the CloudWatch namespace of every shortfuse metric.
+const Namespace = "shortfuse"
+
+// Counter writes counts of one function's events as EMF records, one line
+// each. A nil *Counter counts nothing, so tests and the local stack can
+// leave it out. It is safe for concurrent use.
+type Counter struct {
+	mu       sync.Mutex // one record per Write, never interleaved
+	w        io.Writer
+	function string
+}
+
+// NewCounter returns a Counter writing to w (os.Stdout in Lambda, where
+// the log stream carries EMF records to CloudWatch) with dimension
+// Function=function.
+func NewCounter(w io.Writer, function string) *Counter {
+	return &Counter{w: w, function: function}
+}
+
+// Count records one event as metric name, with dimensions Function and
+// dim=value, in Namespace.
+func (c *Counter) Count(name, dim, value string) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	Metric(c.w, Namespace, name, 1, "Count", map[string]string{"Function": c.function, dim: value})
 }

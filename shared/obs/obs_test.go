@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -132,6 +133,41 @@ func TestMetric(t *testing.T) {
 	if cw["Namespace"] != "shortfuse" {
 		t.Fatalf("%v", cw)
 	}
+}
+
+func TestCounter(t *testing.T) {
+	var buf bytes.Buffer
+	c := NewCounter(&buf, "authorizer")
+	c.Count("Decisions", "Outcome", "allow")
+	c.Count("Decisions", "Outcome", "revoked")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want 2 records, got %q", buf.String())
+	}
+	var m struct {
+		AWS struct {
+			Timestamp         int64
+			CloudWatchMetrics []struct {
+				Namespace  string
+				Dimensions [][]string
+				Metrics    []struct{ Name, Unit string }
+			}
+		} `json:"_aws"`
+		Function, Outcome string
+		Decisions         float64
+	}
+	if err := json.Unmarshal([]byte(lines[1]), &m); err != nil {
+		t.Fatal(err)
+	}
+	cw := m.AWS.CloudWatchMetrics
+	if m.AWS.Timestamp == 0 || len(cw) != 1 || cw[0].Namespace != Namespace ||
+		!slices.Equal(cw[0].Dimensions[0], []string{"Function", "Outcome"}) ||
+		cw[0].Metrics[0] != (struct{ Name, Unit string }{"Decisions", "Count"}) ||
+		m.Function != "authorizer" || m.Outcome != "revoked" || m.Decisions != 1 {
+		t.Fatalf("record %s", lines[1])
+	}
+	var none *Counter
+	none.Count("Decisions", "Outcome", "allow") // a nil Counter counts nothing
 }
 
 func FuzzRedact(f *testing.F) {
