@@ -3,7 +3,7 @@
 #   make dev     run the whole stack on local emulators (see cmd/devstack)
 #   make test    all tests, race detector on, emulators started by the tests
 #   make lint    gofmt, go vet, staticcheck
-#   make bench   benchmarks of the packages that have some
+#   make bench   benchmarks of the packages that have some, then one table of figures and goals
 #   make fuzz    each fuzz target for FUZZTIME (seed corpora already run in make test)
 
 SHELL := bash
@@ -55,7 +55,7 @@ $(STATICCHECK):
 
 bench: node_modules
 	@if [[ -z "$(BENCH_PKGS)" ]]; then echo "no benchmarks"; exit 0; fi
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count=1 $(BENCH_PKGS)
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count=1 $(BENCH_PKGS) 2>&1 | $(GO) run ./cmd/benchtable
 
 fuzz: node_modules
 	@for pkg in $$($(GO) list ./...); do \

@@ -39,9 +39,7 @@ import (
 // dyn is one dynalite for the package; each stack gets its own table.
 var dyn *testenv.Dynamo
 
-// TestMain starts the package's dynalite. With -bench, it prints the table
-// of the authorizer's figures (see package e2e/benchtable) after the
-// benchmarks.
+// TestMain starts the package's dynalite.
 func TestMain(m *testing.M) {
 	flag.Parse()
 	d, err := testenv.StartDynalite(context.Background())
@@ -50,9 +48,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	dyn = d
-	capture := captureBenchmarks()
 	code := m.Run()
-	capture.finish()
 	if err := d.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}

@@ -1,10 +1,8 @@
-// Package benchtable turns the authorizer's benchmark results, as `go test
-// -bench` prints them, into one table: each figure next to its goal, every
-// ratio computed from figures of the same run.
-//
-// The e2e package prints the table at the end of its benchmarks, which
-// measure every figure in one process; cmd/benchtable prints it from saved
-// or piped output.
+// Package benchtable turns the benchmark results of the authorizer (package
+// e2e) and of the token service, as `go test -bench` prints them, into one
+// table: each figure next to its goal, every ratio computed from figures of
+// the same run. cmd/benchtable prints it from piped output; make bench
+// pipes into it.
 package benchtable
 
 import (
@@ -66,6 +64,11 @@ const (
 	ColdInit          = "BenchmarkColdInit/revocations="
 	DynamoCalls       = "BenchmarkDynamoCalls"
 	RevocationDelay   = "BenchmarkRevocationDelay"
+
+	// Token service (package tokensvc), against dynalite.
+	Exchange          = "BenchmarkExchange"
+	Refresh           = "BenchmarkRefresh"
+	ExchangeVsPutItem = "BenchmarkExchangeVsPutItem"
 )
 
 // Goals.
@@ -75,6 +78,7 @@ const (
 	maxRepeatedNS    = 5000 // cache-hit decision
 	maxRepeatedAlloc = 4
 	maxDelayMS       = 2000 // revocation to refusal, 1 s poll + 1 s margin
+	minExchangePct   = 80   // exchange throughput / bare PutItem throughput
 )
 
 type row struct {
@@ -175,6 +179,24 @@ func Build(res Results) *Table {
 	if v, ok := t.get(RevocationDelay, "delay-ms"); ok {
 		t.add("revocation to first refusal at the gateway (poll 1 s)", fmt.Sprintf("%.0f ms", v),
 			fmt.Sprintf("<= poll + 1 s margin (%d ms)", maxDelayMS), met(v <= maxDelayMS))
+	}
+	for _, op := range []struct{ bench, what string }{{Exchange, "exchange"}, {Refresh, "refresh"}} {
+		ops, ok1 := t.get(op.bench, "ops/s")
+		p50, ok2 := t.get(op.bench, "p50-µs")
+		p99, ok3 := t.get(op.bench, "p99-µs")
+		if ok1 && ok2 && ok3 {
+			t.add("token service "+op.what+" through the handler, on dynalite",
+				fmt.Sprintf("%.0f ops/s, p50 %.2f ms, p99 %.2f ms", ops, p50/1e3, p99/1e3), "reported", nil)
+		}
+	}
+	if v, ok := t.get(ExchangeVsPutItem, "exchange/put-%"); ok {
+		t.add("exchange / bare PutItem throughput (interleaved)", fmt.Sprintf("%.0f%%", v),
+			fmt.Sprintf(">= %d%%", minExchangePct), met(v >= minExchangePct))
+		if f, ok := t.get(ExchangeVsPutItem, "put+get/put-%"); ok {
+			e, _ := t.get(ExchangeVsPutItem, "exchange/put+get-%")
+			t.add("  floor: PutItem with a concurrent GetItem / bare PutItem", fmt.Sprintf("%.0f%%", f), "reported (dynalite serves one request at a time)", nil)
+			t.add("  exchange / that floor", fmt.Sprintf("%.0f%%", e), "reported", nil)
+		}
 	}
 	return t
 }
