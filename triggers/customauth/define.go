@@ -55,7 +55,9 @@ func Decide(session []*events.CognitoEventUserPoolsChallengeResult, userNotFound
 			}
 			continue
 		}
-		if r.ChallengeMetadata != StepAnswer {
+		if r.ChallengeMetadata != StepAnswer || wrong >= maxAttempts {
+			// No answer counts once maxAttempts were wrong, not even a
+			// correct one (say, after the limit was lowered mid-session).
 			return decideFail
 		}
 		if r.ChallengeResult {

@@ -31,6 +31,7 @@ func TestDecide(t *testing.T) {
 		{"two wrong", []*cr{start(), answer(false), answer(false)}, false, decideChallenge},
 		{"three wrong", []*cr{start(), answer(false), answer(false), answer(false)}, false, decideFail},
 		{"two wrong then right", []*cr{start(), answer(false), answer(false), answer(true)}, false, decideTokens},
+		{"right after the limit", []*cr{start(), answer(false), answer(false), answer(false), answer(true)}, false, decideFail},
 		{"unknown user, correct?", []*cr{start(), answer(true)}, true, decideFail},
 		{"unknown user, wrong", []*cr{start(), answer(false)}, true, decideChallenge},
 		{"unknown user, start", nil, true, decideChallenge},
@@ -78,6 +79,9 @@ func FuzzDefine(f *testing.F) {
 			last := s[len(s)-1]
 			if ev.Request.UserNotFound || len(s) < 2 || !last.ChallengeResult || last.ChallengeMetadata != StepAnswer || s[0].ChallengeMetadata != StepStart {
 				t.Fatalf("tokens for %s", in)
+			}
+			if len(s)-2 >= 3 {
+				t.Fatalf("tokens after %d wrong answers: %s", len(s)-2, in)
 			}
 		}
 	})

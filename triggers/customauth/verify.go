@@ -62,7 +62,13 @@ func (v *Verify) check(ctx context.Context, ev VerifyEvent) (bool, error) {
 	if strings.Contains(answer, ".") {
 		claims, err := v.keys.verifyLink(answer, ev.UserPoolID, ev.UserName, now)
 		if err != nil {
-			log.InfoContext(ctx, "verifyauth: link refused", "link", obs.TokenID(answer), "reason", err.Error())
+			// An answer that is not a signed token may be a mistyped code
+			// ("123.456"), whose hash is no secret: name only tokens.
+			attrs := []any{"reason", err.Error()}
+			if !errors.Is(err, errLinkMalformed) && !errors.Is(err, errLinkSignature) {
+				attrs = append(attrs, "link", obs.TokenID(answer))
+			}
+			log.InfoContext(ctx, "verifyauth: link refused", attrs...)
 			return false, nil
 		}
 		if claims.JTI != cid || !u.deliverable {

@@ -70,14 +70,19 @@ func (l domainList) match(domain string) bool {
 
 var errBadEmail = errors.New("bad email")
 
-// splitEmail returns the address in lower case and its domain. It accepts
-// the plain local@domain form only: no display names, quotes, comments or
-// whitespace, an ASCII host name as domain.
+// splitEmail returns the address with ASCII letters in lower case, and its
+// domain. It accepts the plain local@domain form only: no display names,
+// quotes, comments or whitespace, an ASCII host name as domain.
+//
+// Only ASCII letters are folded: Unicode case mapping turns some non-ASCII
+// letters into ASCII ones (U+212A KELVIN SIGN into "k", U+0130 into "i"),
+// so "ceo@wor\u212A.com" would pass for ceo@work.com in the domain rules and
+// in the address an invite is bound to.
 func splitEmail(addr string) (normalized, domain string, err error) {
 	if len(addr) > 254 {
 		return "", "", errBadEmail
 	}
-	a := strings.ToLower(addr)
+	a := asciiLower(addr)
 	at := strings.LastIndexByte(a, '@')
 	if at <= 0 || at > 64 || at == len(a)-1 {
 		return "", "", errBadEmail
@@ -94,13 +99,23 @@ func splitEmail(addr string) (normalized, domain string, err error) {
 	return local + "@" + dom, dom, nil
 }
 
+// asciiLower maps A-Z to a-z and leaves every other character as it is.
+func asciiLower(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + ('a' - 'A')
+		}
+		return r
+	}, s)
+}
+
 var e164RE = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
 // validE164 reports whether p is an E.164 number: "+", a non-zero digit,
 // and 7 to 15 digits in all.
 func validE164(p string) bool { return e164RE.MatchString(p) }
 
-// NormalizeEmail returns addr as the policy compares it (lower case, no
+// NormalizeEmail returns addr as the policy compares it (ASCII lower case, no
 // trailing dot on the domain), or an error when it is not a plain
 // local@domain address. Invites bound to an address store this form.
 func NormalizeEmail(addr string) (string, error) {

@@ -365,3 +365,43 @@ func TestBudgetBoundsStuckStore(t *testing.T) {
 		t.Fatalf("store call had %v left, want a deadline within %s", inv.left, budget)
 	}
 }
+
+// Unicode case mapping turns some non-ASCII letters into ASCII ones
+// (U+212A KELVIN SIGN into "k", U+0130 into "i"). Such an address is not
+// the ASCII one: it must neither pass the domain rules of the ASCII domain
+// nor match the address an invite is bound to.
+func TestEmailFoldsASCIIOnly(t *testing.T) {
+	vars := map[string]string{
+		"SHORTFUSE_SIGNUP_ALLOWED_DOMAINS":    "work.test,x.test",
+		"SHORTFUSE_SIGNUP_AUTOVERIFY_DOMAINS": "work.test",
+	}
+	inv := &fakeInvites{byID: map[string]*store.Invite{code("B0ND-B0ND-B0ND-B0ND"): {Email: "alice@x.test"}}}
+	h := New(policy(t, vars), inv, 0, nil)
+
+	out, err := h.Handle(context.Background(), signup(SourceSignUp, "ceo@wor\u212A.test", "", nil, nil))
+	if !errors.Is(err, ErrEmailInvalid) {
+		t.Fatalf("kelvin-sign domain: %+v %v, want %v", out.Response, err, ErrEmailInvalid)
+	}
+	out, err = h.Handle(context.Background(), signup(SourceSignUp, "al\u0130ce@x.test", "", map[string]string{InviteField: "B0ND-B0ND-B0ND-B0ND"}, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Response.AutoVerifyEmail {
+		t.Fatal("address with U+0130 verified as the invite's bound address")
+	}
+	if want := code("B0ND-B0ND-B0ND-B0ND") + " al\u0130ce@x.test al\u0130ce@x.test"; len(inv.called) != 1 || inv.called[0] != want {
+		t.Fatalf("ConsumeInvite calls %q, want %q", inv.called, want)
+	}
+	for in, want := range map[string]string{
+		"Ada@Example.COM":      "ada@example.com",
+		"\u00C9va@example.com": "\u00C9va@example.com",
+		"al\u0130ce@x.test":    "al\u0130ce@x.test",
+	} {
+		if got, err := NormalizeEmail(in); err != nil || got != want {
+			t.Errorf("NormalizeEmail(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if got, err := NormalizeEmail("a@wor\u212A.test"); err == nil {
+		t.Errorf("NormalizeEmail accepted a non-ASCII domain as %q", got)
+	}
+}
