@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/shortfuse/shortfuse/shared/revoke"
 )
@@ -16,7 +17,11 @@ func (s *Service) handleAdminListSessions(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	list, err := s.listSessions(r.Context(), r.PathValue("sub"), c.sess.ID)
+	sub, err := subParam(r)
+	if err != nil {
+		return err
+	}
+	list, err := s.listSessions(r.Context(), sub, c.sess.ID)
 	if err != nil {
 		return err
 	}
@@ -42,6 +47,10 @@ func (s *Service) handleAdminRevokeUser(w http.ResponseWriter, r *http.Request, 
 	if _, err := s.authenticate(r, info, true); err != nil {
 		return err
 	}
+	sub, err := subParam(r)
+	if err != nil {
+		return err
+	}
 	global := s.cfg.AdminGlobalSignOut
 	if v := r.URL.Query().Get("global_signout"); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -50,7 +59,7 @@ func (s *Service) handleAdminRevokeUser(w http.ResponseWriter, r *http.Request, 
 		}
 		global = b
 	}
-	res, err := s.revoker.User(r.Context(), r.PathValue("sub"), "", revoke.ReasonAdmin, global)
+	res, err := s.revoker.User(r.Context(), sub, "", revoke.ReasonAdmin, global)
 	switch {
 	case errors.Is(err, revoke.ErrNoUserPool):
 		return ErrInvalidRequest.WithDescription("global sign-out is not configured")
@@ -64,4 +73,15 @@ func (s *Service) handleAdminRevokeUser(w http.ResponseWriter, r *http.Request, 
 	}
 	writeJSON(w, http.StatusOK, res)
 	return nil
+}
+
+// subParam returns the {sub} path parameter. A sub is a JWT string claim, so
+// one that is not UTF-8 (a percent-escaped byte such as %ff) names no user
+// and is refused here rather than by the store.
+func subParam(r *http.Request) (string, error) {
+	sub := r.PathValue("sub")
+	if !utf8.ValidString(sub) {
+		return "", ErrInvalidRequest.WithDescription("sub is not valid UTF-8")
+	}
+	return sub, nil
 }

@@ -153,6 +153,7 @@ func TestExchangeRefused(t *testing.T) {
 		{"expired", form(with("subject_token", e.idToken("user-bad", map[string]any{"exp": e.clock.Now().Add(-time.Minute).Unix()}))), 400, "invalid_request"},
 		{"access token", form(with("subject_token", e.idToken("user-bad", map[string]any{"token_use": "access", "aud": nil, "client_id": testClient}))), 400, "invalid_request"},
 		{"no auth_time", form(with("subject_token", e.idToken("user-bad", map[string]any{"auth_time": nil}))), 400, "invalid_request"},
+		{"auth_time in the future", form(with("subject_token", e.idToken("user-bad", map[string]any{"auth_time": e.clock.Now().Add(time.Hour).Unix()}))), 400, "invalid_request"},
 		{"alg none", form(with("subject_token", jwttest.Unsigned(map[string]any{"alg": "none"}, map[string]any{"sub": "user-bad"}))), 400, "invalid_request"},
 		{"hmac", form(with("subject_token", jwttest.HMAC(nil, map[string]any{"sub": "user-bad"}, []byte("k")))), 400, "invalid_request"},
 		{"unknown client_id", form(with("client_id", "client-9")), 401, "invalid_client"},
@@ -176,6 +177,7 @@ func TestExchangeRefused(t *testing.T) {
 		"expired":                  "expired",
 		"access token":             "not an ID token",
 		"no auth_time":             "auth_time",
+		"auth_time in the future":  "not valid yet",
 		"mismatched client_id":     "another client",
 		"wrong subject token type": "subject_token_type must be",
 	}

@@ -108,13 +108,22 @@ func (s *Service) refresh(r *http.Request, form url.Values, info *reqInfo) (*Tok
 }
 
 // reuse revokes a session whose refresh token was used twice.
+//
+// A session revoked less than the log retention ago is revoked again: both
+// steps are idempotent, and an earlier attempt may have marked the session
+// and then failed to log it, a failure nobody else retries. Once the
+// revocation is older than that, every access token of the session has
+// expired and the log entry would change nothing.
 func (s *Service) reuse(ctx context.Context, sess *store.Session, info *reqInfo) error {
 	info.event = revoke.ReasonRefreshReuse
-	if !sess.RevokedAt.IsZero() {
-		return ErrInvalidGrant.WithDescription("session has been revoked")
+	revoked := !sess.RevokedAt.IsZero()
+	if !revoked || s.now().Before(sess.RevokedAt.Add(s.cfg.RevocationRetention)) {
+		if _, err := s.revoker.Session(ctx, sess.ID, revoke.ReasonRefreshReuse); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
 	}
-	if _, err := s.revoker.Session(ctx, sess.ID, revoke.ReasonRefreshReuse); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
+	if revoked {
+		return ErrInvalidGrant.WithDescription("session has been revoked")
 	}
 	return ErrInvalidGrant.WithDescription("refresh_token was already used; the session is revoked")
 }

@@ -2,6 +2,7 @@ package tokensvc
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shortfuse/shortfuse/shared/obs"
 	"github.com/shortfuse/shortfuse/shared/revoke"
 	"github.com/shortfuse/shortfuse/shared/store"
 )
@@ -215,4 +217,115 @@ func TestRefreshLimits(t *testing.T) {
 		delete(e.svc.cfg.Clients, testClient)
 		wantError(t, e.refresh(tr.RefreshToken), 400, "invalid_grant")
 	})
+}
+
+// TestAccessTokenWithinSessionLimits: an access token never outlives the
+// idle or absolute limit of its session, which authorizers cannot see.
+func TestAccessTokenWithinSessionLimits(t *testing.T) {
+	tests := []struct {
+		name      string
+		idle, max time.Duration
+		advance   time.Duration // before a refresh; 0: check the exchange
+		want      time.Duration
+	}{
+		{"client lifetime", time.Hour, 24 * time.Hour, 0, 300 * time.Second},
+		{"client lifetime after refresh", time.Hour, 24 * time.Hour, time.Minute, 300 * time.Second},
+		{"idle limit first", time.Minute, 24 * time.Hour, 0, time.Minute},
+		{"idle limit first after refresh", time.Minute, 24 * time.Hour, 30 * time.Second, time.Minute},
+		{"absolute limit first", 10 * time.Minute, 10 * time.Minute, 8 * time.Minute, 2 * time.Minute},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, envOption{cfg: func(c *Config) { c.SessionIdleTTL, c.SessionMaxTTL = tc.idle, tc.max }})
+			tr := e.login("user-1", nil)
+			if tc.advance > 0 {
+				e.clock.Advance(tc.advance)
+				tr = e.tokenResponse(e.refresh(tr.RefreshToken))
+			}
+			if tr.ExpiresIn != int64(tc.want/time.Second) {
+				t.Errorf("expires_in %d, want %d", tr.ExpiresIn, int64(tc.want/time.Second))
+			}
+			if c := e.verifyAccess(tr.AccessToken); !c.ExpiresAt.Equal(e.clock.Now().Add(tc.want)) {
+				t.Errorf("exp %v, want %v", c.ExpiresAt, e.clock.Now().Add(tc.want))
+			}
+		})
+	}
+}
+
+// logFailStore fails the next fail appends to the revocation log.
+type logFailStore struct {
+	*store.Store
+	mu   sync.Mutex
+	fail int
+}
+
+func (s *logFailStore) AppendRevocation(ctx context.Context, r store.Revocation) (store.Revocation, error) {
+	s.mu.Lock()
+	fail := s.fail > 0
+	if fail {
+		s.fail--
+	}
+	s.mu.Unlock()
+	if fail {
+		return store.Revocation{}, fmt.Errorf("%w: injected", store.ErrUnavailable)
+	}
+	return s.Store.AppendRevocation(ctx, r)
+}
+
+// TestReuseLogsRevocation: a replayed refresh token gets its session into
+// the revocation log even when an earlier revocation of the session was
+// recorded in the store but never logged (nobody retries a reuse
+// revocation), as long as the session's access tokens can still be live.
+func TestReuseLogsRevocation(t *testing.T) {
+	tests := []struct {
+		name       string
+		failAppend int  // revocation log appends that fail
+		markFirst  bool // the session is marked revoked, without a log entry, before the replays
+		advance    time.Duration
+		replays    []int // expected status of each replay of the rotated token
+		wantLogged bool
+	}{
+		{"log append failed on the first replay", 1, false, 0, []int{503, 400}, true},
+		{"marked revoked, never logged", 0, true, 0, []int{400}, true},
+		{"revoked longer ago than the log retention", 0, true, time.Hour + time.Minute, []int{400}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			ctx := context.Background()
+			st := &logFailStore{Store: e.store, fail: tc.failAppend}
+			svc, err := New(e.cfg, st, e.svc.keys, WithClock(e.clock.Now),
+				WithLogger(obs.NewLogger(e.logs, "debug")), WithCognitoKeys(e.cog.Keys()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.svc = svc
+			tr := e.login("user-1", nil)
+			sid := strings.Split(tr.RefreshToken, ".")[0]
+			e.tokenResponse(e.refresh(tr.RefreshToken))
+			if tc.markFirst {
+				if _, err := e.store.RevokeSession(ctx, sid, revoke.ReasonUserSignOut, e.clock.Now()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.clock.Advance(tc.advance)
+			for i, status := range tc.replays {
+				resp := e.refresh(tr.RefreshToken)
+				if resp.Code != status {
+					t.Fatalf("replay %d: %d %s", i, resp.Code, resp.Body)
+				}
+			}
+			revs, err := e.store.RevocationsSince(ctx, e.clock.Now().Add(-2*time.Hour), e.clock.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			logged := false
+			for _, r := range revs {
+				logged = logged || (r.Kind == store.RevokeSession && r.Value == sid)
+			}
+			if logged != tc.wantLogged {
+				t.Fatalf("session logged %v, want %v: %+v", logged, tc.wantLogged, revs)
+			}
+		})
+	}
 }

@@ -58,6 +58,9 @@ func (s *Service) introspect(ctx context.Context, tok string) (*IntrospectionRes
 		if err != nil || sess == nil || !hashIn(hash, [][]byte{sess.RefreshHash}) {
 			return inactive, err
 		}
+		if _, ok := s.cfg.Clients[sess.ClientID]; !ok {
+			return inactive, nil // the refresh grant refuses it: client no longer allowed
+		}
 		return &IntrospectionResponse{
 			Active: true, Sub: sess.Sub, ClientID: sess.ClientID, Username: sess.Username,
 			Scope: sess.Scope, TokenType: "refresh_token", SID: sess.ID, Iss: s.cfg.Issuer,

@@ -92,3 +92,20 @@ func TestIntrospect(t *testing.T) {
 		wantError(t, e.post("/introspect", url.Values{}, admin.AccessToken), 400, "invalid_request")
 	})
 }
+
+// TestIntrospectRemovedClient: once a client is no longer configured the
+// refresh grant refuses its refresh tokens, so introspection must not call
+// them active.
+func TestIntrospectRemovedClient(t *testing.T) {
+	e := newEnv(t)
+	admin := e.adminLogin()
+	e.cog.ClientID = shortClient
+	u := e.login("user-1", nil)
+	e.cog.ClientID = testClient
+	delete(e.svc.cfg.Clients, shortClient)
+	wantError(t, e.refresh(u.RefreshToken), 400, "invalid_grant")
+	resp := e.post("/introspect", url.Values{"token": {u.RefreshToken}}, admin.AccessToken)
+	if resp.Code != 200 || strings.TrimSpace(resp.Body.String()) != `{"active":false}` {
+		t.Fatalf("%d %s", resp.Code, resp.Body)
+	}
+}

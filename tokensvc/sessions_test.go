@@ -270,3 +270,29 @@ func TestBearerRevokedUser(t *testing.T) {
 	later := e.login("erin", nil)
 	decodeList(t, e.get("GET", "/sessions", later.AccessToken))
 }
+
+// TestAdminMalformedSub: a sub that is not UTF-8 names no user; the admin
+// endpoints answer invalid_request, not a server error.
+func TestAdminMalformedSub(t *testing.T) {
+	e := newEnv(t)
+	admin := e.adminLogin()
+	tests := []struct {
+		method, path string
+		status       int
+		code         string
+	}{
+		{"GET", "/admin/users/%ff/sessions", 400, "invalid_request"},
+		{"GET", "/admin/users/a%c3/sessions", 400, "invalid_request"},
+		{"POST", "/admin/users/%ff/revoke", 400, "invalid_request"},
+		{"POST", "/admin/users/%ed%a0%80/revoke?global_signout=false", 400, "invalid_request"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			wantError(t, e.get(tc.method, tc.path, admin.AccessToken), tc.status, tc.code)
+		})
+	}
+	// A well-formed sub that is not ASCII is a user like any other.
+	if resp := e.get("GET", "/admin/users/%C3%A9/sessions", admin.AccessToken); resp.Code != 200 {
+		t.Fatalf("%d %s", resp.Code, resp.Body)
+	}
+}

@@ -80,17 +80,24 @@ func (s *Service) checkClientID(id string) error {
 }
 
 // issueAccessToken signs an access token for sess with the given scope and
-// the lifetime configured for its client.
+// the lifetime configured for its client, cut short where the session's idle
+// or absolute limit comes first: authorizers never read the session, so the
+// token's exp is the only session limit they can apply. It returns the
+// token's lifetime in whole seconds.
 func (s *Service) issueAccessToken(sess *store.Session, scope string, now time.Time) (string, time.Duration, error) {
 	ttl, ok := s.cfg.Clients[sess.ClientID]
 	if !ok {
 		return "", 0, ErrInvalidGrant.WithDescription("client is no longer allowed")
 	}
+	exp := min(now.Add(ttl).Unix(), sess.IdleExpiresAt.Unix(), sess.AbsExpiresAt.Unix())
+	if exp <= now.Unix() {
+		return "", 0, ErrInvalidGrant.WithDescription("session has expired")
+	}
 	tok, err := s.keys.Sign("at+jwt", accessClaims{
 		Issuer:   s.cfg.Issuer,
 		Subject:  sess.Sub,
 		Audience: s.cfg.Audience,
-		Expires:  now.Add(ttl).Unix(),
+		Expires:  exp,
 		IssuedAt: now.Unix(),
 		JTI:      newID(16),
 		ClientID: sess.ClientID,
@@ -103,7 +110,7 @@ func (s *Service) issueAccessToken(sess *store.Session, scope string, now time.T
 	if err != nil {
 		return "", 0, ErrServer.WithCause(err)
 	}
-	return tok, ttl, nil
+	return tok, time.Duration(exp-now.Unix()) * time.Second, nil
 }
 
 // clientInfo returns what a session records about the device that made it.

@@ -49,7 +49,7 @@ var (
 	ErrAudience        = errors.New("jwt: wrong audience or client")
 	ErrTokenUse        = errors.New("jwt: wrong token use")
 	ErrExpired         = errors.New("jwt: expired")
-	ErrNotYetValid     = errors.New("jwt: not yet valid") // nbf or iat in the future
+	ErrNotYetValid     = errors.New("jwt: not yet valid") // nbf, iat or auth_time in the future
 	ErrTooOld          = errors.New("jwt: older than the allowed maximum age")
 	ErrClaims          = errors.New("jwt: missing or mistyped claim")
 	ErrKeysUnavailable = errors.New("jwt: signing keys unavailable")

@@ -326,6 +326,12 @@ func (v *Verifier) check(c *Claims, seen uint32) error {
 	if c.IssuedAt.After(now.Add(v.leeway)) {
 		return fmt.Errorf("%w: iat", ErrNotYetValid)
 	}
+	// A login cannot have happened in the future. Revocations refuse tokens
+	// whose auth_time is at or before the revocation time, so one dated
+	// later would escape every revocation made before that date.
+	if seen&hasAuthTime != 0 && c.AuthTime.After(now.Add(v.leeway)) {
+		return fmt.Errorf("%w: auth_time", ErrNotYetValid)
+	}
 	if v.maxAge > 0 && now.Sub(c.IssuedAt) > v.maxAge {
 		return ErrTooOld
 	}
