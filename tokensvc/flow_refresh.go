@@ -88,6 +88,14 @@ func (s *Service) refresh(r *http.Request, form url.Values, info *reqInfo) (*Tok
 
 	next, nextHash := newRefreshToken(sess.ID)
 	rotated, err := s.store.RotateRefresh(ctx, sess.ID, hash, nextHash, now, idleExpiry(now, s.cfg.SessionIdleTTL, sess.AbsExpiresAt))
+	if err != nil {
+		// A write that timed out may have landed, and the SDK's retry of
+		// one that landed fails its condition. Only this request knows
+		// nextHash, so finding it stored means the rotation was ours.
+		if own := s.ownRotation(ctx, sess.ID, nextHash); own != nil {
+			rotated, err = own, nil
+		}
+	}
 	if errors.Is(err, store.ErrConflict) {
 		return nil, s.reuse(ctx, sess, info)
 	}
@@ -105,6 +113,23 @@ func (s *Service) refresh(r *http.Request, form url.Values, info *reqInfo) (*Tok
 		RefreshToken: next,
 		Scope:        scope,
 	}, nil
+}
+
+// confirmTimeout bounds the read that settles an ambiguous rotation; it
+// runs on a fresh context because the request's may be what expired.
+const confirmTimeout = time.Second
+
+// ownRotation returns the session if its current refresh hash is nextHash,
+// that is if a rotation this request attempted was stored, and it is not
+// revoked; nil otherwise, including when the session cannot be read.
+func (s *Service) ownRotation(ctx context.Context, sid string, nextHash []byte) *store.Session {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), confirmTimeout)
+	defer cancel()
+	sess, err := s.store.GetSession(ctx, sid)
+	if err != nil || !sess.RevokedAt.IsZero() || !hashIn(nextHash, [][]byte{sess.RefreshHash}) {
+		return nil
+	}
+	return sess
 }
 
 // reuse revokes a session whose refresh token was used twice.

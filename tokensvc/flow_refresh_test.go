@@ -329,3 +329,72 @@ func TestReuseLogsRevocation(t *testing.T) {
 		})
 	}
 }
+
+// ambiguousStore makes RotateRefresh fail with err, after applying the
+// rotation when land is set: a write that timed out after it landed, or an
+// SDK retry of a landed write that then fails its condition.
+type ambiguousStore struct {
+	*store.Store
+	land bool
+	err  error
+}
+
+func (s *ambiguousStore) RotateRefresh(ctx context.Context, id string, oldHash, newHash []byte, now, idle time.Time) (*store.Session, error) {
+	if s.land {
+		if _, err := s.Store.RotateRefresh(ctx, id, oldHash, newHash, now, idle); err != nil {
+			return nil, err
+		}
+	}
+	return nil, s.err
+}
+
+// TestRefreshAmbiguousWrite: a rotation whose outcome the store did not
+// report is settled by reading the session back, so the client gets its new
+// tokens when the write landed, a retryable 503 when it did not, and the
+// session is never revoked for a reuse that did not happen.
+func TestRefreshAmbiguousWrite(t *testing.T) {
+	unavailable := fmt.Errorf("%w: injected timeout", store.ErrUnavailable)
+	tests := []struct {
+		name   string
+		land   bool
+		err    error
+		status int
+	}{
+		{"timed out after landing", true, unavailable, 200},
+		{"retry of a landed write fails its condition", true, store.ErrConflict, 200},
+		{"timed out before landing", false, unavailable, 503},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			ctx := context.Background()
+			tr := e.login("user-1", nil)
+			sid := strings.Split(tr.RefreshToken, ".")[0]
+			good := e.svc
+			svc, err := New(e.cfg, &ambiguousStore{Store: e.store, land: tc.land, err: tc.err}, e.svc.keys,
+				WithClock(e.clock.Now), WithLogger(obs.NewLogger(e.logs, "debug")), WithCognitoKeys(e.cog.Keys()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.svc = svc
+			resp := e.refresh(tr.RefreshToken)
+			if resp.Code != tc.status {
+				t.Fatalf("refresh: %d %s", resp.Code, resp.Body)
+			}
+			e.svc = good
+			if tc.status == 200 {
+				// The tokens answered are the stored ones: the new refresh
+				// token works and the old one is now a reuse.
+				next := e.tokenResponse(resp)
+				e.tokenResponse(e.refresh(next.RefreshToken))
+			} else {
+				// Nothing changed: the same token can be retried.
+				e.tokenResponse(e.refresh(tr.RefreshToken))
+			}
+			sess, err := e.store.GetSession(ctx, sid)
+			if err != nil || !sess.RevokedAt.IsZero() {
+				t.Fatalf("session after the retry: %+v %v", sess, err)
+			}
+		})
+	}
+}
