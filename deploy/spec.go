@@ -67,12 +67,14 @@ var Functions = []Function{
 	// A pure state machine over the session Cognito passes in.
 	{LogicalID: "DefineAuthChallengeFunction", Cmd: "defineauth", Trigger: "DefineAuthChallenge"},
 	{
-		// Challenges: issued (PutItem), read back on a retry (GetItem),
-		// deleted when their mail could not be sent (DeleteItem).
+		// Challenges: issued over the previous one, keeping the attempt
+		// window (UpdateItem), read back on a retry (GetItem), dropped when
+		// their mail could not be sent (DeleteItem, or UpdateItem to keep
+		// attempts counted in the window).
 		LogicalID: "CreateAuthChallengeFunction", Cmd: "createauth", Trigger: "CreateAuthChallenge",
 		Env: []string{"SHORTFUSE_TABLE", "SHORTFUSE_MAIL_FROM", "SHORTFUSE_AUTH_LINK_KEY"},
 		Grants: []Grant{
-			{Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}, Resources: []string{tableArn}},
+			{Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}, Resources: []string{tableArn}},
 			{Actions: []string{"ses:SendEmail"}, Resources: []string{sesIdentity}},
 			{Actions: []string{"ssm:GetParameter"}, Resources: []string{linkKey}},
 			decryptParameters,

@@ -543,7 +543,7 @@ func TestGrantMistakes(t *testing.T) {
 		want   string
 	}{
 		{"missing action", "CreateAuthChallengeFunction", func(g []Grant) []Grant {
-			g[0].Actions = []string{"dynamodb:GetItem", "dynamodb:PutItem"}
+			g[0].Actions = []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}
 			return g
 		}, "cmd/createauth calls dynamodb:DeleteItem (createauth.main → "},
 		{"unused action", "AuthorizerFunction", func(g []Grant) []Grant {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"time"
 
@@ -18,6 +19,12 @@ import (
 // chosen by the caller. A user has at most one challenge: issuing a new one
 // replaces the old, so at most one code and one magic link are live. The
 // code itself is never stored, only a MAC of it.
+//
+// The item also carries the user's attempt budget: window_start and
+// window_attempts count code attempts across every challenge issued within
+// one window, so that re-issuing codes does not buy more guesses. Issuing
+// keeps them within the window and starts a new window once it has passed;
+// dropping an unsent challenge keeps them too, unless nothing was counted.
 
 // Challenge is one issued sign-in code and magic link.
 type Challenge struct {
@@ -29,6 +36,10 @@ type Challenge struct {
 	SentAt      time.Time // when the mail went out; paces new challenges
 	ExpiresAt   time.Time
 	UsedAt      time.Time // zero until the code or the link succeeded
+
+	// The user's attempt window, kept across challenges; read only.
+	WindowStart    time.Time // when the current window began
+	WindowAttempts int       // code attempts counted in it, across challenges
 }
 
 // Live reports whether c can still be answered at now.
@@ -36,18 +47,46 @@ func (c *Challenge) Live(now time.Time) bool {
 	return c.UsedAt.IsZero() && now.Before(c.ExpiresAt)
 }
 
-// ChallengeRetention is how long a challenge item outlives its expiry.
+// AttemptBudget bounds the code attempts of one user over a window, across
+// every challenge issued to them in it.
+type AttemptBudget struct {
+	Attempts int           // code attempts per window, at least 1
+	Window   time.Duration // one second to ChallengeRetention
+}
+
+func (b AttemptBudget) check() error {
+	if b.Attempts < 1 || b.Window < time.Second || b.Window > ChallengeRetention {
+		return fmt.Errorf("store: attempt budget needs at least one attempt and a window of one second to %s", ChallengeRetention)
+	}
+	return nil
+}
+
+// windowCutoff is the latest window start that has passed at now: a window
+// that began at second w is over from w + Window on.
+func (b AttemptBudget) windowCutoff(now time.Time) int64 {
+	return unixFloor(now.Add(-b.Window))
+}
+
+// ErrLocked is IssueChallenge's answer while the user's attempt budget is
+// spent: no new challenge is issued before the window has passed.
+var ErrLocked = errors.New("store: attempt budget spent")
+
+// ChallengeRetention is how long a challenge item outlives its expiry, and
+// the longest attempt window: a window begins no later than the expiry of
+// the challenge that carries it, so its counters outlive it.
 const ChallengeRetention = 24 * time.Hour
 
 const (
-	challengePrefix = "CHALLENGE#"
-	challengeSK     = "CHALLENGE"
-	attrChallengeID = "cid"
-	attrCodeMAC     = "code_mac"
-	attrAttempts    = "attempts"
-	attrMaxAttempts = "max_attempts"
-	attrSentAt      = "sent_at"
-	attrUsedAt      = "used_at"
+	challengePrefix    = "CHALLENGE#"
+	challengeSK        = "CHALLENGE"
+	attrChallengeID    = "cid"
+	attrCodeMAC        = "code_mac"
+	attrAttempts       = "attempts"
+	attrMaxAttempts    = "max_attempts"
+	attrSentAt         = "sent_at"
+	attrUsedAt         = "used_at"
+	attrWindowStart    = "window_start"
+	attrWindowAttempts = "window_attempts"
 )
 
 var challengeTokenRE = regexp.MustCompile(`^[0-9A-Za-z_-]{8,128}$`)
@@ -62,56 +101,127 @@ func checkChallengeKey(k, id string) error {
 	return nil
 }
 
+// Conditions of IssueChallenge. A challenge may replace the current one
+// when there is none, or it was sent at least minInterval ago, expired or
+// was used (issueFree); the attempt window then either has passed or never
+// began (issueNewWindow: the counters restart at c.SentAt), or it is running
+// with attempts left (issueSameWindow: the counters stay).
+const (
+	issueFree       = "(attribute_not_exists(cid) OR sent_at <= :cutoff OR expires_at <= :now OR attribute_exists(used_at))"
+	issueNewWindow  = issueFree + " AND (attribute_not_exists(window_start) OR window_start <= :wcut)"
+	issueSameWindow = issueFree + " AND window_start > :wcut AND window_attempts < :budget"
+)
+
 // IssueChallenge stores c as the user's challenge, replacing the previous
 // one, unless the previous one is still live, unused and was sent less than
-// minInterval before c.SentAt. In that case nothing changes and the current
-// challenge is returned with issued false: the caller sends no new mail.
-func (s *Store) IssueChallenge(ctx context.Context, c *Challenge, minInterval time.Duration) (cur *Challenge, issued bool, err error) {
+// minInterval before c.SentAt: then nothing changes and the current
+// challenge is returned with issued false, so the caller sends no new mail.
+//
+// While the user's attempt window (started by the first challenge after
+// the previous window passed) is running, the new challenge inherits its
+// counters; once budget.Attempts code attempts were counted in it, no
+// challenge is issued until it has passed, and the answer is ErrLocked with
+// the current challenge, nil when there is none. Each write is one
+// conditional update, so concurrent calls never reset or skip a window.
+func (s *Store) IssueChallenge(ctx context.Context, c *Challenge, minInterval time.Duration, budget AttemptBudget) (cur *Challenge, issued bool, err error) {
 	if err := checkChallengeKey(c.Key, c.ID); err != nil {
 		return nil, false, err
 	}
 	if c.ID == "" || len(c.CodeMAC) == 0 || c.MaxAttempts < 1 || !c.ExpiresAt.After(c.SentAt) {
 		return nil, false, errors.New("store: challenge needs an id, a code MAC, attempts and an expiry after SentAt")
 	}
-	c.Attempts = 0
-	c.UsedAt = time.Time{}
-	it := key(challengePrefix+c.Key, challengeSK)
-	it[attrChallengeID] = attrS(c.ID)
-	it[attrCodeMAC] = attrB(c.CodeMAC)
-	it[attrAttempts] = attrN(0)
-	it[attrMaxAttempts] = attrN(int64(c.MaxAttempts))
-	it[attrSentAt] = attrTime(c.SentAt)
-	it[attrExpiresAt] = attrTime(c.ExpiresAt)
-	it[attrTTL] = attrN(addSeconds(unixCeil(c.ExpiresAt), ChallengeRetention))
+	if err := budget.check(); err != nil {
+		return nil, false, err
+	}
+	now := c.SentAt
 	// The pacing compares whole seconds: a challenge sent at second t blocks
 	// new ones until t + minInterval.
-	cutoff := unixFloor(c.SentAt.Add(-minInterval))
-	for range 2 {
-		_, err := s.putItem(ctx, &dynamodb.PutItemInput{
-			Item: it,
-			ConditionExpression: aws.String("attribute_not_exists(pk) OR sent_at <= :cutoff" +
-				" OR expires_at <= :now OR attribute_exists(used_at)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":cutoff": attrN(cutoff),
-				":now":    attrTime(c.SentAt),
-			},
-		})
-		if err == nil {
-			return c, true, nil
+	values := map[string]types.AttributeValue{
+		":cid":    attrS(c.ID),
+		":mac":    attrB(c.CodeMAC),
+		":zero":   attrN(0),
+		":max":    attrN(int64(c.MaxAttempts)),
+		":now":    attrTime(now),
+		":exp":    attrTime(c.ExpiresAt),
+		":ttl":    attrN(addSeconds(unixCeil(c.ExpiresAt), ChallengeRetention)),
+		":cutoff": attrN(unixFloor(now.Add(-minInterval))),
+		":wcut":   attrN(budget.windowCutoff(now)),
+		":budget": attrN(int64(budget.Attempts)),
+	}
+	const set = "SET cid = :cid, code_mac = :mac, attempts = :zero, max_attempts = :max," +
+		" sent_at = :now, expires_at = :exp, #ttl = :ttl"
+	newWindowValues := maps.Clone(values)
+	delete(newWindowValues, ":budget")
+	writes := []struct {
+		update, cond string
+		values       map[string]types.AttributeValue
+	}{
+		// A new window first: the usual case for a user who signs in now
+		// and then, and for a new one.
+		{set + ", window_start = :now, window_attempts = :zero REMOVE used_at", issueNewWindow, newWindowValues},
+		{set + " REMOVE used_at", issueSameWindow, values},
+	}
+	for range 3 {
+		for _, w := range writes {
+			out, err := s.updateItem(ctx, &dynamodb.UpdateItemInput{
+				Key:                       key(challengePrefix+c.Key, challengeSK),
+				UpdateExpression:          aws.String(w.update),
+				ConditionExpression:       aws.String(w.cond),
+				ExpressionAttributeNames:  map[string]string{"#ttl": attrTTL},
+				ExpressionAttributeValues: w.values,
+				ReturnValues:              types.ReturnValueAllNew,
+			})
+			if err == nil {
+				cur, err := decodeChallenge(c.Key, out.Attributes)
+				if err != nil {
+					return nil, false, err
+				}
+				return cur, true, nil
+			}
+			if !errors.Is(err, ErrConflict) {
+				return nil, false, err
+			}
 		}
-		if !errors.Is(err, ErrConflict) {
-			return nil, false, err
-		}
-		cur, err := s.GetChallenge(ctx, c.Key)
-		if errors.Is(err, ErrNotFound) {
-			continue // deleted in between: try again
-		}
+		// Neither write applies: tell the budget from the pacing, or try
+		// again if the item changed in between.
+		it, err := s.challengeItem(ctx, c.Key)
 		if err != nil {
 			return nil, false, err
 		}
-		return cur, false, nil
+		if it == nil {
+			continue
+		}
+		d := decoder{it: it}
+		ws, wa := d.num(attrWindowStart), d.num(attrWindowAttempts)
+		if d.err != nil {
+			return nil, false, d.err
+		}
+		var cur *Challenge
+		if _, ok := it[attrChallengeID]; ok {
+			if cur, err = decodeChallenge(c.Key, it); err != nil {
+				return nil, false, err
+			}
+		}
+		if _, ok := it[attrWindowStart]; ok && ws > budget.windowCutoff(now) && wa >= int64(budget.Attempts) {
+			return cur, false, ErrLocked
+		}
+		if cur != nil && cur.Live(now) && unixFloor(cur.SentAt) > unixFloor(now.Add(-minInterval)) {
+			return cur, false, nil
+		}
 	}
-	return nil, false, fmt.Errorf("%w: challenge changed twice during one issue", ErrUnavailable)
+	return nil, false, fmt.Errorf("%w: challenge changed during one issue", ErrUnavailable)
+}
+
+// challengeItem reads the user's challenge item; nil when there is none.
+func (s *Store) challengeItem(ctx context.Context, k string) (item, error) {
+	out, err := s.getItem(ctx, &dynamodb.GetItemInput{
+		Key:            key(challengePrefix+k, challengeSK),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.Item, nil
 }
 
 // GetChallenge returns the user's current challenge, live or not;
@@ -120,35 +230,46 @@ func (s *Store) GetChallenge(ctx context.Context, k string) (*Challenge, error) 
 	if err := checkChallengeKey(k, ""); err != nil {
 		return nil, err
 	}
-	out, err := s.getItem(ctx, &dynamodb.GetItemInput{
-		Key:            key(challengePrefix+k, challengeSK),
-		ConsistentRead: aws.Bool(true),
-	})
+	it, err := s.challengeItem(ctx, k)
 	if err != nil {
 		return nil, err
 	}
-	if out.Item == nil || expiredAt(out.Item, s.now()) {
+	if it == nil || expiredAt(it, s.now()) {
 		return nil, ErrNotFound
 	}
-	return decodeChallenge(k, out.Item)
+	if _, ok := it[attrChallengeID]; !ok {
+		return nil, ErrNotFound // dropped; only the attempt window is left
+	}
+	return decodeChallenge(k, it)
 }
 
-// AttemptChallenge counts one code attempt against challenge id and returns
-// the challenge after the count, for the caller to compare the code. It is
-// one conditional update: the challenge must still be id, unused, unexpired
-// at now and below its attempt limit; otherwise ErrConflict (or ErrNotFound)
-// and nothing is counted.
-func (s *Store) AttemptChallenge(ctx context.Context, k, id string, now time.Time) (*Challenge, error) {
+// AttemptChallenge counts one code attempt against challenge id and
+// against the user's attempt window, and returns the challenge after the
+// count, for the caller to compare the code. It is one conditional update:
+// the challenge must still be id, unused, unexpired at now, below its
+// attempt limit, and the window must have fewer than budget.Attempts
+// attempts; otherwise ErrConflict (or ErrNotFound) and nothing is counted.
+// A spent window keeps refusing until IssueChallenge starts the next one,
+// so a window holds at most budget.Attempts attempts however long it runs.
+func (s *Store) AttemptChallenge(ctx context.Context, k, id string, now time.Time, budget AttemptBudget) (*Challenge, error) {
 	if err := checkChallengeKey(k, id); err != nil {
 		return nil, err
 	}
+	if err := budget.check(); err != nil {
+		return nil, err
+	}
 	out, err := s.updateItem(ctx, &dynamodb.UpdateItemInput{
-		Key:              key(challengePrefix+k, challengeSK),
-		UpdateExpression: aws.String("SET attempts = attempts + :one"),
+		Key: key(challengePrefix+k, challengeSK),
+		// Challenges issued before the window existed start one here.
+		UpdateExpression: aws.String("SET attempts = attempts + :one," +
+			" window_attempts = if_not_exists(window_attempts, :zero) + :one," +
+			" window_start = if_not_exists(window_start, :now)"),
 		ConditionExpression: aws.String("attribute_exists(pk) AND cid = :id AND attempts < max_attempts" +
-			" AND expires_at > :now AND attribute_not_exists(used_at)"),
+			" AND expires_at > :now AND attribute_not_exists(used_at)" +
+			" AND (attribute_not_exists(window_attempts) OR window_attempts < :budget)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":one": attrN(1), ":id": attrS(id), ":now": attrTime(now),
+			":one": attrN(1), ":zero": attrN(0), ":id": attrS(id), ":now": attrTime(now),
+			":budget": attrN(int64(budget.Attempts)),
 		},
 		ReturnValues: types.ReturnValueAllNew,
 	})
@@ -176,15 +297,27 @@ func (s *Store) UseChallenge(ctx context.Context, k, id string, now time.Time) e
 	return err
 }
 
-// DeleteChallenge removes challenge id if it is still the user's current
+// DeleteChallenge drops challenge id if it is still the user's current
 // one, so that a challenge whose mail could not be sent does not hold back
-// the next one. Deleting a replaced or missing challenge is not an error.
+// the next one. The code and link go; an attempt window with attempts
+// counted stays, so a failed mail never gives spent attempts back: the item
+// is deleted only when nothing was counted, else its challenge is removed.
+// Dropping a replaced or missing challenge is not an error.
 func (s *Store) DeleteChallenge(ctx context.Context, k, id string) error {
 	if err := checkChallengeKey(k, id); err != nil {
 		return err
 	}
 	_, err := s.deleteItem(ctx, &dynamodb.DeleteItemInput{
 		Key:                       key(challengePrefix+k, challengeSK),
+		ConditionExpression:       aws.String("cid = :id AND (attribute_not_exists(window_attempts) OR window_attempts = :zero)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":id": attrS(id), ":zero": attrN(0)},
+	})
+	if !errors.Is(err, ErrConflict) {
+		return err
+	}
+	_, err = s.updateItem(ctx, &dynamodb.UpdateItemInput{
+		Key:                       key(challengePrefix+k, challengeSK),
+		UpdateExpression:          aws.String("REMOVE cid, code_mac, attempts, max_attempts, sent_at, expires_at, used_at"),
 		ConditionExpression:       aws.String("cid = :id"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":id": attrS(id)},
 	})
@@ -205,6 +338,9 @@ func decodeChallenge(k string, it item) (*Challenge, error) {
 		SentAt:      d.reqTime(attrSentAt),
 		ExpiresAt:   d.reqTime(attrExpiresAt),
 		UsedAt:      d.time(attrUsedAt),
+
+		WindowStart:    d.time(attrWindowStart),
+		WindowAttempts: int(d.num(attrWindowAttempts)),
 	}
 	if d.err != nil {
 		return nil, d.err

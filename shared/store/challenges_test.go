@@ -7,7 +7,12 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
+
+// testBudget leaves the per-challenge limit in charge.
+var testBudget = AttemptBudget{Attempts: 10, Window: time.Hour}
 
 func newChallenge(k, id string, now time.Time) *Challenge {
 	return &Challenge{Key: k, ID: id, CodeMAC: []byte("mac-" + id), MaxAttempts: 3, SentAt: now, ExpiresAt: now.Add(10 * time.Minute)}
@@ -18,17 +23,17 @@ func TestIssueChallengePacing(t *testing.T) {
 	clock := newFakeClock(time.Unix(1_800_000_000, 0))
 	s, _ := newTestStore(t, WithClock(clock.Now))
 	const k = "user0000key"
-	c1, issued, err := s.IssueChallenge(ctx, newChallenge(k, "first0001", clock.Now()), time.Minute)
+	c1, issued, err := s.IssueChallenge(ctx, newChallenge(k, "first0001", clock.Now()), time.Minute, testBudget)
 	if err != nil || !issued || c1.ID != "first0001" {
 		t.Fatalf("first: %+v %v %v", c1, issued, err)
 	}
 	clock.Add(30 * time.Second)
-	cur, issued, err := s.IssueChallenge(ctx, newChallenge(k, "second001", clock.Now()), time.Minute)
+	cur, issued, err := s.IssueChallenge(ctx, newChallenge(k, "second001", clock.Now()), time.Minute, testBudget)
 	if err != nil || issued || cur.ID != "first0001" || string(cur.CodeMAC) != "mac-first0001" {
 		t.Fatalf("within interval: %+v %v %v", cur, issued, err)
 	}
 	clock.Add(30 * time.Second)
-	cur, issued, err = s.IssueChallenge(ctx, newChallenge(k, "third0001", clock.Now()), time.Minute)
+	cur, issued, err = s.IssueChallenge(ctx, newChallenge(k, "third0001", clock.Now()), time.Minute, testBudget)
 	if err != nil || !issued || cur.ID != "third0001" {
 		t.Fatalf("after interval: %+v %v %v", cur, issued, err)
 	}
@@ -37,7 +42,7 @@ func TestIssueChallengePacing(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Add(time.Second)
-	if _, issued, err = s.IssueChallenge(ctx, newChallenge(k, "fourth001", clock.Now()), time.Minute); err != nil || !issued {
+	if _, issued, err = s.IssueChallenge(ctx, newChallenge(k, "fourth001", clock.Now()), time.Minute, testBudget); err != nil || !issued {
 		t.Fatalf("after use: %v %v", issued, err)
 	}
 	// Deleting the current challenge lets the next one through at once;
@@ -54,7 +59,7 @@ func TestIssueChallengePacing(t *testing.T) {
 	if _, err := s.GetChallenge(ctx, k); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("after delete: %v", err)
 	}
-	if _, issued, err = s.IssueChallenge(ctx, newChallenge(k, "fifth0001", clock.Now()), time.Minute); err != nil || !issued {
+	if _, issued, err = s.IssueChallenge(ctx, newChallenge(k, "fifth0001", clock.Now()), time.Minute, testBudget); err != nil || !issued {
 		t.Fatalf("after delete issue: %v %v", issued, err)
 	}
 }
@@ -64,19 +69,19 @@ func TestAttemptChallenge(t *testing.T) {
 	clock := newFakeClock(time.Unix(1_800_000_000, 0))
 	s, _ := newTestStore(t, WithClock(clock.Now))
 	const k = "user0001key"
-	if _, _, err := s.IssueChallenge(ctx, newChallenge(k, "chal00001", clock.Now()), 0); err != nil {
+	if _, _, err := s.IssueChallenge(ctx, newChallenge(k, "chal00001", clock.Now()), 0, testBudget); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.AttemptChallenge(ctx, k, "otherid01", clock.Now()); !errors.Is(err, ErrConflict) {
+	if _, err := s.AttemptChallenge(ctx, k, "otherid01", clock.Now(), testBudget); !errors.Is(err, ErrConflict) {
 		t.Fatalf("wrong id: %v", err)
 	}
 	for i := 1; i <= 3; i++ {
-		c, err := s.AttemptChallenge(ctx, k, "chal00001", clock.Now())
+		c, err := s.AttemptChallenge(ctx, k, "chal00001", clock.Now(), testBudget)
 		if err != nil || c.Attempts != i || string(c.CodeMAC) != "mac-chal00001" {
 			t.Fatalf("attempt %d: %+v %v", i, c, err)
 		}
 	}
-	if _, err := s.AttemptChallenge(ctx, k, "chal00001", clock.Now()); !errors.Is(err, ErrConflict) {
+	if _, err := s.AttemptChallenge(ctx, k, "chal00001", clock.Now(), testBudget); !errors.Is(err, ErrConflict) {
 		t.Fatalf("fourth attempt: %v", err)
 	}
 	// A link still works after the code attempts ran out.
@@ -87,17 +92,17 @@ func TestAttemptChallenge(t *testing.T) {
 		t.Fatalf("second use: %v", err)
 	}
 
-	if _, _, err := s.IssueChallenge(ctx, newChallenge(k, "chal00002", clock.Now()), 0); err != nil {
+	if _, _, err := s.IssueChallenge(ctx, newChallenge(k, "chal00002", clock.Now()), 0, testBudget); err != nil {
 		t.Fatal(err)
 	}
 	clock.Add(10 * time.Minute)
-	if _, err := s.AttemptChallenge(ctx, k, "chal00002", clock.Now()); !errors.Is(err, ErrConflict) {
+	if _, err := s.AttemptChallenge(ctx, k, "chal00002", clock.Now(), testBudget); !errors.Is(err, ErrConflict) {
 		t.Fatalf("expired attempt: %v", err)
 	}
 	if err := s.UseChallenge(ctx, k, "chal00002", clock.Now()); !errors.Is(err, ErrConflict) {
 		t.Fatalf("expired use: %v", err)
 	}
-	if _, err := s.AttemptChallenge(ctx, "nobody000", "chal00002", clock.Now()); !errors.Is(err, ErrConflict) {
+	if _, err := s.AttemptChallenge(ctx, "nobody000", "chal00002", clock.Now(), testBudget); !errors.Is(err, ErrConflict) {
 		t.Fatalf("missing: %v", err)
 	}
 	if _, err := s.GetChallenge(ctx, "bad key!"); err == nil {
@@ -110,7 +115,7 @@ func TestUseChallengeRace(t *testing.T) {
 	s, _ := newTestStore(t)
 	now := time.Now()
 	const k = "user0002key"
-	if _, _, err := s.IssueChallenge(ctx, newChallenge(k, "race00001", now), 0); err != nil {
+	if _, _, err := s.IssueChallenge(ctx, newChallenge(k, "race00001", now), 0, testBudget); err != nil {
 		t.Fatal(err)
 	}
 	var wins atomic.Int32
@@ -146,7 +151,7 @@ func TestIssueChallengeRace(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, ok, err := s.IssueChallenge(ctx, newChallenge(k, id, now), time.Minute)
+			_, ok, err := s.IssueChallenge(ctx, newChallenge(k, id, now), time.Minute, testBudget)
 			if err != nil {
 				t.Error(err)
 			}
@@ -158,5 +163,199 @@ func TestIssueChallengeRace(t *testing.T) {
 	wg.Wait()
 	if issued.Load() != 1 {
 		t.Fatalf("%d challenges issued within one interval", issued.Load())
+	}
+}
+
+// The attempt budget spans every code issued within the window: spending it
+// over several codes refuses further attempts and further codes until the
+// window has passed, and a new window starts with the next code after that.
+func TestAttemptBudgetAcrossReissues(t *testing.T) {
+	ctx := context.Background()
+	clock := newFakeClock(time.Unix(1_800_000_000, 0))
+	s, _ := newTestStore(t, WithClock(clock.Now))
+	const k = "user0004key"
+	budget := AttemptBudget{Attempts: 7, Window: time.Hour}
+	start := clock.Now()
+	attempt := func(id string) error {
+		_, err := s.AttemptChallenge(ctx, k, id, clock.Now(), budget)
+		return err
+	}
+	// Three codes, a minute apart, each tried until its own limit or the
+	// budget runs out: 3 + 3 + 1 attempts.
+	ids := []string{"budget001", "budget002", "budget003"}
+	for i, id := range ids {
+		c, issued, err := s.IssueChallenge(ctx, newChallenge(k, id, clock.Now()), time.Minute, budget)
+		if err != nil || !issued || c.ID != id {
+			t.Fatalf("issue %s: %+v %v %v", id, c, issued, err)
+		}
+		if c.WindowAttempts != 3*i || !c.WindowStart.Equal(start) {
+			t.Fatalf("issue %s: window %s with %d attempts, want %s with %d", id, c.WindowStart, c.WindowAttempts, start, 3*i)
+		}
+		for j := 0; j < 3 && 3*i+j < budget.Attempts; j++ {
+			if err := attempt(id); err != nil {
+				t.Fatalf("%s attempt %d: %v", id, j+1, err)
+			}
+		}
+		clock.Add(time.Minute)
+	}
+	// The budget is spent: the live code refuses and counts nothing.
+	if err := attempt("budget003"); !errors.Is(err, ErrConflict) {
+		t.Fatalf("attempt past the budget: %v", err)
+	}
+	cur, err := s.GetChallenge(ctx, k)
+	if err != nil || cur.ID != "budget003" || cur.Attempts != 1 || cur.WindowAttempts != budget.Attempts {
+		t.Fatalf("after refusal: %+v %v", cur, err)
+	}
+	// No new code while the window runs, whatever the pacing says.
+	for _, at := range []time.Time{clock.Now(), start.Add(budget.Window - time.Second)} {
+		clock.Set(at)
+		cur, issued, err := s.IssueChallenge(ctx, newChallenge(k, "locked001", clock.Now()), time.Minute, budget)
+		if !errors.Is(err, ErrLocked) || issued || cur == nil || cur.ID != "budget003" {
+			t.Fatalf("issue at %s with the budget spent: %+v %v %v", at, cur, issued, err)
+		}
+	}
+	if err := attempt("budget003"); !errors.Is(err, ErrConflict) {
+		t.Fatalf("attempt at the end of the window: %v", err)
+	}
+	// Once the window has passed, the next code starts a new one.
+	clock.Set(start.Add(budget.Window))
+	c, issued, err := s.IssueChallenge(ctx, newChallenge(k, "fresh0001", clock.Now()), time.Minute, budget)
+	if err != nil || !issued || c.WindowAttempts != 0 || !c.WindowStart.Equal(clock.Now()) {
+		t.Fatalf("issue after the window: %+v %v %v", c, issued, err)
+	}
+	if err := attempt("fresh0001"); err != nil {
+		t.Fatalf("attempt in the new window: %v", err)
+	}
+}
+
+// Counters reset with the first code after the window, spent or not; a
+// dropped challenge keeps them; challenges stored before the window existed
+// start one on their first attempt.
+func TestAttemptBudgetReset(t *testing.T) {
+	ctx := context.Background()
+	clock := newFakeClock(time.Unix(1_800_000_000, 0))
+	s, _ := newTestStore(t, WithClock(clock.Now))
+	const k = "user0005key"
+	budget := AttemptBudget{Attempts: 3, Window: 10 * time.Minute}
+	if _, _, err := s.IssueChallenge(ctx, newChallenge(k, "reset0001", clock.Now()), 0, budget); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := s.AttemptChallenge(ctx, k, "reset0001", clock.Now(), budget); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A challenge dropped because its mail failed gives no attempts back.
+	if _, _, err := s.IssueChallenge(ctx, newChallenge(k, "reset0002", clock.Now()), 0, budget); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteChallenge(ctx, k, "reset0002"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetChallenge(ctx, k); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("dropped challenge: %v", err)
+	}
+	c, issued, err := s.IssueChallenge(ctx, newChallenge(k, "reset0003", clock.Now()), 0, budget)
+	if err != nil || !issued || c.WindowAttempts != 2 {
+		t.Fatalf("issue after a drop: %+v %v %v", c, issued, err)
+	}
+	if _, err := s.AttemptChallenge(ctx, k, "reset0003", clock.Now(), budget); err != nil {
+		t.Fatal(err)
+	}
+	// Spent, and the challenge dropped: still locked, with no challenge.
+	if err := s.DeleteChallenge(ctx, k, "reset0003"); err != nil {
+		t.Fatal(err)
+	}
+	if cur, issued, err := s.IssueChallenge(ctx, newChallenge(k, "reset0004", clock.Now()), 0, budget); !errors.Is(err, ErrLocked) || issued || cur != nil {
+		t.Fatalf("issue with the budget spent and no challenge: %+v %v %v", cur, issued, err)
+	}
+	clock.Add(budget.Window)
+	c, issued, err = s.IssueChallenge(ctx, newChallenge(k, "reset0005", clock.Now()), 0, budget)
+	if err != nil || !issued || c.WindowAttempts != 0 || !c.WindowStart.Equal(clock.Now()) {
+		t.Fatalf("issue after the window: %+v %v %v", c, issued, err)
+	}
+	// A window with attempts left resets too.
+	if _, err := s.AttemptChallenge(ctx, k, "reset0005", clock.Now(), budget); err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(budget.Window)
+	c, issued, err = s.IssueChallenge(ctx, newChallenge(k, "reset0006", clock.Now()), 0, budget)
+	if err != nil || !issued || c.WindowAttempts != 0 || !c.WindowStart.Equal(clock.Now()) {
+		t.Fatalf("issue after an unspent window: %+v %v %v", c, issued, err)
+	}
+
+	for _, b := range []AttemptBudget{{Attempts: 0, Window: time.Hour}, {Attempts: 3}, {Attempts: 3, Window: 25 * time.Hour}} {
+		if _, _, err := s.IssueChallenge(ctx, newChallenge(k, "badbudget", clock.Now()), 0, b); err == nil {
+			t.Errorf("issue with budget %+v accepted", b)
+		}
+		if _, err := s.AttemptChallenge(ctx, k, "reset0006", clock.Now(), b); err == nil {
+			t.Errorf("attempt with budget %+v accepted", b)
+		}
+	}
+
+	// Dropping a challenge with nothing counted leaves no item behind.
+	const fresh = "user0008key"
+	if _, _, err := s.IssueChallenge(ctx, newChallenge(fresh, "fresh0001", clock.Now()), 0, budget); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteChallenge(ctx, fresh, "fresh0001"); err != nil {
+		t.Fatal(err)
+	}
+	if it, err := s.challengeItem(ctx, fresh); err != nil || it != nil {
+		t.Fatalf("item after dropping an unattempted challenge: %v %v", it, err)
+	}
+
+	// An item without the window, as stored before it existed.
+	const old = "user0006key"
+	it := key(challengePrefix+old, challengeSK)
+	it[attrChallengeID] = attrS("legacy001")
+	it[attrCodeMAC] = attrB([]byte("mac"))
+	it[attrAttempts] = attrN(0)
+	it[attrMaxAttempts] = attrN(3)
+	it[attrSentAt] = attrTime(clock.Now())
+	it[attrExpiresAt] = attrTime(clock.Now().Add(time.Minute))
+	if _, err := s.putItem(ctx, &dynamodb.PutItemInput{Item: it}); err != nil {
+		t.Fatal(err)
+	}
+	c, err = s.AttemptChallenge(ctx, old, "legacy001", clock.Now(), budget)
+	if err != nil || c.Attempts != 1 || c.WindowAttempts != 1 || !c.WindowStart.Equal(clock.Now()) {
+		t.Fatalf("attempt on a challenge without a window: %+v %v", c, err)
+	}
+}
+
+// Concurrent attempts never count past the budget.
+func TestAttemptBudgetRace(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newTestStore(t)
+	now := time.Now()
+	const k = "user0007key"
+	budget := AttemptBudget{Attempts: 10, Window: time.Hour}
+	c := newChallenge(k, "budrace01", now)
+	c.MaxAttempts = 20 // only the budget limits
+	if _, _, err := s.IssueChallenge(ctx, c, 0, budget); err != nil {
+		t.Fatal(err)
+	}
+	var counted atomic.Int32
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.AttemptChallenge(ctx, k, "budrace01", now, budget)
+			switch {
+			case err == nil:
+				counted.Add(1)
+			case !errors.Is(err, ErrConflict):
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	cur, err := s.GetChallenge(ctx, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counted.Load() != 10 || cur.Attempts != 10 || cur.WindowAttempts != 10 {
+		t.Fatalf("%d attempts counted (stored %d, window %d), want 10", counted.Load(), cur.Attempts, cur.WindowAttempts)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/shortfuse/shortfuse/shared/config"
 	"github.com/shortfuse/shortfuse/shared/secret"
+	"github.com/shortfuse/shortfuse/shared/store"
 )
 
 // Config is the passwordless sign-in policy. The three functions read the
@@ -30,6 +31,16 @@ type Config struct {
 	// (SHORTFUSE_AUTH_LINK_KEY): file:PATH, env:VAR, ssm:NAME (SecureString)
 	// or secretsmanager:ID, at least 32 bytes.
 	KeySource string
+	// LockoutAttempts is the attempt budget: code answers counted per user
+	// per LockoutWindow, across every code mailed in it
+	// (SHORTFUSE_AUTH_LOCKOUT_ATTEMPTS, default 10, 3 to 1000, at least
+	// MaxAttempts). Once spent, answers are refused and no new code is
+	// mailed until the window has passed. Magic links are not counted.
+	LockoutAttempts int
+	// LockoutWindow is the span of the budget (SHORTFUSE_AUTH_LOCKOUT_WINDOW,
+	// default 1h, 1m to 24h). A window starts with the first code mailed
+	// after the previous one has passed.
+	LockoutWindow time.Duration
 	// RequireVerifiedEmail mails codes only to verified addresses
 	// (SHORTFUSE_AUTH_REQUIRE_VERIFIED_EMAIL, default true); other users are
 	// treated like unknown ones.
@@ -45,6 +56,8 @@ func LoadConfig(env *config.Env) Config {
 		LinkBaseURL:          env.URL("SHORTFUSE_AUTH_LINK_BASE_URL", ""),
 		MinInterval:          env.Duration("SHORTFUSE_AUTH_LINK_MIN_INTERVAL", time.Minute, 0, time.Hour),
 		KeySource:            env.String("SHORTFUSE_AUTH_LINK_KEY", ""),
+		LockoutAttempts:      env.Int("SHORTFUSE_AUTH_LOCKOUT_ATTEMPTS", 10, 3, 1000),
+		LockoutWindow:        env.Duration("SHORTFUSE_AUTH_LOCKOUT_WINDOW", time.Hour, time.Minute, 24*time.Hour),
 		RequireVerifiedEmail: env.Bool("SHORTFUSE_AUTH_REQUIRE_VERIFIED_EMAIL", true),
 	}
 	if c.LinkBaseURL != "" {
@@ -60,7 +73,15 @@ func LoadConfig(env *config.Env) Config {
 	if c.MinInterval >= c.CodeTTL {
 		env.Fail("SHORTFUSE_AUTH_LINK_MIN_INTERVAL", "%s must be shorter than SHORTFUSE_AUTH_CODE_TTL (%s)", c.MinInterval, c.CodeTTL)
 	}
+	if c.LockoutAttempts < c.MaxAttempts {
+		env.Fail("SHORTFUSE_AUTH_LOCKOUT_ATTEMPTS", "%d must be at least SHORTFUSE_AUTH_MAX_ATTEMPTS (%d)", c.LockoutAttempts, c.MaxAttempts)
+	}
 	return c
+}
+
+// budget is the store's view of the attempt budget.
+func (c Config) budget() store.AttemptBudget {
+	return store.AttemptBudget{Attempts: c.LockoutAttempts, Window: c.LockoutWindow}
 }
 
 // MinKeyBytes is the least length of the HMAC key.

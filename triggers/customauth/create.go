@@ -81,7 +81,8 @@ func (c *Create) Handle(ctx context.Context, ev CreateEvent) (CreateEvent, error
 }
 
 // issue stores a new challenge and mails it, or reuses the live one within
-// the minimum interval; it returns the challenge id the session answers.
+// the minimum interval or while the attempt budget is spent; it returns the
+// challenge id the session answers.
 func (c *Create) issue(ctx context.Context, ev CreateEvent, u user, now time.Time) (string, error) {
 	log := c.opts.Logger
 	code, err := newCode(c.cfg.CodeLength)
@@ -100,7 +101,19 @@ func (c *Create) issue(ctx context.Context, ev CreateEvent, u user, now time.Tim
 		SentAt:      now,
 		ExpiresAt:   now.Add(c.cfg.CodeTTL),
 	}
-	cur, issued, err := c.store.IssueChallenge(ctx, ch, c.cfg.MinInterval)
+	cur, issued, err := c.store.IssueChallenge(ctx, ch, c.cfg.MinInterval, c.cfg.budget())
+	if errors.Is(err, store.ErrLocked) {
+		// The user's attempt budget is spent: answer as when the pacing
+		// holds a mail back, so the client learns nothing, and point the
+		// session at the current challenge, whose answers are refused.
+		id := ""
+		if cur != nil {
+			id = cur.ID
+		}
+		log.WarnContext(ctx, "createauth: attempt budget spent, no new code", "event", "signin_locked",
+			"user_key", obs.TokenID(u.key), "known", u.known, "window", c.cfg.LockoutWindow.String())
+		return id, nil
+	}
 	if err != nil {
 		log.ErrorContext(ctx, "createauth: store challenge failed", "error", err)
 		return "", ErrUnavailable

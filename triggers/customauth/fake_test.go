@@ -56,17 +56,28 @@ func (f *memChallenges) wait(ctx context.Context) error {
 	return errors.Join(store.ErrUnavailable, ctx.Err())
 }
 
-func (f *memChallenges) IssueChallenge(ctx context.Context, c *store.Challenge, min time.Duration) (*store.Challenge, bool, error) {
+func (f *memChallenges) IssueChallenge(ctx context.Context, c *store.Challenge, min time.Duration, b store.AttemptBudget) (*store.Challenge, bool, error) {
 	if err := f.wait(ctx); err != nil {
 		return nil, false, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if cur, ok := f.m[c.Key]; ok && cur.Live(c.SentAt) && c.SentAt.Sub(cur.SentAt) < min {
+	cur, ok := f.m[c.Key]
+	inWindow := ok && c.SentAt.Before(cur.WindowStart.Add(b.Window))
+	if inWindow && cur.WindowAttempts >= b.Attempts {
+		return &cur, false, store.ErrLocked
+	}
+	if ok && cur.Live(c.SentAt) && c.SentAt.Sub(cur.SentAt) < min {
 		return &cur, false, nil
 	}
-	f.m[c.Key] = *c
-	return c, true, nil
+	n := *c
+	n.Attempts, n.UsedAt = 0, time.Time{}
+	n.WindowStart, n.WindowAttempts = c.SentAt, 0
+	if inWindow {
+		n.WindowStart, n.WindowAttempts = cur.WindowStart, cur.WindowAttempts
+	}
+	f.m[c.Key] = n
+	return &n, true, nil
 }
 
 func (f *memChallenges) GetChallenge(ctx context.Context, k string) (*store.Challenge, error) {
@@ -76,23 +87,24 @@ func (f *memChallenges) GetChallenge(ctx context.Context, k string) (*store.Chal
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, ok := f.m[k]
-	if !ok {
+	if !ok || c.ID == "" {
 		return nil, store.ErrNotFound
 	}
 	return &c, nil
 }
 
-func (f *memChallenges) AttemptChallenge(ctx context.Context, k, id string, now time.Time) (*store.Challenge, error) {
+func (f *memChallenges) AttemptChallenge(ctx context.Context, k, id string, now time.Time, b store.AttemptBudget) (*store.Challenge, error) {
 	if err := f.wait(ctx); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, ok := f.m[k]
-	if !ok || c.ID != id || !c.Live(now) || c.Attempts >= c.MaxAttempts {
+	if !ok || c.ID != id || !c.Live(now) || c.Attempts >= c.MaxAttempts || c.WindowAttempts >= b.Attempts {
 		return nil, store.ErrConflict
 	}
 	c.Attempts++
+	c.WindowAttempts++
 	f.m[k] = c
 	return &c, nil
 }
@@ -118,6 +130,10 @@ func (f *memChallenges) DeleteChallenge(ctx context.Context, k, id string) error
 	defer f.mu.Unlock()
 	if c, ok := f.m[k]; ok && c.ID == id {
 		delete(f.m, k)
+		if c.WindowAttempts > 0 {
+			// Attempts counted in the window stay, as in the store.
+			f.m[k] = store.Challenge{Key: k, WindowStart: c.WindowStart, WindowAttempts: c.WindowAttempts}
+		}
 	}
 	return nil
 }
@@ -157,7 +173,7 @@ func (discardMail) Send(context.Context, mail.Message) (string, error) { return 
 
 func testConfig() Config {
 	return Config{CodeLength: 6, CodeTTL: 5 * time.Minute, MaxAttempts: 3, LinkBaseURL: "https://app.example/signin",
-		MinInterval: time.Minute, RequireVerifiedEmail: true}
+		MinInterval: time.Minute, LockoutAttempts: 10, LockoutWindow: time.Hour, RequireVerifiedEmail: true}
 }
 
 func knownAttrs() map[string]string {
@@ -286,7 +302,7 @@ func FuzzVerify(f *testing.F) {
 		// Each input sees a fresh, unused, unattempted challenge.
 		mem.mu.Lock()
 		for key, c := range mem.m {
-			c.Attempts, c.UsedAt = 0, time.Time{}
+			c.Attempts, c.WindowAttempts, c.UsedAt = 0, 0, time.Time{}
 			mem.m[key] = c
 		}
 		mem.mu.Unlock()

@@ -1,10 +1,12 @@
 package customauth_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"regexp"
 	"strings"
@@ -76,11 +78,37 @@ type rig struct {
 	store *store.Store
 	clock *clock
 	cfg   customauth.Config
+	logs  *syncBuffer
 }
 
 const linkBase = "https://app.example.test/signin"
 
 func newRig(t testing.TB, sender mail.Sender) *rig {
+	t.Helper()
+	return newRigWith(t, sender, nil)
+}
+
+// syncBuffer is a log destination safe for concurrent handlers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// newRigWith is newRig with the configuration changed by edit (when not
+// nil); the triggers log as JSON to the rig's logs.
+func newRigWith(t testing.TB, sender mail.Sender, edit func(*customauth.Config)) *rig {
 	t.Helper()
 	db, ses := emulators(t)
 	ctx := context.Background()
@@ -108,13 +136,19 @@ func newRig(t testing.TB, sender mail.Sender) *rig {
 		t.Fatal(err)
 	}
 	cfg := customauth.Config{CodeLength: 6, CodeTTL: 5 * time.Minute, MaxAttempts: 3, LinkBaseURL: linkBase,
-		MinInterval: time.Minute, RequireVerifiedEmail: true}
+		MinInterval: time.Minute, LockoutAttempts: 10, LockoutWindow: time.Hour, RequireVerifiedEmail: true}
+	if edit != nil {
+		edit(&cfg)
+	}
+	logs := &syncBuffer{}
+	opts := c.opts()
+	opts.Logger = slog.New(slog.NewJSONHandler(logs, nil))
 	pool := authflow.NewPool("us-east-1_TEST", "client-1", authflow.Triggers{
 		Define: triggerenv.ConcurrentHandler(customauth.NewDefine(cfg).Handle),
-		Create: triggerenv.ConcurrentHandler(customauth.NewCreate(cfg, keys, st, sender, set, "Acme", c.opts()).Handle),
-		Verify: triggerenv.ConcurrentHandler(customauth.NewVerify(cfg, keys, st, c.opts()).Handle),
+		Create: triggerenv.ConcurrentHandler(customauth.NewCreate(cfg, keys, st, sender, set, "Acme", opts).Handle),
+		Verify: triggerenv.ConcurrentHandler(customauth.NewVerify(cfg, keys, st, opts).Handle),
 	})
-	return &rig{pool: pool, ses: ses, store: st, clock: c, cfg: cfg}
+	return &rig{pool: pool, ses: ses, store: st, clock: c, cfg: cfg, logs: logs}
 }
 
 var userSeq atomic.Int64
@@ -442,6 +476,110 @@ func TestUnknownUserSameShape(t *testing.T) {
 	r.pool.PreventUserExistenceErrors = false
 	if _, err := r.pool.InitiateAuth(context.Background(), unknown); !errors.Is(err, authflow.ErrUserNotFound) {
 		t.Fatalf("unknown user without prevention: %v", err)
+	}
+}
+
+// startShape runs InitiateAuth and the START round as a code session and
+// returns what the client saw of both, and the session to answer.
+func (r *rig) startShape(t *testing.T, username string) ([]string, *authflow.Result) {
+	t.Helper()
+	ctx := context.Background()
+	res, err := r.pool.InitiateAuth(ctx, username)
+	steps := []string{shape(res, err)}
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = r.pool.RespondToAuthChallenge(ctx, res.Session, "start", map[string]string{customauth.MethodKey: customauth.MethodCode})
+	steps = append(steps, shape(res, err))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return steps, res
+}
+
+// The attempt budget spans codes: once it is spent, a new sign-in mails
+// nothing and looks exactly like one the pacing holds back, and even the
+// right code is refused, until the window has passed.
+func TestAttemptBudgetSpansCodes(t *testing.T) {
+	r := newRigWith(t, nil, func(c *customauth.Config) { c.LockoutAttempts = 5 })
+	u := r.addUser(true)
+	addr := u.Attributes["email"]
+	spent := time.Duration(0)
+	advance := func(d time.Duration) { r.clock.Add(d); spent += d }
+
+	// First code: three wrong answers end the sign-in (3 of 5 spent).
+	res := r.start(t, u.Username, customauth.MethodCode)
+	code1, _ := r.mailTo(t, addr)
+	for i := 1; i <= 3; i++ {
+		next, err := r.respond(t, res, wrong(code1))
+		if i == 3 {
+			if !errors.Is(err, authflow.ErrNotAuthorized) {
+				t.Fatalf("third wrong code: %v", err)
+			}
+			break
+		}
+		if err != nil || next.Authenticated {
+			t.Fatalf("wrong %d: %+v %v", i, next, err)
+		}
+		res = next
+	}
+
+	// A second code after the interval; a sign-in within the interval is
+	// held back by the pacing, which is what a locked sign-in must look like.
+	advance(r.cfg.MinInterval)
+	res = r.start(t, u.Username, customauth.MethodCode)
+	code2, _ := r.mailTo(t, addr)
+	paced, pacedRes := r.startShape(t, u.Username)
+	if n := r.mailCount(t, addr); n != 2 {
+		t.Fatalf("%d mails, want 2", n)
+	}
+	// Two wrong answers spend the budget; then the right code is refused.
+	for i := 1; i <= 2; i++ {
+		next, err := r.respond(t, res, wrong(code2))
+		if err != nil || next.Authenticated {
+			t.Fatalf("wrong %d on the second code: %+v %v", i, next, err)
+		}
+		res = next
+	}
+	if out, err := r.respond(t, res, code2); !errors.Is(err, authflow.ErrNotAuthorized) {
+		t.Fatalf("right code with the budget spent: %+v %v", out, err)
+	}
+	if out, err := r.respond(t, pacedRes, code2); err != nil || out.Authenticated {
+		t.Fatalf("right code in another session with the budget spent: %+v %v", out, err)
+	}
+
+	// Past the interval, a new sign-in mails nothing and answers as the
+	// paced one did; the code in hand stays refused.
+	advance(r.cfg.MinInterval)
+	locked, lockedRes := r.startShape(t, u.Username)
+	if strings.Join(locked, "\n") != strings.Join(paced, "\n") {
+		t.Fatalf("locked sign-in:\n%s\npaced sign-in:\n%s", strings.Join(locked, "\n"), strings.Join(paced, "\n"))
+	}
+	if n := r.mailCount(t, addr); n != 2 {
+		t.Fatalf("%d mails with the budget spent, want 2", n)
+	}
+	if out, err := r.respond(t, lockedRes, code2); err != nil || out.Authenticated {
+		t.Fatalf("old code with the budget spent: %+v %v", out, err)
+	}
+	logs := r.logs.String()
+	if !strings.Contains(logs, `"event":"signin_locked"`) || !strings.Contains(logs, `"user_key":"`) {
+		t.Fatalf("no signin_locked event in the log:\n%s", logs)
+	}
+	for _, c := range []string{code1, code2} {
+		if strings.Contains(logs, c) {
+			t.Fatalf("a code reached the log:\n%s", logs)
+		}
+	}
+
+	// Once the window has passed, the next sign-in mails a code that works.
+	advance(r.cfg.LockoutWindow - spent)
+	res = r.start(t, u.Username, customauth.MethodCode)
+	if n := r.mailCount(t, addr); n != 3 {
+		t.Fatalf("%d mails after the window, want 3", n)
+	}
+	code3, _ := r.mailTo(t, addr)
+	if out, err := r.respond(t, res, code3); err != nil || !out.Authenticated {
+		t.Fatalf("new code after the window: %+v %v", out, err)
 	}
 }
 

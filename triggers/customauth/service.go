@@ -10,6 +10,12 @@
 // has at most one live link. Mails to one user are paced by a minimum
 // interval; within it, a new sign-in reuses the live code and link.
 //
+// Code answers are also counted per user over a window, across every code
+// mailed in it (Config.LockoutAttempts per Config.LockoutWindow): once that
+// budget is spent, answers are wrong and no new code is mailed until the
+// window has passed, so requesting new codes buys no extra guesses. Links,
+// 256-bit signed tokens, are not counted and keep working.
+//
 // The client protocol (see Decide):
 //
 //  1. InitiateAuth(CUSTOM_AUTH, USERNAME) → CUSTOM_CHALLENGE, parameters {"step": "start"}.
@@ -38,9 +44,9 @@ import (
 
 // Challenges is the challenge state; *store.Store implements it.
 type Challenges interface {
-	IssueChallenge(ctx context.Context, c *store.Challenge, minInterval time.Duration) (*store.Challenge, bool, error)
+	IssueChallenge(ctx context.Context, c *store.Challenge, minInterval time.Duration, budget store.AttemptBudget) (*store.Challenge, bool, error)
 	GetChallenge(ctx context.Context, key string) (*store.Challenge, error)
-	AttemptChallenge(ctx context.Context, key, id string, now time.Time) (*store.Challenge, error)
+	AttemptChallenge(ctx context.Context, key, id string, now time.Time, budget store.AttemptBudget) (*store.Challenge, error)
 	UseChallenge(ctx context.Context, key, id string, now time.Time) error
 	DeleteChallenge(ctx context.Context, key, id string) error
 }

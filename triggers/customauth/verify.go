@@ -90,8 +90,9 @@ func (v *Verify) check(ctx context.Context, ev VerifyEvent) (bool, error) {
 		return false, nil
 	}
 	// Count the attempt first, whatever the answer looks like, so that every
-	// answer costs one of the challenge's attempts.
-	ch, err := v.store.AttemptChallenge(ctx, u.key, cid, now)
+	// answer costs one of the challenge's attempts and one of the user's
+	// attempt budget. Once either is spent, every answer is wrong.
+	ch, err := v.store.AttemptChallenge(ctx, u.key, cid, now, v.cfg.budget())
 	if err != nil {
 		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
 			log.InfoContext(ctx, "verifyauth: challenge used, replaced, expired or out of attempts", "challenge", obs.TokenID(cid))
@@ -101,7 +102,8 @@ func (v *Verify) check(ctx context.Context, ev VerifyEvent) (bool, error) {
 	}
 	mac := v.keys.codeMAC(u.key, cid, answer)
 	if !hmac.Equal(mac, ch.CodeMAC) || !isCode(answer, v.cfg.CodeLength) || !u.deliverable {
-		log.InfoContext(ctx, "verifyauth: wrong code", "challenge", obs.TokenID(cid), "attempts", ch.Attempts)
+		log.InfoContext(ctx, "verifyauth: wrong code", "challenge", obs.TokenID(cid), "attempts", ch.Attempts,
+			"window_attempts", ch.WindowAttempts)
 		return false, nil
 	}
 	if err := v.store.UseChallenge(ctx, u.key, cid, now); err != nil {
