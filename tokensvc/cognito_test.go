@@ -33,7 +33,7 @@ func TestCognitoFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testenv.Buffer{}
 	st := store.New(dyn.Client, newTable(t, dyn))
 	svc, err := New(cfg, st, ks, WithLogger(obs.NewLogger(logs, "info")))
 	if err != nil {

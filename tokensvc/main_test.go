@@ -1,7 +1,6 @@
 package tokensvc
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -64,24 +63,6 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// syncBuffer collects log lines from concurrent requests.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 const (
 	testIssuer  = "https://tokens.example.com"
 	testClient  = "client-1"
@@ -95,7 +76,7 @@ type env struct {
 	store  *store.Store
 	cog    *jwttest.Issuer
 	clock  *clock
-	logs   *syncBuffer
+	logs   *testenv.Buffer
 	cfg    Config
 	tokens []string // every token handed out, to check the logs never hold one
 }
@@ -138,7 +119,7 @@ type envOption struct {
 
 func newEnv(t testing.TB, eo ...envOption) *env {
 	t.Helper()
-	e := &env{t: t, clock: newClock(), logs: &syncBuffer{}, cfg: testConfig()}
+	e := &env{t: t, clock: newClock(), logs: &testenv.Buffer{}, cfg: testConfig()}
 	d := dyn
 	var sopts []store.Option
 	var opts []Option

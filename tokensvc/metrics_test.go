@@ -6,10 +6,11 @@ import (
 	"testing"
 
 	"github.com/shortfuse/shortfuse/shared/obs"
+	"github.com/shortfuse/shortfuse/shared/testenv"
 )
 
 func TestMetrics(t *testing.T) {
-	var buf syncBuffer
+	var buf testenv.Buffer
 	e := newEnv(t, envOption{opts: []Option{WithMetrics(obs.NewCounter(&buf, "tokensvc"))}})
 	first := e.login("user-1", nil)
 	e.tokenResponse(e.refresh(first.RefreshToken))

@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -140,24 +139,6 @@ func TestPIDFile(t *testing.T) {
 	releasePIDFile(path)
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 func freePorts(t *testing.T, n int) []int {
 	t.Helper()
 	var ls []net.Listener
@@ -239,7 +220,7 @@ func TestDevStack(t *testing.T) {
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "DEVSTACK_TEST_AS_MAIN=1")
-	var stdout, stderr syncBuffer
+	var stdout, stderr testenv.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

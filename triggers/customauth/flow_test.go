@@ -1,7 +1,6 @@
 package customauth_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -78,7 +77,7 @@ type rig struct {
 	store *store.Store
 	clock *clock
 	cfg   customauth.Config
-	logs  *syncBuffer
+	logs  *testenv.Buffer
 }
 
 const linkBase = "https://app.example.test/signin"
@@ -86,24 +85,6 @@ const linkBase = "https://app.example.test/signin"
 func newRig(t testing.TB, sender mail.Sender) *rig {
 	t.Helper()
 	return newRigWith(t, sender, nil)
-}
-
-// syncBuffer is a log destination safe for concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // newRigWith is newRig with the configuration changed by edit (when not
@@ -140,7 +121,7 @@ func newRigWith(t testing.TB, sender mail.Sender, edit func(*customauth.Config))
 	if edit != nil {
 		edit(&cfg)
 	}
-	logs := &syncBuffer{}
+	logs := &testenv.Buffer{}
 	opts := c.opts()
 	opts.Logger = slog.New(slog.NewJSONHandler(logs, nil))
 	pool := authflow.NewPool("us-east-1_TEST", "client-1", authflow.Triggers{
