@@ -158,9 +158,15 @@ func Build(res Results) *Table {
 		t.add("repeated decision (cache hit)", fmt.Sprintf("%s, %.0f allocs/op", us(repNS), allocs),
 			fmt.Sprintf("<= %s, few allocs", us(maxRepeatedNS)), met(okAllocs && repNS <= maxRepeatedNS && allocs <= maxRepeatedAlloc))
 	}
-	if v, ok := t.get(AWSJWTVerifyFresh, "ns/op"); ok && okFresh {
+	// Ours on fresh tokens: the interleaved median when measured, which
+	// load on a shared machine disturbs least, else the separate run's mean.
+	oursFresh, okOurs := freshNS, okFresh
+	if m, ok := t.res[FreshVsSignature]; ok && m["decision-ns/op"] > 0 {
+		oursFresh, okOurs = m["decision-ns/op"], true
+	}
+	if v, ok := t.get(AWSJWTVerifyFresh, "ns/op"); ok && okOurs {
 		t.add("aws-jwt-verify (Node), fresh tokens", us(v), "reference", nil)
-		t.add("  aws-jwt-verify / ours, fresh", fmt.Sprintf("%.2fx", v/freshNS), "reported (both bound by the RSA check)", nil)
+		t.add("  aws-jwt-verify / ours, fresh", fmt.Sprintf("%.2fx (ours %s)", v/oursFresh, us(oursFresh)), "reported (both bound by the RSA check)", nil)
 	}
 	if v, ok := t.get(AWSJWTVerifyRep, "ns/op"); ok && okRep {
 		t.add("aws-jwt-verify (Node), repeated token", us(v), "reference", nil)
