@@ -49,6 +49,11 @@ func ParseMethodARN(s string) (MethodARN, error) {
 		return MethodARN{}, errARN
 	}
 	prefix := s[:len(s)-len(resource)-1]
+	// The prefix is copied into every policy resource; an IAM wildcard in
+	// it would extend the policy to other APIs, stages or accounts.
+	if strings.ContainsAny(prefix, "*?") {
+		return MethodARN{}, errARN
+	}
 	if !strings.Contains(resource, "/") {
 		resource += "/"
 	}

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/shortfuse/shortfuse/shared/config"
 	"github.com/shortfuse/shortfuse/shared/devgateway"
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
@@ -178,6 +180,37 @@ func TestPolicyDocument(t *testing.T) {
 	}
 }
 
+// TestPolicyStaysInItsAPIAndStage: the policy is built on the API and stage
+// of the method ARN, so it must never name other APIs, stages or accounts,
+// even when the ARN it is built for holds IAM wildcards there.
+func TestPolicyStaysInItsAPIAndStage(t *testing.T) {
+	f := newFixture(t, ModeExchange)
+	tok := f.iss.AccessToken(nil)
+	const other = "arn:aws:execute-api:us-east-1:123456789012:api123/dev/GET/hello"
+	for _, tt := range []struct {
+		name, methodARN string
+	}{
+		{"exact", testPrefix + "/GET/hello"},
+		{"stage *", "arn:aws:execute-api:us-east-1:123456789012:api123/*/GET/hello"},
+		{"stage ?", "arn:aws:execute-api:us-east-1:123456789012:api123/???/GET/hello"},
+		{"api *", "arn:aws:execute-api:us-east-1:123456789012:*/dev/GET/hello"},
+		{"account *", "arn:aws:execute-api:us-east-1:*:api123/dev/GET/hello"},
+		{"region *", "arn:aws:execute-api:*:123456789012:api123/dev/GET/hello"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := f.a.RESTToken(context.Background(), events.APIGatewayCustomAuthorizerRequest{
+				Type: "TOKEN", AuthorizationToken: bearer(tok), MethodArn: tt.methodARN,
+			})
+			if err != nil {
+				return // refused: nothing for API Gateway to cache
+			}
+			if devgateway.PolicyAllows(resp.PolicyDocument, other) {
+				t.Fatalf("policy built for %s allows %s: %+v", tt.methodARN, other, resp.PolicyDocument)
+			}
+		})
+	}
+}
+
 func newFixtureWithRoutes(t *testing.T, routes string) *fixture {
 	r, err := ParseRoutes([]byte(routes))
 	if err != nil {
@@ -260,6 +293,27 @@ func TestTokenCache(t *testing.T) {
 	}
 	if n := a.cache.len(); n > 8 {
 		t.Fatalf("cache holds %d entries, bound 8", n)
+	}
+}
+
+func TestTokenCacheBound(t *testing.T) {
+	for _, size := range []int{1, 2, 3, 4, 7, 8} {
+		c := newTokenCache(size)
+		for i := range 5 * size {
+			tok := fmt.Sprint("tok-", i)
+			g := &grant{sub: tok}
+			c.put(tok, g)
+			if n := c.len(); n > size {
+				t.Fatalf("size %d: %d entries after %d puts", size, n, i+1)
+			}
+			// The entry just stored is served, to its own token only.
+			if got := c.get(tok); got != g {
+				t.Fatalf("size %d: get(%q) = %v", size, tok, got)
+			}
+			if got := c.get(tok + "x"); got != nil {
+				t.Fatalf("size %d: another token served %q's grant", size, tok)
+			}
+		}
 	}
 }
 
@@ -538,7 +592,9 @@ func TestParseMethodARN(t *testing.T) {
 		{"arn:aws:execute-api:us-east-1:123456789012:abc/prod/GET/hello", "arn:aws:execute-api:us-east-1:123456789012:abc/prod", "GET/hello"},
 		{"arn:aws:execute-api:us-east-1:123456789012:abc/prod/GET/", "arn:aws:execute-api:us-east-1:123456789012:abc/prod", "GET/"},
 		{"arn:aws:execute-api:us-east-1:123456789012:abc/$default/POST/a/b", "arn:aws:execute-api:us-east-1:123456789012:abc/$default", "POST/a/b"},
-		{"arn:aws-cn:execute-api:cn-north-1:1:abc/*/GET/x", "arn:aws-cn:execute-api:cn-north-1:1:abc/*", "GET/x"},
+		{"arn:aws-cn:execute-api:cn-north-1:1:abc/prod/GET/x", "arn:aws-cn:execute-api:cn-north-1:1:abc/prod", "GET/x"},
+		// Wildcards in the path are only matched, never copied into a policy.
+		{"arn:aws:execute-api:us-east-1:1:abc/prod/GET/a*b?c", "arn:aws:execute-api:us-east-1:1:abc/prod", "GET/a*b?c"},
 	} {
 		got, err := ParseMethodARN(tt.in)
 		if err != nil || got.Prefix != tt.prefix || got.Resource != tt.resource {
@@ -547,7 +603,12 @@ func TestParseMethodARN(t *testing.T) {
 	}
 	for _, bad := range []string{"", "arn", "arn:aws:lambda:us-east-1:1:abc/prod/GET/x", "arn:aws:execute-api:us-east-1:1:abc",
 		"arn:aws:execute-api:us-east-1:1:abc/prod", "arn:aws:execute-api:us-east-1:1:/prod/GET/x", "arn:aws:execute-api::1:abc/prod/GET/x",
-		"arn:aws:execute-api:us-east-1:1:abc/prod//x"} {
+		"arn:aws:execute-api:us-east-1:1:abc/prod//x",
+		// IAM wildcards in the part copied into policies.
+		"arn:aws:execute-api:us-east-1:1:abc/*/GET/x", "arn:aws:execute-api:us-east-1:1:*/prod/GET/x",
+		"arn:aws:execute-api:us-east-1:1:ab?/prod/GET/x", "arn:aws:execute-api:us-east-1:*:abc/prod/GET/x",
+		"arn:aws:execute-api:*:1:abc/prod/GET/x", "arn:*:execute-api:us-east-1:1:abc/prod/GET/x",
+		"arn:aws:execute-api:us-east-1:1:abc/pr*d/GET/x"} {
 		if _, err := ParseMethodARN(bad); err == nil {
 			t.Errorf("ParseMethodARN(%q) succeeded", bad)
 		}

@@ -14,15 +14,18 @@ type tokenCache struct {
 	mu   sync.RWMutex
 	cur  map[string]*grant
 	prev map[string]*grant
-	gen  int // entries per generation
+	gen  int  // entries per generation
+	keep bool // whether a full generation is kept as the previous one
 }
 
 func newTokenCache(size int) *tokenCache {
 	if size <= 0 {
 		return nil
 	}
+	// Two generations of size/2; a cache of one entry has room for the
+	// current generation only.
 	gen := max(size/2, 1)
-	return &tokenCache{gen: gen, cur: make(map[string]*grant, gen)}
+	return &tokenCache{gen: gen, keep: 2*gen <= size, cur: make(map[string]*grant, gen)}
 }
 
 // get returns the grant cached for token, or nil. A nil cache is empty.
@@ -51,7 +54,10 @@ func (c *tokenCache) put(token string, g *grant) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.cur[token]; !ok && len(c.cur) >= c.gen {
-		c.prev = c.cur
+		c.prev = nil
+		if c.keep {
+			c.prev = c.cur
+		}
 		c.cur = make(map[string]*grant, c.gen)
 	}
 	c.cur[token] = g

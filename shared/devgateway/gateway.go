@@ -70,7 +70,8 @@ type Options struct {
 	// (defaults us-east-1, 000000000000, "devapi", "dev").
 	Region, AccountID, APIID, Stage string
 	// CacheTTL caches authorizer results by identity source, as API Gateway
-	// does; 0 (the default) disables the cache.
+	// does (simple responses by route as well); 0 (the default) disables
+	// the cache.
 	CacheTTL time.Duration
 	// Timeout bounds one authorizer invocation (default 10s).
 	Timeout time.Duration
@@ -244,9 +245,16 @@ func writeError(w http.ResponseWriter, status int, errType, msg string) {
 
 func (g *Gateway) authorize(r *http.Request, arn, identity string) result {
 	now := g.o.Now()
+	key := identity
+	if g.o.Shape == ShapeHTTPSimple {
+		// A simple response answers for one route only: like an HTTP API
+		// whose identity sources include $context.routeKey, key it by
+		// route too (here every method and path is its own route).
+		key = identity + "\x00" + arn
+	}
 	if g.o.CacheTTL > 0 {
 		g.mu.Lock()
-		c, ok := g.cache[identity]
+		c, ok := g.cache[key]
 		if ok && now.Before(c.expires) {
 			g.stats.CacheHits++
 			g.mu.Unlock()
@@ -260,7 +268,7 @@ func (g *Gateway) authorize(r *http.Request, arn, identity string) result {
 		if len(g.cache) > 10000 {
 			clear(g.cache)
 		}
-		g.cache[identity] = cached{res: res, expires: now.Add(g.o.CacheTTL)}
+		g.cache[key] = cached{res: res, expires: now.Add(g.o.CacheTTL)}
 		g.mu.Unlock()
 	}
 	return res

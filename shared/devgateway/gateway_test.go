@@ -218,6 +218,36 @@ func TestCacheTTL(t *testing.T) {
 	}
 }
 
+// TestCacheTTLSimple: a simple response decides one route, so a cached one
+// must not decide another (API Gateway keys it by $context.routeKey too).
+func TestCacheTTLSimple(t *testing.T) {
+	inv := &fakeInvoker{reply: func(payload []byte) (*lambda.InvokeOutput, error) {
+		var ev events.APIGatewayV2CustomAuthorizerV2Request
+		_ = json.Unmarshal(payload, &ev)
+		b, _ := json.Marshal(events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: ev.RouteArn == prefix+"/GET/hello"})
+		return &lambda.InvokeOutput{StatusCode: 200, Payload: b}, nil
+	}}
+	g, _ := New(Options{Invoker: inv, Shape: ShapeHTTPSimple, CacheTTL: 30 * time.Second})
+	for _, tt := range []struct {
+		method, path string
+		want         int
+		invocations  int
+	}{
+		{"GET", "/hello", http.StatusOK, 1},
+		{"GET", "/hello", http.StatusOK, 1}, // cached
+		{"GET", "/admin", http.StatusForbidden, 2},
+		{"POST", "/hello", http.StatusForbidden, 3},
+		{"GET", "/admin", http.StatusForbidden, 3}, // cached
+	} {
+		if w := do(t, g, tt.method, tt.path, "Bearer t"); w.Code != tt.want {
+			t.Fatalf("%s %s: status %d, want %d", tt.method, tt.path, w.Code, tt.want)
+		}
+		if n := inv.count(); n != tt.invocations {
+			t.Fatalf("%s %s: %d invocations, want %d", tt.method, tt.path, n, tt.invocations)
+		}
+	}
+}
+
 func TestPolicyAllows(t *testing.T) {
 	doc := func(sts ...events.IAMPolicyStatement) events.APIGatewayCustomAuthorizerPolicy {
 		return events.APIGatewayCustomAuthorizerPolicy{Statement: sts}

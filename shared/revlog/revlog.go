@@ -84,8 +84,11 @@ type Options struct {
 	// Retain keeps entries this long past their Until, covering the
 	// verifier's exp leeway and reader clock skew (default 1m).
 	Retain time.Duration
-	// Lookback limits the initial load to entries appended within it;
-	// zero reads the whole log.
+	// Lookback limits the initial load to entries appended within it,
+	// widened by Retain and Overlap so that an entry still live (appended
+	// at most Lookback before its Until, by a writer whose clock may lag)
+	// is never left out; it should be at least the longest Until minus
+	// append time any writer uses. Zero reads the whole log.
 	Lookback time.Duration
 	// Timeout bounds one read of the log (default awsx.CallTimeout).
 	Timeout time.Duration
@@ -249,7 +252,9 @@ func (s *Set) readLocked(ctx context.Context) error {
 	case !old.refreshed.IsZero():
 		since = old.refreshed.Add(-s.o.Overlap)
 	case s.o.Lookback > 0:
-		since = start.Add(-s.o.Lookback)
+		// An entry is kept until Until+Retain, and its ID carries the
+		// writer's clock: look back as far as a live entry can reach.
+		since = start.Add(-(s.o.Lookback + s.o.Retain + s.o.Overlap))
 	}
 	s.calls.Add(1)
 	cctx, cancel := context.WithTimeout(ctx, s.o.Timeout)

@@ -321,12 +321,53 @@ func TestStrictReadsEveryCheck(t *testing.T) {
 func TestLookback(t *testing.T) {
 	c := newClock()
 	f := &fakeLog{}
-	s := newSet(t, f, c, Options{Lookback: time.Hour})
+	s := newSet(t, f, c, Options{Lookback: time.Hour, Retain: time.Minute, Overlap: 10 * time.Second})
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := f.sinces[0], c.Now().Add(-time.Hour); !got.Equal(want) {
+	if got, want := f.sinces[0], c.Now().Add(-time.Hour-time.Minute-10*time.Second); !got.Equal(want) {
 		t.Fatalf("since = %v, want %v", got, want)
+	}
+}
+
+// TestLookbackKeepsLiveEntries: entries that live Lookback past their
+// append time must all be loaded at start while live, i.e. until Until +
+// Retain, including those appended by a writer whose clock lags by up to
+// Overlap.
+func TestLookbackKeepsLiveEntries(t *testing.T) {
+	const (
+		lookback = time.Hour
+		retain   = time.Minute
+		overlap  = 10 * time.Second
+	)
+	for _, tt := range []struct {
+		name     string
+		appended time.Duration // before the load
+		skew     time.Duration // writer clock behind
+		want     error
+	}{
+		{"fresh", time.Minute, 0, ErrRevoked},
+		{"appended Lookback ago", lookback, 0, ErrRevoked},
+		{"past Until, within Retain", lookback + retain - time.Second, 0, ErrRevoked},
+		{"within Retain, writer clock behind", lookback + retain - time.Second, overlap - time.Second, ErrRevoked},
+		{"past Until+Retain", lookback + retain, 0, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newClock()
+			f := &fakeLog{}
+			real := c.Now().Add(-tt.appended)
+			// The entry's ID carries the writer's (lagging) clock; it lives
+			// Lookback after it was really appended.
+			f.add(real.Add(-tt.skew), store.RevokeSession, "sess", real, real.Add(lookback))
+			s := newSet(t, f, c, Options{Lookback: lookback, Retain: retain, Overlap: overlap})
+			if err := s.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			err := s.Check(context.Background(), Token{SessionID: "sess"})
+			if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
+				t.Fatalf("Check = %v, want %v", err, tt.want)
+			}
+		})
 	}
 }
 
