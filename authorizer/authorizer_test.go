@@ -487,6 +487,23 @@ func TestLoadConfig(t *testing.T) {
 		!reflect.DeepEqual(c.Audiences, []string{"c1", "c2"}) {
 		t.Fatalf("direct: %+v", c)
 	}
+	// One environment serves both modes: in direct mode the token
+	// service's keys (SHORTFUSE_JWKS_URL, SHORTFUSE_JWKS) are not used, and
+	// Cognito's come from the issuer unless SHORTFUSE_COGNITO_JWKS_URL says
+	// otherwise.
+	for _, tt := range []struct {
+		name, override, want string
+	}{
+		{"token service keys ignored", "", "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc/.well-known/jwks.json"},
+		{"Cognito keys overridden", "https://keys.example.com/jwks.json", "https://keys.example.com/jwks.json"},
+	} {
+		c, err = LoadConfig(config.FromMap(with("SHORTFUSE_AUTHORIZER_MODE", "direct", "SHORTFUSE_COGNITO_ISSUER",
+			"https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc", "SHORTFUSE_CLIENTS", "c1",
+			"SHORTFUSE_JWKS", `{"keys":[]}`, "SHORTFUSE_COGNITO_JWKS_URL", tt.override)))
+		if err != nil || c.JWKSURL != tt.want || c.JWKS != nil {
+			t.Fatalf("direct, %s: %+v %v", tt.name, c, err)
+		}
+	}
 	for _, tt := range []struct {
 		env  map[string]string
 		want string

@@ -70,20 +70,32 @@ func LoadConfig(env *config.Env) (Config, error) {
 	}
 	c.Shape = Shape(env.OneOf("SHORTFUSE_AUTHORIZER_SHAPE", string(ShapeRESTToken), shapes...))
 
-	jwks := env.String("SHORTFUSE_JWKS", "")
-	c.JWKSURL = env.URL("SHORTFUSE_JWKS_URL", "")
 	switch c.Mode {
 	case ModeExchange:
+		// The token service's keys: inline, or fetched from its JWKS URL.
+		jwks := env.String("SHORTFUSE_JWKS", "")
+		c.JWKSURL = env.URL("SHORTFUSE_JWKS_URL", "")
 		c.Issuer = env.Required("SHORTFUSE_ISSUER")
 		c.Audiences = env.List("SHORTFUSE_AUDIENCE", nil)
 		if len(c.Audiences) == 0 {
 			env.Fail("SHORTFUSE_AUDIENCE", "required in exchange mode (the token service's aud)")
 		}
 		c.ClientIDs = env.List("SHORTFUSE_CLIENTS", nil)
-		if jwks == "" && c.JWKSURL == "" {
+		switch {
+		case jwks == "" && c.JWKSURL == "":
 			env.Fail("SHORTFUSE_JWKS", "set SHORTFUSE_JWKS (inline JWK Set) or SHORTFUSE_JWKS_URL in exchange mode")
+		case jwks != "" && c.JWKSURL != "":
+			env.Fail("SHORTFUSE_JWKS", "set either SHORTFUSE_JWKS or SHORTFUSE_JWKS_URL, not both")
+		case jwks != "":
+			c.JWKS = []byte(jwks)
+			if _, err := jwtverify.NewStaticJWKS(c.JWKS); err != nil {
+				env.Fail("SHORTFUSE_JWKS", "%v", err)
+			}
 		}
 	case ModeDirect:
+		// Cognito's keys. SHORTFUSE_JWKS and SHORTFUSE_JWKS_URL name the
+		// token service's and are not read, so one environment serves
+		// both modes.
 		c.Issuer = env.URL("SHORTFUSE_COGNITO_ISSUER", "")
 		if c.Issuer == "" {
 			env.Fail("SHORTFUSE_COGNITO_ISSUER", "required in direct mode")
@@ -93,18 +105,11 @@ func LoadConfig(env *config.Env) (Config, error) {
 			env.Fail("SHORTFUSE_CLIENTS", "required in direct mode (the app client ids ID tokens are issued to)")
 		}
 		c.MaxAge = env.Duration("SHORTFUSE_DIRECT_MAX_AGE", DefaultDirectMaxAge, time.Second, time.Hour)
-		if jwks == "" && c.JWKSURL == "" && c.Issuer != "" {
-			c.JWKSURL = jwtverify.CognitoJWKSURL(c.Issuer)
+		def := ""
+		if c.Issuer != "" {
+			def = jwtverify.CognitoJWKSURL(c.Issuer)
 		}
-	}
-	if jwks != "" && c.JWKSURL != "" {
-		env.Fail("SHORTFUSE_JWKS", "set either SHORTFUSE_JWKS or SHORTFUSE_JWKS_URL, not both")
-	}
-	if jwks != "" {
-		c.JWKS = []byte(jwks)
-		if _, err := jwtverify.NewStaticJWKS(c.JWKS); err != nil {
-			env.Fail("SHORTFUSE_JWKS", "%v", err)
-		}
+		c.JWKSURL = env.URL("SHORTFUSE_COGNITO_JWKS_URL", def)
 	}
 
 	c.Poll = env.Duration("SHORTFUSE_REVOCATION_POLL", revlog.DefaultPoll, 100*time.Millisecond, time.Minute)

@@ -75,12 +75,18 @@ func TestDeployedConfig(t *testing.T) {
 			}
 		})
 	}
-	// The authorizer must start in either mode without other changes.
+	// The authorizer must start in either mode without other changes, and
+	// in direct mode verify with the user pool's keys, not the token
+	// service's.
 	t.Run("AuthorizerFunction/direct", func(t *testing.T) {
 		env := deployedEnv(t, tpl, AuthorizerFunctionID, nil)
 		env["SHORTFUSE_AUTHORIZER_MODE"] = authorizer.ModeDirect
-		if _, err := authorizer.LoadConfig(config.FromMap(env)); err != nil {
-			t.Errorf("direct mode would not start: %v", err)
+		c, err := authorizer.LoadConfig(config.FromMap(env))
+		if err != nil {
+			t.Fatalf("direct mode would not start: %v", err)
+		}
+		if want := "https://" + deployed["UserPool.ProviderURL"] + "/.well-known/jwks.json"; c.JWKSURL != want || c.JWKS != nil {
+			t.Errorf("direct mode fetches keys from %q, want the user pool's %q", c.JWKSURL, want)
 		}
 	})
 }

@@ -76,7 +76,7 @@ func authorizerVars(env Env) map[string]string {
 	}
 	if vars["SHORTFUSE_AUTHORIZER_MODE"] == authorizer.ModeDirect {
 		vars["SHORTFUSE_COGNITO_ISSUER"] = env.Issuer
-		vars["SHORTFUSE_JWKS_URL"] = env.JWKSURL
+		vars["SHORTFUSE_COGNITO_JWKS_URL"] = env.JWKSURL
 	} else {
 		vars["SHORTFUSE_ISSUER"] = env.TokenServiceURL
 		vars["SHORTFUSE_AUDIENCE"] = env.TokenServiceURL
