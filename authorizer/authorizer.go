@@ -194,8 +194,18 @@ func (a *Authorizer) newGrant(c *jwtverify.Claims) *grant {
 			g.until = t
 		}
 	}
+	// A fetched key set is refetched once it is this old; re-verifying no
+	// later than that makes a key dropped from the set stop working in
+	// cached tokens too, not only in new ones.
+	if t := a.now().Add(cacheReverify); t.Before(g.until) {
+		g.until = t
+	}
 	return g
 }
+
+// cacheReverify bounds how long a verified token is served from the cache
+// before it is verified again.
+const cacheReverify = jwtverify.DefaultMaxAge
 
 // Decide verifies token (or finds it in the cache), checks it against the
 // revocation set and checks the route table for arn. Revocation and route

@@ -400,7 +400,15 @@ func TestFailClosed(t *testing.T) {
 // fetched the set while both keys were in it; past the set's lifetime it
 // refuses new tokens signed with the old key, with no unknown kid to prompt
 // a refetch.
+// TestKeyRotatedOut: a key dropped from the fetched set stops verifying
+// once the set is refetched, in new tokens and in tokens already cached.
 func TestKeyRotatedOut(t *testing.T) {
+	for _, cached := range []bool{false, true} {
+		t.Run(fmt.Sprintf("cached=%v", cached), func(t *testing.T) { testKeyRotatedOut(t, cached) })
+	}
+}
+
+func testKeyRotatedOut(t *testing.T, cached bool) {
 	start := time.Now()
 	var clock atomic.Pointer[time.Time]
 	clock.Store(&start)
@@ -425,8 +433,15 @@ func TestKeyRotatedOut(t *testing.T) {
 	}
 	t.Cleanup(a.Close)
 	hello := MethodARN{Prefix: testPrefix, Resource: "GET/hello"}
+	// A cached token is the same one every time, valid for an hour.
+	long := map[string]any{"exp": start.Add(time.Hour).Unix()}
+	oldTok := old.AccessToken(long)
 	decide := func(iss *jwttest.Issuer) Decision {
-		return a.Decide(context.Background(), iss.AccessToken(nil), hello)
+		tok := iss.AccessToken(long)
+		if cached && iss == old {
+			tok = oldTok
+		}
+		return a.Decide(context.Background(), tok, hello)
 	}
 	for _, iss := range []*jwttest.Issuer{old, next} {
 		if d := decide(iss); d.Effect != Allow {

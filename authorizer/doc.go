@@ -5,9 +5,11 @@
 //
 // Decide verifies the token with shared/jwtverify (or finds it in a cache of
 // verified tokens keyed by the exact token string, bounded in size, valid
-// until exp), checks it against the in-memory revocation set of
-// shared/revlog, and checks the route table. Revocation and routes are
-// checked on every request, cached token or not. The outcomes are:
+// until exp and verified again after at most five minutes, the age at which
+// a fetched key set is refetched, so that a key dropped from the set stops
+// working in cached tokens too), checks it against the in-memory revocation
+// set of shared/revlog, and checks the route table. Revocation and routes
+// are checked on every request, cached token or not. The outcomes are:
 //
 //   - Allow: the request proceeds.
 //   - Deny (403): a valid token that may not call the route.
