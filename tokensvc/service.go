@@ -46,6 +46,8 @@ type Service struct {
 	routes   []route
 	basePath string
 	metadata []byte
+	// listLimit bounds session listings (MaxListedSessions).
+	listLimit int
 
 	cognitoKeys jwtverify.KeySource
 	signOut     revoke.SignOuter
@@ -74,7 +76,7 @@ func WithSignOut(c revoke.SignOuter) Option { return func(s *Service) { s.signOu
 
 // New returns a Service. It checks its configuration once, here.
 func New(cfg Config, st Storage, ks *keys.Set, opts ...Option) (*Service, error) {
-	s := &Service{cfg: cfg, store: st, keys: ks, now: time.Now}
+	s := &Service{cfg: cfg, store: st, keys: ks, now: time.Now, listLimit: MaxListedSessions}
 	for _, o := range opts {
 		o(s)
 	}

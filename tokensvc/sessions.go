@@ -13,7 +13,7 @@ import (
 // SessionStorage is what the session endpoints and the Bearer check use.
 type SessionStorage interface {
 	GetSession(ctx context.Context, id string) (*store.Session, error)
-	ListUserSessions(ctx context.Context, sub string) ([]store.Session, error)
+	RecentUserSessions(ctx context.Context, sub string, limit int) ([]store.Session, bool, error)
 	UserRevokedAt(ctx context.Context, sub string) (time.Time, error)
 	RevokeSession(ctx context.Context, id, reason string, at time.Time) (*store.Session, error)
 }
@@ -42,7 +42,14 @@ type SessionView struct {
 // SessionList is the body of the session listing endpoints.
 type SessionList struct {
 	Sessions []SessionView `json:"sessions"`
+	// Truncated says that older sessions exist beyond the MaxListedSessions
+	// newest listed.
+	Truncated bool `json:"truncated,omitempty"`
 }
+
+// MaxListedSessions bounds a session listing: a user may open any number of
+// sessions, and a response must stay small.
+const MaxListedSessions = 100
 
 // View returns the public view of sess at now.
 func View(sess *store.Session, now time.Time) SessionView {
@@ -61,12 +68,12 @@ func View(sess *store.Session, now time.Time) SessionView {
 }
 
 func (s *Service) listSessions(ctx context.Context, sub, currentSID string) (*SessionList, error) {
-	list, err := s.store.ListUserSessions(ctx, sub)
+	list, more, err := s.store.RecentUserSessions(ctx, sub, s.listLimit)
 	if err != nil {
 		return nil, err
 	}
 	now := s.now()
-	out := &SessionList{Sessions: make([]SessionView, 0, len(list))}
+	out := &SessionList{Sessions: make([]SessionView, 0, len(list)), Truncated: more}
 	for i := range list {
 		v := View(&list[i], now)
 		v.Current = list[i].ID == currentSID

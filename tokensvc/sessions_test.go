@@ -296,3 +296,23 @@ func TestAdminMalformedSub(t *testing.T) {
 		t.Fatalf("%d %s", resp.Code, resp.Body)
 	}
 }
+
+// TestListSessionsBounded: a listing holds the newest sessions up to the
+// limit and says when older ones exist.
+func TestListSessionsBounded(t *testing.T) {
+	e := newEnv(t)
+	e.svc.listLimit = 2
+	var last TokenResponse
+	for range 3 {
+		e.clock.Advance(time.Second)
+		last = e.login("carol", nil)
+	}
+	list := decodeList(t, e.get("GET", "/sessions", last.AccessToken))
+	if len(list.Sessions) != 2 || !list.Truncated || !list.Sessions[0].Current {
+		t.Fatalf("listing %+v", list)
+	}
+	e.svc.listLimit = 3
+	if list := decodeList(t, e.get("GET", "/sessions", last.AccessToken)); len(list.Sessions) != 3 || list.Truncated {
+		t.Fatalf("listing %+v", list)
+	}
+}

@@ -358,12 +358,33 @@ func (s *Store) RevokeSession(ctx context.Context, id, reason string, at time.Ti
 // out. It reads gsi1, which is eventually consistent: a session created a
 // moment ago may be missing.
 func (s *Store) ListUserSessions(ctx context.Context, sub string) ([]Session, error) {
+	list, _, err := s.userSessions(ctx, sub, 0)
+	return list, err
+}
+
+// RecentUserSessions returns at most limit of the user's sessions, newest
+// first, like ListUserSessions, and whether there are more: a listing meant
+// for a response stays bounded however many sessions a user has opened.
+func (s *Store) RecentUserSessions(ctx context.Context, sub string, limit int) (list []Session, more bool, err error) {
+	if limit < 1 {
+		return nil, false, errors.New("store: limit must be at least 1")
+	}
+	return s.userSessions(ctx, sub, limit)
+}
+
+// errEnough stops a query once a bounded listing is full.
+var errEnough = errors.New("store: enough items")
+
+// userSessions lists the user's live sessions, newest first: all of them
+// when limit is 0, else at most limit and whether more exist.
+func (s *Store) userSessions(ctx context.Context, sub string, limit int) ([]Session, bool, error) {
 	if !validKeyPart(sub) {
-		return nil, errors.New("store: sub must be 1 to 512 bytes of UTF-8")
+		return nil, false, errors.New("store: sub must be 1 to 512 bytes of UTF-8")
 	}
 	now := s.now()
 	var list []Session
-	err := s.queryAll(ctx, &dynamodb.QueryInput{
+	more := false
+	in := &dynamodb.QueryInput{
 		IndexName:              aws.String(IndexGSI1),
 		KeyConditionExpression: aws.String("gsi1pk = :pk AND begins_with(gsi1sk, :prefix)"),
 		ExpressionAttributeValues: item{
@@ -371,10 +392,20 @@ func (s *Store) ListUserSessions(ctx context.Context, sub string) ([]Session, er
 			":prefix": attrS(sessionPrefix),
 		},
 		ScanIndexForward: aws.Bool(false),
-	}, func(items []item) error {
+	}
+	if limit > 0 && s.pageLimit == 0 {
+		// One more than asked tells whether there are more; expired items
+		// may cost further pages.
+		in.Limit = aws.Int32(int32(min(limit+1, 1000)))
+	}
+	err := s.queryAll(ctx, in, func(items []item) error {
 		for _, it := range items {
 			if expiredAt(it, now) {
 				continue
+			}
+			if limit > 0 && len(list) == limit {
+				more = true
+				return errEnough
 			}
 			sess, err := decodeSession(it)
 			if err != nil {
@@ -384,8 +415,8 @@ func (s *Store) ListUserSessions(ctx context.Context, sub string) ([]Session, er
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
+	if err != nil && !errors.Is(err, errEnough) {
+		return nil, false, err
 	}
-	return list, nil
+	return list, more, nil
 }

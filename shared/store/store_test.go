@@ -395,6 +395,49 @@ func TestListUserSessionsPages(t *testing.T) {
 	}
 }
 
+func TestRecentUserSessions(t *testing.T) {
+	clk := newFakeClock(t0.Add(2 * time.Hour))
+	s, _ := newTestStore(t, WithClock(clk.Now), WithSessionRetention(time.Minute))
+	s.pageLimit = 3 // several pages per listing
+	ctx := context.Background()
+	for i := range 10 {
+		sess := newSession(fmt.Sprintf("s%02d", i), "u1", t0.Add(time.Duration(i)*time.Second))
+		if i == 8 {
+			sess.AbsExpiresAt = t0.Add(time.Hour) // its ttl has passed: never listed
+		}
+		if err := s.CreateSession(ctx, sess); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		limit    int
+		want     string
+		wantMore bool
+	}{
+		{1, "s09", true},
+		{3, "s09 s07 s06", true},
+		{8, "s09 s07 s06 s05 s04 s03 s02 s01", true},
+		{9, "s09 s07 s06 s05 s04 s03 s02 s01 s00", false},
+		{50, "s09 s07 s06 s05 s04 s03 s02 s01 s00", false},
+	}
+	for _, tt := range tests {
+		list, more, err := s.RecentUserSessions(ctx, "u1", tt.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, sess := range list {
+			ids = append(ids, sess.ID)
+		}
+		if got := strings.Join(ids, " "); got != tt.want || more != tt.wantMore {
+			t.Errorf("limit %d: %q more=%v, want %q more=%v", tt.limit, got, more, tt.want, tt.wantMore)
+		}
+	}
+	if _, _, err := s.RecentUserSessions(ctx, "u1", 0); err == nil {
+		t.Error("limit 0 accepted")
+	}
+}
+
 func TestExpiryCheckedOnRead(t *testing.T) {
 	clk := newFakeClock(t0)
 	s, d := newTestStore(t, WithClock(clk.Now), WithSessionRetention(time.Hour),
@@ -665,6 +708,10 @@ func TestUnavailableAndRecovery(t *testing.T) {
 		},
 		"RevokeSession":    func() error { return second(s.RevokeSession(ctx, "s1", "x", now)) },
 		"ListUserSessions": func() error { return second(s.ListUserSessions(ctx, "u1")) },
+		"RecentUserSessions": func() error {
+			_, _, err := s.RecentUserSessions(ctx, "u1", 10)
+			return err
+		},
 		"SetUserRevokedAt": func() error { return second(s.SetUserRevokedAt(ctx, "u1", now)) },
 		"UserRevokedAt":    func() error { return second(s.UserRevokedAt(ctx, "u1")) },
 		"AppendRevocation": func() error {
