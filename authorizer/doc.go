@@ -29,8 +29,9 @@
 //
 // # Keys
 //
-// The signing keys come from an inline JWK Set (SHORTFUSE_JWKS) or from a
-// URL (SHORTFUSE_JWKS_URL, in direct mode the pool's JWK Set by default),
+// In exchange mode the signing keys come from an inline JWK Set
+// (SHORTFUSE_JWKS) or from a URL (SHORTFUSE_JWKS_URL); in direct mode from
+// SHORTFUSE_COGNITO_JWKS_URL, the pool's JWK Set by default. A URL is
 // fetched at init and cached. The cached set is fetched again when a token
 // names an unknown kid (at most once per minute) and once it is five
 // minutes old, so a key the issuer stops publishing stops verifying within

@@ -99,7 +99,7 @@ func (s *Service) activeSession(r *http.Request, claims *jwtverify.Claims) (*sto
 	if userErr != nil {
 		return nil, userErr
 	}
-	if !revokedAt.IsZero() && !sess.AuthTime.After(revokedAt) {
+	if store.RevokedLogin(revokedAt, sess.AuthTime) {
 		// Record it, as a refresh would; the answer does not depend on it.
 		if _, err := s.store.RevokeSession(ctx, sess.ID, revoke.ReasonUserRevoked, s.now()); err != nil && !errors.Is(err, store.ErrNotFound) {
 			s.log.WarnContext(ctx, "session of a revoked user not marked revoked", "sid", sess.ID, "error", err.Error())

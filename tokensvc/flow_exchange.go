@@ -131,7 +131,7 @@ func (s *Service) exchange(r *http.Request, form url.Values, info *reqInfo) (*To
 		abort("exchange_aborted")
 		return nil, readErr
 	}
-	if !revokedAt.IsZero() && !claims.AuthTime.After(revokedAt) {
+	if store.RevokedLogin(revokedAt, claims.AuthTime) {
 		abort(revoke.ReasonUserRevoked)
 		info.event = "revoked_login"
 		return nil, errSubjectToken.WithDescription("subject_token belongs to a revoked login")

@@ -79,7 +79,7 @@ func (s *Service) refresh(r *http.Request, form url.Values, info *reqInfo) (*Tok
 	if err != nil {
 		return nil, err
 	}
-	if !revokedAt.IsZero() && !sess.AuthTime.After(revokedAt) {
+	if store.RevokedLogin(revokedAt, sess.AuthTime) {
 		if _, err := s.store.RevokeSession(ctx, sess.ID, revoke.ReasonUserRevoked, now); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}

@@ -107,7 +107,7 @@ func (s *Service) liveSession(ctx context.Context, sid string) (*store.Session, 
 	if err != nil {
 		return nil, err
 	}
-	if !revokedAt.IsZero() && !sess.AuthTime.After(revokedAt) {
+	if store.RevokedLogin(revokedAt, sess.AuthTime) {
 		return nil, nil
 	}
 	return sess, nil

@@ -373,7 +373,7 @@ func (st *state) match(t *Token) error {
 	if t.Subject != "" {
 		// A token without auth_time has the zero time and so is covered by
 		// any user revocation: fail closed.
-		if at, ok := st.users[t.Subject]; ok && !t.AuthTime.After(at) {
+		if at, ok := st.users[t.Subject]; ok && store.RevokedLogin(at, t.AuthTime) {
 			return errRevokedUser
 		}
 	}

@@ -395,3 +395,23 @@ func TestRefreshHashChecks(t *testing.T) {
 		}
 	}
 }
+
+func TestRevokedLogin(t *testing.T) {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name                string
+		revokedAt, authTime time.Time
+		want                bool
+	}{
+		{"never revoked", time.Time{}, at, false},
+		{"login before the revocation", at, at.Add(-time.Second), true},
+		{"login at the revocation", at, at, true},
+		{"login after the revocation", at, at.Add(time.Second), false},
+		{"no auth_time: covered", at, time.Time{}, true},
+	}
+	for _, tt := range tests {
+		if got := RevokedLogin(tt.revokedAt, tt.authTime); got != tt.want {
+			t.Errorf("%s: RevokedLogin = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -393,7 +393,7 @@ func (s *Store) userSessions(ctx context.Context, sub string, limit int) ([]Sess
 		},
 		ScanIndexForward: aws.Bool(false),
 	}
-	if limit > 0 && s.pageLimit == 0 {
+	if limit > 0 {
 		// One more than asked tells whether there are more; expired items
 		// may cost further pages.
 		in.Limit = aws.Int32(int32(min(limit+1, 1000)))

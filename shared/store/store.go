@@ -190,7 +190,7 @@ func (s *Store) query(ctx context.Context, in *dynamodb.QueryInput) (*dynamodb.Q
 	if in.TableName == nil {
 		in.TableName = aws.String(s.table)
 	}
-	if s.pageLimit > 0 && in.Limit == nil {
+	if s.pageLimit > 0 && (in.Limit == nil || *in.Limit > s.pageLimit) {
 		in.Limit = aws.Int32(s.pageLimit)
 	}
 	return call(ctx, s, "Query", func(ctx context.Context) (*dynamodb.QueryOutput, error) {

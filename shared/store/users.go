@@ -63,6 +63,14 @@ func (s *Store) SetUserRevokedAt(ctx context.Context, sub string, at time.Time) 
 	return time.Time{}, errors.New("store: user revocation kept changing; try again")
 }
 
+// RevokedLogin reports whether a user revocation at revokedAt covers a
+// login at authTime: every login at or before it. The zero revokedAt means
+// the user was never revoked. The token service and the authorizers apply
+// this one rule, so a login refused by one is refused by all.
+func RevokedLogin(revokedAt, authTime time.Time) bool {
+	return !revokedAt.IsZero() && !authTime.After(revokedAt)
+}
+
 // UserRevokedAt returns the time recorded by SetUserRevokedAt, or the zero
 // time when sub was never revoked (or the record has expired). It reads
 // consistently, so a revocation is seen at once.
