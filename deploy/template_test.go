@@ -100,13 +100,7 @@ func TestPlantedInSource(t *testing.T) {
 				t.Fatal(err)
 			}
 			errs := Check(tpl)
-			for _, e := range errs {
-				if strings.Contains(e.Error(), tt.want) {
-					t.Logf("caught: %v", e)
-					return
-				}
-			}
-			t.Errorf("no problem mentions %q; got:%s", tt.want, Join(errs))
+			wantProblem(t, errs, tt.want)
 		})
 	}
 }
@@ -378,15 +372,21 @@ func TestPlantedMistakes(t *testing.T) {
 			if len(errs) == 0 {
 				t.Fatalf("the mistake was not caught")
 			}
-			for _, e := range errs {
-				if containsAll(e.Error(), tt.want) {
-					t.Logf("caught: %v", e)
-					return
-				}
-			}
-			t.Errorf("no problem mentions all of %q; got:%s", tt.want, Join(errs))
+			wantProblem(t, errs, tt.want...)
 		})
 	}
+}
+
+// wantProblem fails t unless one of errs mentions every fragment of want.
+func wantProblem(t *testing.T, errs []error, want ...string) {
+	t.Helper()
+	for _, e := range errs {
+		if containsAll(e.Error(), want) {
+			t.Logf("caught: %v", e)
+			return
+		}
+	}
+	t.Errorf("no problem mentions all of %q; got:%s", want, Join(errs))
 }
 
 func containsAll(s string, parts []string) bool {
@@ -513,13 +513,7 @@ func TestCodeMistakes(t *testing.T) {
 				t.Fatal(err)
 			}
 			errs := CheckCode(tpl, "..")
-			for _, e := range errs {
-				if strings.Contains(e.Error(), tt.want) {
-					t.Logf("caught: %v", e)
-					return
-				}
-			}
-			t.Errorf("no problem mentions %q; got:%s", tt.want, Join(errs))
+			wantProblem(t, errs, tt.want)
 		})
 	}
 }
@@ -568,13 +562,7 @@ func TestGrantMistakes(t *testing.T) {
 				}
 			}
 			errs := checkActions(fns, usage)
-			for _, e := range errs {
-				if strings.Contains(e.Error(), tt.want) {
-					t.Logf("caught: %v", e)
-					return
-				}
-			}
-			t.Errorf("no problem mentions %q; got:%s", tt.want, Join(errs))
+			wantProblem(t, errs, tt.want)
 		})
 	}
 }
