@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/shortfuse/shortfuse/shared/appclient"
 	"github.com/shortfuse/shortfuse/shared/awsx"
 	"github.com/shortfuse/shortfuse/shared/config"
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
@@ -80,7 +81,7 @@ func LoadConfig(env *config.Env) (Config, error) {
 		if len(c.Audiences) == 0 {
 			env.Fail("SHORTFUSE_AUDIENCE", "required in exchange mode (the token service's aud)")
 		}
-		c.ClientIDs = env.List("SHORTFUSE_CLIENTS", nil)
+		c.ClientIDs = clientIDs(env)
 		switch {
 		case jwks == "" && c.JWKSURL == "":
 			env.Fail("SHORTFUSE_JWKS", "set SHORTFUSE_JWKS (inline JWK Set) or SHORTFUSE_JWKS_URL in exchange mode")
@@ -100,7 +101,7 @@ func LoadConfig(env *config.Env) (Config, error) {
 		if c.Issuer == "" {
 			env.Fail("SHORTFUSE_COGNITO_ISSUER", "required in direct mode")
 		}
-		c.Audiences = env.List("SHORTFUSE_CLIENTS", nil)
+		c.Audiences = clientIDs(env)
 		if len(c.Audiences) == 0 {
 			env.Fail("SHORTFUSE_CLIENTS", "required in direct mode (the app client ids ID tokens are issued to)")
 		}
@@ -251,4 +252,15 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Authorizer, error) {
 	}
 	a.closers = closers
 	return a, nil
+}
+
+// clientIDs reads SHORTFUSE_CLIENTS with the token service's syntax; the
+// authorizer needs only the ids, not their per-client settings.
+func clientIDs(env *config.Env) []string {
+	list, err := appclient.Parse(env.String("SHORTFUSE_CLIENTS", ""))
+	if err != nil {
+		env.Fail("SHORTFUSE_CLIENTS", "%v", err)
+		return nil
+	}
+	return appclient.IDs(list)
 }
