@@ -187,7 +187,7 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Authorizer, error) {
 		r := jwtverify.NewRemoteJWKS(cfg.JWKSURL, jwtverify.RemoteOptions{HTTPClient: deps.HTTPClient, Now: deps.Now})
 		if !deps.NoPrefetch {
 			if err := r.Prefetch(ctx); err != nil {
-				log.Warn("JWK Set not fetched at init; will retry on demand", "url", cfg.JWKSURL, "err", err.Error())
+				log.Warn("JWK Set not fetched at init; will retry on demand", "url", cfg.JWKSURL, "error", err.Error())
 			}
 		}
 		keys = r
@@ -229,7 +229,7 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Authorizer, error) {
 			Logger: log,
 		})
 		if err := set.Start(ctx); err != nil {
-			log.Error("revocation log not loaded at init; refusing every request until it is", "err", err.Error())
+			log.Error("revocation log not loaded at init; refusing every request until it is", "error", err.Error())
 		}
 		closers = append(closers, set.Close)
 		rev = set
