@@ -266,7 +266,7 @@ func (s *Set) readLocked(ctx context.Context) error {
 		s.lastErr = err
 		if !s.failing {
 			s.failing = true
-			s.o.Logger.Warn("revocation log unreadable", "err", err.Error(),
+			s.o.Logger.Warn("revocation log unreadable", "error", err.Error(),
 				"last_good_read", old.refreshed, "grace", s.o.Grace.String())
 		}
 		return err
