@@ -16,7 +16,7 @@ import (
 	"github.com/shortfuse/shortfuse/shared/config"
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
 	"github.com/shortfuse/shortfuse/shared/obs"
-	"github.com/shortfuse/shortfuse/shared/revlog"
+	"github.com/shortfuse/shortfuse/shared/revset"
 	"github.com/shortfuse/shortfuse/shared/store"
 )
 
@@ -113,8 +113,8 @@ func LoadConfig(env *config.Env) (Config, error) {
 		c.JWKSURL = env.URL("SHORTFUSE_COGNITO_JWKS_URL", def)
 	}
 
-	c.Poll = env.Duration("SHORTFUSE_REVOCATION_POLL", revlog.DefaultPoll, 100*time.Millisecond, time.Minute)
-	c.Grace = env.Duration("SHORTFUSE_REVOCATION_GRACE", revlog.DefaultGrace, 0, time.Hour)
+	c.Poll = env.Duration("SHORTFUSE_REVOCATION_POLL", revset.DefaultPoll, 100*time.Millisecond, time.Minute)
+	c.Grace = env.Duration("SHORTFUSE_REVOCATION_GRACE", revset.DefaultGrace, 0, time.Hour)
 	if c.Grace < c.Poll {
 		env.Fail("SHORTFUSE_REVOCATION_GRACE", "%s is shorter than SHORTFUSE_REVOCATION_POLL (%s)", c.Grace, c.Poll)
 	}
@@ -221,7 +221,7 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Authorizer, error) {
 			}
 			db = dynamodb.NewFromConfig(awsCfg)
 		}
-		set := revlog.New(store.New(db, cfg.Table), revlog.Options{
+		set := revset.New(store.New(db, cfg.Table), revset.Options{
 			Poll:   cfg.Poll,
 			Grace:  cfg.Grace,
 			Strict: cfg.Strict,
