@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,7 +16,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/shortfuse/shortfuse/shared/config"
 	"github.com/shortfuse/shortfuse/shared/testenv"
 )
 
@@ -605,9 +608,9 @@ func TestRevocationLog(t *testing.T) {
 			t.Errorf("entry %d = %+v, want %+v", i, r, appended[i])
 		}
 	}
-	// Retrying with the returned ID is idempotent.
-	if _, err := s.AppendRevocation(ctx, appended[0]); !errors.Is(err, ErrConflict) {
-		t.Errorf("re-append = %v, want ErrConflict", err)
+	// IDs are the store's to assign.
+	if _, err := s.AppendRevocation(ctx, appended[0]); err == nil {
+		t.Error("append with a caller-set ID accepted")
 	}
 }
 
@@ -640,7 +643,7 @@ func TestRevocationsPaginate(t *testing.T) {
 // More than 1 MB of entries: DynamoDB (and dynalite) page by size.
 func TestRevocationsPaginateBySize(t *testing.T) {
 	clk := newFakeClock(t0)
-	s, d := newTestStore(t, WithClock(clk.Now))
+	s, d := newTestStore(t, WithClock(clk.Now), WithRevocationLayout(RevocationLayout{Replicas: 1, Shards: 1}))
 	ctx := context.Background()
 	const n = 600
 	big := strings.Repeat("v", 2000)
@@ -800,5 +803,153 @@ func TestMissingTableIsNotUnavailable(t *testing.T) {
 	_, err := s.GetSession(context.Background(), "s1")
 	if err == nil || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrNotFound) {
 		t.Errorf("GetSession on a missing table = %v, want a configuration error", err)
+	}
+}
+
+func TestRevocationLayout(t *testing.T) {
+	clk := newFakeClock(t0)
+	layout := RevocationLayout{Replicas: 3, Shards: 4}
+	s, d := newTestStore(t, WithClock(clk.Now), WithRevocationLayout(layout))
+	ctx := context.Background()
+	const n = 40
+	for i := range n {
+		clk.Set(t0.Add(time.Duration(i) * time.Millisecond))
+		if _, err := s.AppendRevocation(ctx, Revocation{Kind: RevokeJTI, Value: fmt.Sprint(i), Until: t0.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.pageLimit = 3
+	var replicas [3][]string
+	for r := range layout.Replicas {
+		perShard := 0
+		for sh := range layout.Shards {
+			q := RevocationQuery{Replica: r, Shard: sh, Now: t0}
+			got := 0
+			for {
+				p, err := s.ReadRevocations(ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p.ForeignLayout != 0 || p.Items != len(p.Entries) || (p.Items > 0 && p.Bytes < 80*p.Items) {
+					t.Fatalf("page %+v", p)
+				}
+				for _, e := range p.Entries {
+					replicas[r] = append(replicas[r], e.Value)
+				}
+				got += len(p.Entries)
+				if p.Next == "" {
+					break
+				}
+				q.After = p.Next
+			}
+			if got == n {
+				t.Errorf("replica %d: shard %d holds every entry; want them spread", r, sh)
+			}
+			perShard += got
+		}
+		if perShard != n {
+			t.Errorf("replica %d holds %d entries, want %d", r, perShard, n)
+		}
+		slices.Sort(replicas[r])
+	}
+	if !slices.Equal(replicas[0], replicas[1]) || !slices.Equal(replicas[0], replicas[2]) {
+		t.Error("replicas differ")
+	}
+	// A reader configured for another layout sees the difference.
+	other := New(d.Client, s.table, WithRevocationLayout(RevocationLayout{Replicas: 3, Shards: 4}))
+	other.layout = RevocationLayout{Replicas: 2, Shards: 4}
+	foreign := 0
+	for sh := range 4 {
+		p, err := other.ReadRevocations(ctx, RevocationQuery{Shard: sh, Now: t0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		foreign += p.ForeignLayout
+	}
+	if foreign != n {
+		t.Errorf("foreign-layout entries = %d, want %d", foreign, n)
+	}
+	for _, q := range []RevocationQuery{{Replica: 3}, {Shard: 4}, {Replica: -1}, {After: "nope"}} {
+		if _, err := s.ReadRevocations(ctx, q); err == nil {
+			t.Errorf("query %+v accepted", q)
+		}
+	}
+}
+
+func TestRevocationLayoutFromEnv(t *testing.T) {
+	env := config.FromMap(map[string]string{})
+	if l := RevocationLayoutFromEnv(env); l != DefaultRevocationLayout() || env.Err() != nil {
+		t.Errorf("default = %v, %v", l, env.Err())
+	}
+	env = config.FromMap(map[string]string{EnvRevocationReplicas: "0", EnvRevocationShards: "x"})
+	RevocationLayoutFromEnv(env)
+	err := fmt.Sprint(env.Err())
+	if !strings.Contains(err, EnvRevocationReplicas) || !strings.Contains(err, EnvRevocationShards) {
+		t.Errorf("errors = %s; want both variables named", err)
+	}
+	if (RevocationLayout{Replicas: 1, Shards: 0}).Validate() == nil || (RevocationLayout{Replicas: 501, Shards: 1}).Validate() == nil {
+		t.Error("out-of-range layout valid")
+	}
+}
+
+// slowBatches makes the first BatchWriteItem calls fail as a timed-out
+// attempt would, and leaves some requests unprocessed as throttling does.
+type slowBatches struct {
+	*dynamodb.Client
+	mu          sync.Mutex
+	fail        int
+	unprocessed int
+	ids         map[string]bool
+}
+
+func (f *slowBatches) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, reqs := range in.RequestItems {
+		for _, w := range reqs {
+			f.ids[w.PutRequest.Item[attrSK].(*types.AttributeValueMemberS).Value] = true
+		}
+	}
+	if f.fail > 0 {
+		f.fail--
+		return nil, context.DeadlineExceeded
+	}
+	if f.unprocessed > 0 {
+		f.unprocessed--
+		for table, reqs := range in.RequestItems {
+			out, err := f.Client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{table: reqs[1:]}}, o...)
+			if err != nil {
+				return nil, err
+			}
+			out.UnprocessedItems = map[string][]types.WriteRequest{table: reqs[:1]}
+			return out, nil
+		}
+	}
+	return f.Client.BatchWriteItem(ctx, in, o...)
+}
+
+func TestAppendRevocationRetriesUnderNewID(t *testing.T) {
+	d := sharedDynalite(t)
+	f := &slowBatches{Client: d.Client, fail: 1, unprocessed: 1, ids: map[string]bool{}}
+	layout := RevocationLayout{Replicas: 2, Shards: 1}
+	s := newStore(f, newTable(t, d), WithRevocationLayout(layout))
+	ctx := context.Background()
+	if _, err := s.AppendRevocation(ctx, Revocation{Kind: RevokeUser, Value: "u", Until: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.ids) != 3 {
+		t.Errorf("IDs used = %d, want 3 (first attempt, retry after failure, retry of the unprocessed copy)", len(f.ids))
+	}
+	for r := range layout.Replicas {
+		p, err := s.ReadRevocations(ctx, RevocationQuery{Replica: r, Now: time.Now()})
+		if err != nil || len(p.Entries) != 1 || p.Entries[0].Value != "u" {
+			t.Errorf("replica %d: %+v, %v", r, p, err)
+		}
+	}
+	// A store that cannot write within its timeout says so.
+	f.fail = 1 << 30
+	s = newStore(f, s.table, WithRevocationLayout(layout), WithTimeout(300*time.Millisecond))
+	if _, err := s.AppendRevocation(ctx, Revocation{Kind: RevokeUser, Value: "u", Until: time.Now().Add(time.Hour)}); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("append while writes fail = %v, want ErrUnavailable", err)
 	}
 }
