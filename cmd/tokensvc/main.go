@@ -94,7 +94,7 @@ func build(ctx context.Context, env *config.Env, log *slog.Logger) (*tokensvc.Se
 	if cfg.UserPoolID != "" {
 		opts = append(opts, tokensvc.WithSignOut(cognitoidentityprovider.NewFromConfig(awsCfg)))
 	}
-	st := store.New(dynamodb.NewFromConfig(awsCfg), cfg.Table)
+	st := store.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, store.WithRevocationLayout(cfg.RevocationLayout))
 	svc, err := tokensvc.New(cfg, st, ks, opts...)
 	return svc, cfg, err
 }
