@@ -61,6 +61,11 @@ func EventNames() []string {
 	return names
 }
 
+// NamesPool reports whether CloudTrail records the user pool of the
+// operation (requestParameters.userPoolId): the admin operations do, those
+// authorized with a user's token do not.
+func NamesPool(eventName string) bool { return rules[eventName].admin }
+
 // Decision is the outcome of Decide before any lookup: the action, and for
 // Ignore why.
 type Decision struct {
