@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/shortfuse/shortfuse/shared/appclient"
 )
 
 // Check runs every check that needs only the template: the schema, then
@@ -691,6 +693,14 @@ func CheckConsistency(t *Template) []error {
 	for _, k := range []string{"SHORTFUSE_ISSUER", "SHORTFUSE_AUDIENCE", "SHORTFUSE_CLIENTS", "SHORTFUSE_COGNITO_ISSUER", "SHORTFUSE_TABLE"} {
 		if ts[k] != az[k] {
 			errs = append(errs, problem("consistency", "%s differs: token service %v, authorizer %v", k, ts[k], az[k]))
+		}
+	}
+	if v, ok := ts["SHORTFUSE_CLIENTS"].(string); ok {
+		// A reference (!Ref UserPoolClient) stands for one client id: its
+		// value is known at deploy time only, the syntax around it now.
+		v = refPattern.ReplaceAllString(v, "deployed-client-id")
+		if _, err := appclient.Parse(v); err != nil {
+			errs = append(errs, problem("consistency", "SHORTFUSE_CLIENTS: %v", err))
 		}
 	}
 	outputs := mapAt(t.Effective, "Outputs")

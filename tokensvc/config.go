@@ -3,17 +3,17 @@ package tokensvc
 import (
 	"net"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/shortfuse/shortfuse/shared/appclient"
 	"github.com/shortfuse/shortfuse/shared/config"
 )
 
 // Limits of the settings.
 const (
-	MinAccessTokenTTL = 5 * time.Second
-	MaxAccessTokenTTL = time.Hour
+	MinAccessTokenTTL = appclient.MinTTL
+	MaxAccessTokenTTL = appclient.MaxTTL
 )
 
 // Config is the token service's configuration, read once at init.
@@ -129,37 +129,20 @@ func checkSecureURL(env *config.Env, name, v string) {
 }
 
 func parseClients(env *config.Env, name, v string, def time.Duration) map[string]time.Duration {
-	out := map[string]time.Duration{}
-	for _, item := range strings.Split(v, ",") {
-		item = strings.TrimSpace(item)
-		if item == "" {
-			continue
-		}
-		id, secs, hasTTL := strings.Cut(item, ":")
-		id = strings.TrimSpace(id)
-		ttl := def
-		if hasTTL {
-			n, err := strconv.Atoi(strings.TrimSpace(secs))
-			d := time.Duration(n) * time.Second
-			if err != nil || d < MinAccessTokenTTL || d > MaxAccessTokenTTL {
-				env.Fail(name, "client %q: lifetime %q is not a number of seconds in [%d, %d]", id,
-					secs, int(MinAccessTokenTTL.Seconds()), int(MaxAccessTokenTTL.Seconds()))
-				continue
-			}
-			ttl = d
-		}
-		if id == "" || strings.ContainsAny(id, " \t") {
-			env.Fail(name, "%q is not a client id", item)
-			continue
-		}
-		if _, dup := out[id]; dup {
-			env.Fail(name, "client %q listed twice", id)
-			continue
-		}
-		out[id] = ttl
+	list, err := appclient.Parse(v)
+	if err != nil {
+		env.Fail(name, "%v", err)
+		return nil
 	}
-	if v != "" && len(out) == 0 {
+	if v != "" && len(list) == 0 {
 		env.Fail(name, "no client id")
+	}
+	out := make(map[string]time.Duration, len(list))
+	for _, c := range list {
+		out[c.ID] = def
+		if c.TTL != 0 {
+			out[c.ID] = c.TTL
+		}
 	}
 	return out
 }

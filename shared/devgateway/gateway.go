@@ -277,7 +277,7 @@ func (g *Gateway) authorize(r *http.Request, arn, identity string) result {
 func (g *Gateway) invoke(r *http.Request, arn, identity string) result {
 	ev, err := g.event(r, arn, identity)
 	if err != nil {
-		g.o.Logger.Error("build authorizer event", "err", err.Error())
+		g.o.Logger.Error("build authorizer event", "error", err.Error())
 		return result{status: http.StatusInternalServerError}
 	}
 	payload, err := json.Marshal(ev)
@@ -291,7 +291,7 @@ func (g *Gateway) invoke(r *http.Request, arn, identity string) result {
 	g.mu.Unlock()
 	out, err := g.o.Invoker.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(g.o.Function), Payload: payload})
 	if err != nil {
-		g.o.Logger.Error("invoke authorizer", "err", err.Error())
+		g.o.Logger.Error("invoke authorizer", "error", err.Error())
 		return result{status: http.StatusInternalServerError}
 	}
 	if out.FunctionError != nil {
@@ -318,7 +318,7 @@ func (g *Gateway) invoke(r *http.Request, arn, identity string) result {
 	}
 	doc, principal, c, err := parsePolicyResponse(out.Payload)
 	if err != nil {
-		g.o.Logger.Warn("malformed policy response", "err", err.Error())
+		g.o.Logger.Warn("malformed policy response", "error", err.Error())
 		return result{status: http.StatusInternalServerError}
 	}
 	return result{policy: &doc, principal: principal, context: c}
