@@ -212,130 +212,238 @@ func decodeRevocation(it item) (Revocation, string, error) {
 // zero At is filled with the store's clock now. Times are stored in whole
 // seconds: At rounded down, Until rounded up.
 //
-// The ID carries the append time. Each attempt to write a copy has
-// RevocationAttemptTimeout; a copy not written in time is written again under
-// a fresh ID, so no copy lands much later than the time its ID says, which is
-// what lets a poller re-read only a short overlap. Copies written twice are
-// harmless: readers match entries by kind and value. The call fails
-// (ErrUnavailable) when some copy could not be written within the store's
-// timeout; the copies already written stay, and a retry by the caller adds
-// the missing ones (with new IDs).
+// The ID carries the append time, and pollers re-read only a short overlap
+// before their previous read, so a copy must land soon after the time in its
+// ID. A copy whose write completes more than RevocationAttemptTimeout after
+// that time is moved to a fresh ID (put under the new one, deleted under the
+// old one, in one batch), at most three times; a copy that could not be
+// written at all within the store's timeout fails the call with
+// ErrUnavailable (the copies already written stay; a retry by the caller
+// adds the missing ones under new IDs, which readers match by kind and value
+// like any other).
 func (s *Store) AppendRevocation(ctx context.Context, r Revocation) (Revocation, error) {
-	now := s.now()
-	if r.At.IsZero() {
-		r.At = now
-	}
-	switch {
-	case r.ID != "":
-		return Revocation{}, errors.New("store: revocation ID is assigned by the store")
-	case !validRevocationKind(r.Kind):
-		return Revocation{}, fmt.Errorf("store: unknown revocation kind %q", r.Kind)
-	case r.Value == "" || len(r.Value) > 2048:
-		return Revocation{}, errors.New("store: revocation value must be 1 to 2048 bytes")
-	case r.Until.IsZero():
-		return Revocation{}, errors.New("store: revocation needs Until")
-	case !storableTime(r.At) || !storableTime(r.Until):
-		return Revocation{}, errors.New("store: revocation time out of range")
-	case !r.Until.After(r.At):
-		return Revocation{}, errors.New("store: revocation Until not after At")
-	}
-	id, err := newRevocationID(now)
+	out, err := s.AppendRevocations(ctx, []Revocation{r})
 	if err != nil {
 		return Revocation{}, err
 	}
-	r.ID = id
-	// The shard comes from the ID's random part: a burst spreads evenly.
-	b, _ := hex.DecodeString(id[revIDDigits+1 : revIDDigits+3])
-	shard := int(b[0]) % s.layout.Shards
-	pending := make([]int, s.layout.Replicas) // replicas not yet written
-	for i := range pending {
-		pending[i] = i
+	return out[0], nil
+}
+
+// AppendRevocations appends several entries as AppendRevocation does, their
+// copies 25 to a BatchWriteItem call, four calls at a time.
+func (s *Store) AppendRevocations(ctx context.Context, rs []Revocation) ([]Revocation, error) {
+	now := s.now()
+	out := make([]Revocation, len(rs))
+	var copies []*revCopy
+	for i, r := range rs {
+		if r.At.IsZero() {
+			r.At = now
+		}
+		switch {
+		case r.ID != "":
+			return nil, errors.New("store: revocation ID is assigned by the store")
+		case !validRevocationKind(r.Kind):
+			return nil, fmt.Errorf("store: unknown revocation kind %q", r.Kind)
+		case r.Value == "" || len(r.Value) > 2048:
+			return nil, errors.New("store: revocation value must be 1 to 2048 bytes")
+		case r.Until.IsZero():
+			return nil, errors.New("store: revocation needs Until")
+		case !storableTime(r.At) || !storableTime(r.Until):
+			return nil, errors.New("store: revocation time out of range")
+		case !r.Until.After(r.At):
+			return nil, errors.New("store: revocation Until not after At")
+		}
+		id, err := newRevocationID(now)
+		if err != nil {
+			return nil, err
+		}
+		r.ID = id
+		// The shard comes from the ID's random part: a burst spreads evenly.
+		b, _ := hex.DecodeString(id[revIDDigits+1 : revIDDigits+3])
+		shard := int(b[0]) % s.layout.Shards
+		for rep := range s.layout.Replicas {
+			copies = append(copies, &revCopy{r: r, pk: revocationPK(rep, shard), stamp: now})
+		}
+		out[i] = r
+		out[i].At = time.Unix(unixFloor(r.At), 0)
+		out[i].Until = time.Unix(unixCeil(r.Until), 0)
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	cur := r
-	for attempt := 0; ; attempt++ {
-		pending, err = s.writeCopies(ctx, cur, shard, pending)
-		if len(pending) == 0 {
-			break
-		}
-		if ctx.Err() != nil {
-			if err == nil {
-				err = ctx.Err()
-			}
-			return Revocation{}, fmt.Errorf("%w: AppendRevocation: %d of %d copies not written: %v",
-				ErrUnavailable, len(pending), s.layout.Replicas, err)
-		}
-		if err != nil && !errors.Is(err, ErrUnavailable) && !errors.Is(err, context.DeadlineExceeded) {
-			return Revocation{}, err
-		}
-		// Back off a little, then write what is left under a fresh ID.
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Duration(10*(attempt+1)) * time.Millisecond):
-		}
-		if cur.ID, err = newRevocationID(s.now()); err != nil {
-			return Revocation{}, err
-		}
+	if err := s.writeCopies(ctx, copies); err != nil {
+		return nil, err
 	}
-	r.At = time.Unix(unixFloor(r.At), 0)
-	r.Until = time.Unix(unixCeil(r.Until), 0)
-	return r, nil
+	return out, nil
 }
 
-// writeCopies writes r to the given replicas, 25 to a BatchWriteItem call,
-// the calls in parallel, each under RevocationAttemptTimeout. It returns the
-// replicas not written and the first error.
-func (s *Store) writeCopies(ctx context.Context, r Revocation, shard int, replicas []int) ([]int, error) {
-	const batch = 25 // BatchWriteItem's limit
+// revCopy is one copy of one entry on its way to the table.
+type revCopy struct {
+	r       Revocation // r.ID is the ID being written
+	pk      string
+	stamp   time.Time // when r.ID's time was taken
+	stale   []string  // earlier IDs of this copy, to delete
+	written bool      // some write of it succeeded
+	moves   int
+	done    bool
+}
+
+const maxRevocationMoves = 3
+
+// writeCopies writes the copies, moving late ones to fresh IDs, until every
+// copy has landed in time (or was moved maxRevocationMoves times) or ctx
+// ends.
+func (s *Store) writeCopies(ctx context.Context, copies []*revCopy) error {
+	const batch, parallel = 25, 4 // BatchWriteItem's limit; calls in flight
 	layout := s.layout.String()
-	var (
-		mu       sync.Mutex
-		left     []int
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	for start := 0; start < len(replicas); start += batch {
-		chunk := replicas[start:min(start+batch, len(replicas))]
-		wg.Go(func() {
-			reqs := make([]types.WriteRequest, len(chunk))
-			for i, rep := range chunk {
-				reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: revocationItem(revocationPK(rep, shard), r, layout)}}
+	var firstErr error
+	for attempt := 0; ; attempt++ {
+		var pending []*revCopy
+		for _, c := range copies {
+			if !c.done {
+				pending = append(pending, c)
 			}
-			actx, cancel := context.WithTimeout(ctx, RevocationAttemptTimeout)
-			defer cancel()
-			out, err := s.db.BatchWriteItem(actx, &dynamodb.BatchWriteItemInput{
-				RequestItems: map[string][]types.WriteRequest{s.table: reqs},
-			})
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				left = append(left, chunk...)
-				if firstErr == nil {
-					firstErr = mapErr("BatchWriteItem", err)
+		}
+		if len(pending) == 0 {
+			return nil
+		}
+		if ctx.Err() != nil {
+			unwritten := 0
+			for _, c := range pending {
+				if !c.written {
+					unwritten++
 				}
-				return
 			}
-			// Unprocessed requests (throttling) are retried like failures.
-			for _, w := range out.UnprocessedItems[s.table] {
-				if w.PutRequest == nil {
-					continue
-				}
-				var pk string
-				if v, ok := w.PutRequest.Item[attrPK].(*types.AttributeValueMemberS); ok {
-					pk = v.Value
-				}
-				for _, rep := range chunk {
-					if revocationPK(rep, shard) == pk {
-						left = append(left, rep)
+			if unwritten == 0 {
+				// Every copy landed, some late: nothing better can be done.
+				return nil
+			}
+			return fmt.Errorf("%w: AppendRevocation: %d of %d copies not written: %v",
+				ErrUnavailable, unwritten, len(copies), errors.Join(firstErr, ctx.Err()))
+		}
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				continue
+			case <-time.After(time.Duration(10*attempt) * time.Millisecond):
+			}
+		}
+		// Group into calls of at most 25 requests: a copy is one put plus
+		// the deletes of its earlier IDs.
+		var calls [][]*revCopy
+		var cur []*revCopy
+		n := 0
+		for _, c := range pending {
+			k := 1 + len(c.stale)
+			if n+k > batch && len(cur) > 0 {
+				calls = append(calls, cur)
+				cur, n = nil, 0
+			}
+			cur = append(cur, c)
+			n += k
+		}
+		if len(cur) > 0 {
+			calls = append(calls, cur)
+		}
+		var (
+			mu sync.Mutex
+			wg sync.WaitGroup
+		)
+		sem := make(chan struct{}, parallel)
+		for _, call := range calls {
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				err := s.writeBatch(ctx, call, layout)
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
 					}
+					mu.Unlock()
 				}
+			})
+		}
+		wg.Wait()
+		if firstErr != nil && !errors.Is(firstErr, ErrUnavailable) {
+			return firstErr
+		}
+		// Late or unwritten copies move to a fresh ID.
+		for _, c := range pending {
+			if c.done {
+				continue
 			}
-		})
+			if c.written && c.moves >= maxRevocationMoves {
+				c.done = true
+				continue
+			}
+			if c.written {
+				c.moves++
+			}
+			now := s.now()
+			id, err := newRevocationID(now)
+			if err != nil {
+				return err
+			}
+			c.stale = append(c.stale, c.r.ID)
+			c.r.ID, c.stamp = id, now
+		}
 	}
-	wg.Wait()
-	slices.Sort(left)
-	return left, firstErr
+}
+
+// writeBatch sends one BatchWriteItem for the copies and marks those that
+// landed; a copy that landed within RevocationAttemptTimeout of its stamp is
+// done, and its stale IDs are gone.
+func (s *Store) writeBatch(ctx context.Context, copies []*revCopy, layout string) error {
+	reqs := make([]types.WriteRequest, 0, len(copies))
+	for _, c := range copies {
+		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: revocationItem(c.pk, c.r, layout)}})
+		for _, id := range c.stale {
+			reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{
+				Key: item{attrPK: attrS(c.pk), attrSK: attrS(id)}}})
+		}
+	}
+	out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{s.table: reqs}})
+	if err != nil {
+		return mapErr("BatchWriteItem", err)
+	}
+	landed := s.now()
+	// Requests left unprocessed (throttling) are sent again.
+	unputs := map[string]bool{}
+	undeletes := map[string]bool{}
+	for _, w := range out.UnprocessedItems[s.table] {
+		switch {
+		case w.PutRequest != nil:
+			unputs[keyOf(w.PutRequest.Item)] = true
+		case w.DeleteRequest != nil:
+			undeletes[keyOf(w.DeleteRequest.Key)] = true
+		}
+	}
+	for _, c := range copies {
+		var left []string
+		for _, id := range c.stale {
+			if undeletes[c.pk+"\x00"+id] {
+				left = append(left, id)
+			}
+		}
+		c.stale = left
+		if unputs[c.pk+"\x00"+c.r.ID] {
+			continue
+		}
+		c.written = true
+		// A stale copy whose delete was left unprocessed stays: a duplicate
+		// is harmless.
+		c.done = landed.Sub(c.stamp) <= RevocationAttemptTimeout
+	}
+	return nil
+}
+
+func keyOf(it item) string {
+	pk, _ := it[attrPK].(*types.AttributeValueMemberS)
+	sk, _ := it[attrSK].(*types.AttributeValueMemberS)
+	if pk == nil || sk == nil {
+		return ""
+	}
+	return pk.Value + "\x00" + sk.Value
 }
 
 // RevocationQuery asks for one page of one shard of one replica.

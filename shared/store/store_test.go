@@ -893,13 +893,16 @@ func TestRevocationLayoutFromEnv(t *testing.T) {
 }
 
 // slowBatches makes the first BatchWriteItem calls fail as a timed-out
-// attempt would, and leaves some requests unprocessed as throttling does.
+// call would, leaves some requests unprocessed as throttling does, and can
+// make calls take long by the store's clock.
 type slowBatches struct {
 	*dynamodb.Client
 	mu          sync.Mutex
 	fail        int
 	unprocessed int
-	ids         map[string]bool
+	late        int // calls that advance clk by a second
+	clk         *fakeClock
+	puts        map[string]bool
 }
 
 func (f *slowBatches) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
@@ -907,12 +910,18 @@ func (f *slowBatches) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWrit
 	defer f.mu.Unlock()
 	for _, reqs := range in.RequestItems {
 		for _, w := range reqs {
-			f.ids[w.PutRequest.Item[attrSK].(*types.AttributeValueMemberS).Value] = true
+			if w.PutRequest != nil {
+				f.puts[w.PutRequest.Item[attrSK].(*types.AttributeValueMemberS).Value] = true
+			}
 		}
 	}
 	if f.fail > 0 {
 		f.fail--
 		return nil, context.DeadlineExceeded
+	}
+	if f.late > 0 {
+		f.late--
+		f.clk.Set(f.clk.Now().Add(time.Second))
 	}
 	if f.unprocessed > 0 {
 		f.unprocessed--
@@ -930,26 +939,82 @@ func (f *slowBatches) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWrit
 
 func TestAppendRevocationRetriesUnderNewID(t *testing.T) {
 	d := sharedDynalite(t)
-	f := &slowBatches{Client: d.Client, fail: 1, unprocessed: 1, ids: map[string]bool{}}
+	clk := newFakeClock(time.Now())
 	layout := RevocationLayout{Replicas: 2, Shards: 1}
-	s := newStore(f, newTable(t, d), WithRevocationLayout(layout))
+	table := newTable(t, d)
 	ctx := context.Background()
-	if _, err := s.AppendRevocation(ctx, Revocation{Kind: RevokeUser, Value: "u", Until: time.Now().Add(time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
-	if len(f.ids) != 3 {
-		t.Errorf("IDs used = %d, want 3 (first attempt, retry after failure, retry of the unprocessed copy)", len(f.ids))
-	}
-	for r := range layout.Replicas {
-		p, err := s.ReadRevocations(ctx, RevocationQuery{Replica: r, Now: time.Now()})
-		if err != nil || len(p.Entries) != 1 || p.Entries[0].Value != "u" {
-			t.Errorf("replica %d: %+v, %v", r, p, err)
+	// Each replica must end with exactly one copy, under the last ID.
+	check := func(s *Store, value string) {
+		t.Helper()
+		for r := range layout.Replicas {
+			p, err := s.ReadRevocations(ctx, RevocationQuery{Replica: r, Now: clk.Now()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, e := range p.Entries {
+				if e.Value == value {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Errorf("replica %d holds %d copies of %s, want 1", r, n, value)
+			}
 		}
 	}
+	for _, tt := range []struct {
+		name                    string
+		fail, unprocessed, late int
+		puts                    int
+	}{
+		// One call for both copies (one ID) fails; both move (two IDs);
+		// one of those is left unprocessed and moves again.
+		{"failed call, then throttled", 1, 1, 0, 4},
+		// The write lands a second after its ID's time: both copies move
+		// to fresh IDs once.
+		{"late write", 0, 0, 1, 3},
+		// Always late: each copy moves three times, then is accepted.
+		{"always late", 0, 0, 100, 1 + 2*maxRevocationMoves},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &slowBatches{Client: d.Client, fail: tt.fail, unprocessed: tt.unprocessed, late: tt.late, clk: clk, puts: map[string]bool{}}
+			s := newStore(f, table, WithRevocationLayout(layout), WithClock(clk.Now))
+			if _, err := s.AppendRevocation(ctx, Revocation{Kind: RevokeUser, Value: tt.name, Until: clk.Now().Add(time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+			if len(f.puts) != tt.puts {
+				t.Errorf("IDs put = %d, want %d", len(f.puts), tt.puts)
+			}
+			check(s, tt.name)
+		})
+	}
 	// A store that cannot write within its timeout says so.
-	f.fail = 1 << 30
-	s = newStore(f, s.table, WithRevocationLayout(layout), WithTimeout(300*time.Millisecond))
+	f := &slowBatches{Client: d.Client, fail: 1 << 30, puts: map[string]bool{}}
+	s := newStore(f, table, WithRevocationLayout(layout), WithTimeout(300*time.Millisecond))
 	if _, err := s.AppendRevocation(ctx, Revocation{Kind: RevokeUser, Value: "u", Until: time.Now().Add(time.Hour)}); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("append while writes fail = %v, want ErrUnavailable", err)
+	}
+}
+
+// AppendRevocations writes many entries in few calls.
+func TestAppendRevocations(t *testing.T) {
+	layout := RevocationLayout{Replicas: 2, Shards: 3}
+	s, _ := newTestStore(t, WithRevocationLayout(layout))
+	ctx := context.Background()
+	now := time.Now()
+	var rs []Revocation
+	for i := range 100 {
+		rs = append(rs, Revocation{Kind: RevokeSession, Value: fmt.Sprint("s", i), Until: now.Add(time.Hour)})
+	}
+	out, err := s.AppendRevocations(ctx, rs)
+	if err != nil || len(out) != 100 || !validRevocationID(out[99].ID) {
+		t.Fatalf("AppendRevocations = %d, %v", len(out), err)
+	}
+	got, err := s.RevocationsSince(ctx, time.Time{}, now)
+	if err != nil || len(got) != 100 {
+		t.Fatalf("read back %d, %v", len(got), err)
+	}
+	if _, err := s.AppendRevocations(ctx, []Revocation{{Kind: RevokeSession, Value: "ok", Until: now.Add(time.Hour)}, {Kind: "bad", Value: "x", Until: now.Add(time.Hour)}}); err == nil {
+		t.Error("a batch with a bad entry accepted")
 	}
 }
