@@ -30,6 +30,7 @@ func TestSignInMailName(t *testing.T) {
 		mm := &memMail{}
 		c := NewCreate(cfg, testKeys(t), newMem(), mm, set, "Acme", Options{})
 		var ev CreateEvent
+		ev.TriggerSource = SourceCreate
 		ev.UserPoolID, ev.UserName = "pool", "ada"
 		ev.Request.UserAttributes = map[string]string{"sub": "sub-1", "email": "ada@example.com", "email_verified": tc.verified, "given_name": spoof}
 		ev.Request.Session = []*cr{start()}
