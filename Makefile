@@ -35,7 +35,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-dev: node_modules
+dev: node_modules web-build
 	$(GO) run ./cmd/devstack $(DEVSTACK_FLAGS)
 
 # Stops a stack started elsewhere (same as Ctrl-C in its terminal).

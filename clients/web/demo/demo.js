@@ -93,7 +93,8 @@ async function listSessions() {
     const cells = [
       Object.assign(document.createElement("code"), { textContent: s.id.slice(0, 12) + "…" }),
       document.createTextNode(s.created_at ? new Date(s.created_at).toLocaleTimeString() : ""),
-      document.createTextNode(s.current ? "this browser" : s.active ? "active" : "ended"),
+      document.createTextNode(s.last_used_at ? new Date(s.last_used_at).toLocaleTimeString() : ""),
+      document.createTextNode(s.current ? "this browser" : s.active ? "active" : `ended${s.revoke_reason ? " (" + s.revoke_reason + ")" : ""}`),
     ];
     for (const c of cells) tr.appendChild(document.createElement("td")).appendChild(c);
     const td = tr.appendChild(document.createElement("td"));
@@ -162,8 +163,9 @@ function render() {
     return;
   }
   const c = info.claims;
-  setStatus(`signed in as ${c.username ?? c.sub}`, "ok");
-  $("#user").textContent = `${c.username ?? ""} (sub ${c.sub})${Array.isArray(c.groups) && c.groups.length ? " groups " + c.groups.join(",") : ""}`;
+  setStatus("signed in", "ok");
+  const email = cognitoTokens ? decodeClaims(cognitoTokens.id).email : undefined;
+  $("#user").textContent = `${email ?? c.username ?? ""} (sub ${c.sub})${Array.isArray(c.groups) && c.groups.length ? ", groups " + c.groups.join(",") : ""}`;
   $("#sid").textContent = info.sid;
   const table = config.table ?? "shortfuse";
   const ddb = config.dynamodbEndpoint ?? "$(node -p \"require('./.devstack/endpoints.json').dynamodb_endpoint\")";
