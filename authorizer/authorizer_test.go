@@ -19,7 +19,7 @@ import (
 	"github.com/shortfuse/shortfuse/shared/devgateway"
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
 	"github.com/shortfuse/shortfuse/shared/jwtverify/jwttest"
-	"github.com/shortfuse/shortfuse/shared/revlog"
+	"github.com/shortfuse/shortfuse/shared/revset"
 	"github.com/shortfuse/shortfuse/shared/store"
 )
 
@@ -54,10 +54,10 @@ func TestHostileReasons(t *testing.T) {
 		"over 8 KiB":                          jwtverify.ErrTooLarge,
 		"two segments":                        jwtverify.ErrMalformed,
 		"payload swapped":                     jwtverify.ErrSignature,
-		"revoked session":                     revlog.ErrRevoked,
-		"revoked jti":                         revlog.ErrRevoked,
-		"revoked origin_jti":                  revlog.ErrRevoked,
-		"revoked user":                        revlog.ErrRevoked,
+		"revoked session":                     revset.ErrRevoked,
+		"revoked jti":                         revset.ErrRevoked,
+		"revoked origin_jti":                  revset.ErrRevoked,
+		"revoked user":                        revset.ErrRevoked,
 		"route needs a group":                 ErrRoute,
 	}
 	iss := jwttest.NewIssuer(t, "RS256")
@@ -251,7 +251,7 @@ func newCountingAuthorizer(t *testing.T, iss *jwttest.Issuer, rev RevocationChec
 
 type okChecker struct{}
 
-func (okChecker) Check(context.Context, revlog.Token) error { return nil }
+func (okChecker) Check(context.Context, revset.Token) error { return nil }
 
 func TestTokenCache(t *testing.T) {
 	iss := jwttest.NewIssuer(t, "RS256")
@@ -379,7 +379,7 @@ func TestFailClosed(t *testing.T) {
 	t.Run("log unreachable at cold start", func(t *testing.T) {
 		log := &memLog{}
 		log.fail(store.ErrUnavailable)
-		set := revlog.New(log, revlog.Options{Poll: time.Hour, Grace: 2 * time.Hour})
+		set := revset.New(log, revset.Options{Poll: time.Hour, Grace: 2 * time.Hour})
 		defer set.Close()
 		if err := set.Start(context.Background()); err == nil {
 			t.Fatal("load succeeded")

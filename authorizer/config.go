@@ -11,11 +11,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/shortfuse/shortfuse/shared/appclient"
 	"github.com/shortfuse/shortfuse/shared/awsx"
 	"github.com/shortfuse/shortfuse/shared/config"
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
 	"github.com/shortfuse/shortfuse/shared/obs"
-	"github.com/shortfuse/shortfuse/shared/revlog"
+	"github.com/shortfuse/shortfuse/shared/revset"
 	"github.com/shortfuse/shortfuse/shared/store"
 )
 
@@ -80,7 +81,7 @@ func LoadConfig(env *config.Env) (Config, error) {
 		if len(c.Audiences) == 0 {
 			env.Fail("SHORTFUSE_AUDIENCE", "required in exchange mode (the token service's aud)")
 		}
-		c.ClientIDs = env.List("SHORTFUSE_CLIENTS", nil)
+		c.ClientIDs = clientIDs(env)
 		switch {
 		case jwks == "" && c.JWKSURL == "":
 			env.Fail("SHORTFUSE_JWKS", "set SHORTFUSE_JWKS (inline JWK Set) or SHORTFUSE_JWKS_URL in exchange mode")
@@ -100,7 +101,7 @@ func LoadConfig(env *config.Env) (Config, error) {
 		if c.Issuer == "" {
 			env.Fail("SHORTFUSE_COGNITO_ISSUER", "required in direct mode")
 		}
-		c.Audiences = env.List("SHORTFUSE_CLIENTS", nil)
+		c.Audiences = clientIDs(env)
 		if len(c.Audiences) == 0 {
 			env.Fail("SHORTFUSE_CLIENTS", "required in direct mode (the app client ids ID tokens are issued to)")
 		}
@@ -112,8 +113,8 @@ func LoadConfig(env *config.Env) (Config, error) {
 		c.JWKSURL = env.URL("SHORTFUSE_COGNITO_JWKS_URL", def)
 	}
 
-	c.Poll = env.Duration("SHORTFUSE_REVOCATION_POLL", revlog.DefaultPoll, 100*time.Millisecond, time.Minute)
-	c.Grace = env.Duration("SHORTFUSE_REVOCATION_GRACE", revlog.DefaultGrace, 0, time.Hour)
+	c.Poll = env.Duration("SHORTFUSE_REVOCATION_POLL", revset.DefaultPoll, 100*time.Millisecond, time.Minute)
+	c.Grace = env.Duration("SHORTFUSE_REVOCATION_GRACE", revset.DefaultGrace, 0, time.Hour)
 	if c.Grace < c.Poll {
 		env.Fail("SHORTFUSE_REVOCATION_GRACE", "%s is shorter than SHORTFUSE_REVOCATION_POLL (%s)", c.Grace, c.Poll)
 	}
@@ -186,7 +187,7 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Authorizer, error) {
 		r := jwtverify.NewRemoteJWKS(cfg.JWKSURL, jwtverify.RemoteOptions{HTTPClient: deps.HTTPClient, Now: deps.Now})
 		if !deps.NoPrefetch {
 			if err := r.Prefetch(ctx); err != nil {
-				log.Warn("JWK Set not fetched at init; will retry on demand", "url", cfg.JWKSURL, "err", err.Error())
+				log.Warn("JWK Set not fetched at init; will retry on demand", "url", cfg.JWKSURL, "error", err.Error())
 			}
 		}
 		keys = r
@@ -220,7 +221,7 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Authorizer, error) {
 			}
 			db = dynamodb.NewFromConfig(awsCfg)
 		}
-		set := revlog.New(store.New(db, cfg.Table), revlog.Options{
+		set := revset.New(store.New(db, cfg.Table), revset.Options{
 			Poll:   cfg.Poll,
 			Grace:  cfg.Grace,
 			Strict: cfg.Strict,
@@ -228,7 +229,7 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Authorizer, error) {
 			Logger: log,
 		})
 		if err := set.Start(ctx); err != nil {
-			log.Error("revocation log not loaded at init; refusing every request until it is", "err", err.Error())
+			log.Error("revocation log not loaded at init; refusing every request until it is", "error", err.Error())
 		}
 		closers = append(closers, set.Close)
 		rev = set
@@ -251,4 +252,15 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Authorizer, error) {
 	}
 	a.closers = closers
 	return a, nil
+}
+
+// clientIDs reads SHORTFUSE_CLIENTS with the token service's syntax; the
+// authorizer needs only the ids, not their per-client settings.
+func clientIDs(env *config.Env) []string {
+	list, err := appclient.Parse(env.String("SHORTFUSE_CLIENTS", ""))
+	if err != nil {
+		env.Fail("SHORTFUSE_CLIENTS", "%v", err)
+		return nil
+	}
+	return appclient.IDs(list)
 }

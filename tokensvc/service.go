@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shortfuse/shortfuse/shared/cors"
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
 	"github.com/shortfuse/shortfuse/shared/keys"
 	"github.com/shortfuse/shortfuse/shared/obs"
@@ -51,6 +52,7 @@ type Service struct {
 
 	cognitoKeys jwtverify.KeySource
 	signOut     revoke.SignOuter
+	cors        *cors.Policy
 }
 
 // Option configures a Service.
@@ -142,6 +144,9 @@ func New(cfg Config, st Storage, ks *keys.Set, opts ...Option) (*Service, error)
 		ropts = append(ropts, revoke.WithCognito(s.signOut, cfg.UserPoolID))
 	}
 	s.revoker = revoke.New(st, cfg.RevocationRetention, ropts...)
+	if s.cors, err = cors.New(cfg.CORSOrigins); err != nil {
+		return nil, fmt.Errorf("tokensvc: %w", err)
+	}
 	if s.metadata, err = json.Marshal(s.metadataDoc()); err != nil {
 		return nil, err
 	}
@@ -191,6 +196,15 @@ type reqInfo struct {
 // ServeHTTP routes the request, writes errors as RFC 6749 JSON and logs one
 // line per request.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.cors.Enabled() {
+		// Behind API Gateway its CorsConfiguration answers first; served
+		// on its own the service answers the same way.
+		if cors.IsPreflight(r) {
+			s.cors.Preflight(w, r)
+			return
+		}
+		s.cors.Decorate(w.Header(), r.Header.Get("Origin"))
+	}
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
 	info := &reqInfo{}
