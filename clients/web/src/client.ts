@@ -160,29 +160,25 @@ export class ShortfuseClient extends EventTarget {
   }
 
   /**
-   * Exchanges the ID token from `getIdToken` for a session (RFC 8693). A session this
-   * browser already had is revoked first.
+   * Exchanges the ID token from `getIdToken` for a session (RFC 8693). If this
+   * browser already has a session (this tab or another), that one is kept and returned.
    */
   async signIn(): Promise<SessionInfo> {
     await this.ready;
-    const idToken = await this.o.getIdToken();
-    if (!idToken) throw new SignedOutError("the ID token source returned no token");
-    const body: Record<string, string> = {
-      grant_type: GRANT_EXCHANGE,
-      subject_token: idToken,
-      subject_token_type: TYPE_ID_TOKEN,
-      client_id: this.o.clientId,
-    };
-    if (this.o.scope) body.scope = this.o.scope;
     return this.locks.request(this.lockName, async () => {
-      const previous = this.state;
+      await this.catchUp();
+      if (this.state) return this.session!;
+      const idToken = await this.o.getIdToken();
+      if (!idToken) throw new SignedOutError("the ID token source returned no token");
+      const body: Record<string, string> = {
+        grant_type: GRANT_EXCHANGE,
+        subject_token: idToken,
+        subject_token_type: TYPE_ID_TOKEN,
+        client_id: this.o.clientId,
+      };
+      if (this.o.scope) body.scope = this.o.scope;
       const next = await this.tokenRequest(body, null);
       this.stats.exchanges++;
-      if (previous) {
-        this.ended.add(previous.sid);
-        this.peers.post({ t: "signedout", from: this.peers.id, sid: previous.sid, reason: "signed_out" });
-        this.revokeRequest(previous.refreshToken).catch(() => {});
-      }
       this.set(next);
       return this.session!;
     });
