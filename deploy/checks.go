@@ -697,6 +697,9 @@ func CheckConsistency(t *Template) []error {
 		}
 	}
 	if v, ok := ts["SHORTFUSE_CLIENTS"].(string); ok {
+		// A reference (!Ref UserPoolClient) stands for one client id: its
+		// value is known at deploy time only, the syntax around it now.
+		v = refPattern.ReplaceAllString(v, "deployed-client-id")
 		if _, err := appclient.Parse(v); err != nil {
 			errs = append(errs, problem("consistency", "SHORTFUSE_CLIENTS: %v", err))
 		}
