@@ -85,6 +85,10 @@ func (s *Service) refresh(r *http.Request, form url.Values, info *reqInfo) (*Tok
 		}
 		return nil, ErrInvalidGrant.WithDescription("session has been revoked")
 	}
+	// Pools without Cognito events: what Cognito says now (recheck.go).
+	if err := s.recheckUser(ctx, sess, now, info); err != nil {
+		return nil, err
+	}
 
 	next, nextHash := newRefreshToken(sess.ID)
 	rotated, err := s.store.RotateRefresh(ctx, sess.ID, hash, nextHash, now, idleExpiry(now, s.cfg.SessionIdleTTL, sess.AbsExpiresAt))
