@@ -33,6 +33,9 @@ const (
 const (
 	DefaultDirectMaxAge   = 60 * time.Second
 	DefaultTokenCacheSize = 4096
+	// DefaultLeeway is the clock skew allowed on exp, nbf and iat: the
+	// token service's default too, so both judge a token's age alike.
+	DefaultLeeway = 5 * time.Second
 )
 
 // Config is the authorizer's configuration, read once at init.
@@ -49,6 +52,9 @@ type Config struct {
 	JWKS      []byte // inline JWK Set, or
 	JWKSURL   string // a URL fetched and cached
 	MaxAge    time.Duration
+	// Leeway is the clock skew allowed on exp, nbf, iat and auth_time
+	// (SHORTFUSE_LEEWAY).
+	Leeway time.Duration
 
 	Poll, Grace time.Duration
 	Strict      bool
@@ -123,6 +129,7 @@ func LoadConfig(env *config.Env) (Config, error) {
 		c.JWKSURL = env.URL("SHORTFUSE_COGNITO_JWKS_URL", def)
 	}
 
+	c.Leeway = env.Duration("SHORTFUSE_LEEWAY", DefaultLeeway, time.Second, 5*time.Minute)
 	c.Poll = env.Duration("SHORTFUSE_REVOCATION_POLL", revset.DefaultPoll, 100*time.Millisecond, time.Minute)
 	c.Grace = env.Duration("SHORTFUSE_REVOCATION_GRACE", revset.DefaultGrace, 0, time.Hour)
 	if c.Grace < c.Poll {
@@ -211,7 +218,10 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Authorizer, error) {
 		}
 		keys = r
 	}
-	vc := jwtverify.Config{Keys: keys, Issuer: cfg.Issuer, Audiences: cfg.Audiences, Now: deps.Now}
+	if cfg.Leeway == 0 {
+		cfg.Leeway = DefaultLeeway
+	}
+	vc := jwtverify.Config{Keys: keys, Issuer: cfg.Issuer, Audiences: cfg.Audiences, Leeway: cfg.Leeway, Now: deps.Now}
 	switch cfg.Mode {
 	case ModeExchange:
 		vc.Type = "at+jwt"

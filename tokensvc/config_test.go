@@ -27,7 +27,23 @@ func TestLoadConfigDefaults(t *testing.T) {
 		c.CognitoJWKSURL != "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc/.well-known/jwks.json" ||
 		c.Clients["web"] != 300*time.Second || c.Clients["mobile"] != 30*time.Second ||
 		c.SessionIdleTTL != 24*time.Hour || c.SessionMaxTTL != 30*24*time.Hour || c.AdminGroup != "shortfuse-admin" ||
-		c.RevocationRetention != time.Hour || c.MaxBodyBytes != 8192 || c.Leeway != 5*time.Second {
+		c.RevocationRetention != time.Hour || c.MaxBodyBytes != 8192 || c.Leeway != 5*time.Second ||
+		c.RefreshGrace != DefaultRefreshGrace || c.GraceFor("web") != DefaultRefreshGrace || len(c.CORSOrigins) != 0 {
+		t.Fatalf("%+v", c)
+	}
+}
+
+func TestLoadConfigGraceAndCORS(t *testing.T) {
+	m := baseEnv()
+	m["SHORTFUSE_REFRESH_GRACE"] = "10"
+	m["SHORTFUSE_CLIENTS"] = "web,mobile:30:grace=60,kiosk:grace=0"
+	m["SHORTFUSE_CORS_ORIGINS"] = "https://app.example.com, http://localhost:3000"
+	c, err := LoadConfig(config.FromMap(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.GraceFor("web") != 10*time.Second || c.GraceFor("mobile") != time.Minute || c.GraceFor("kiosk") != 0 ||
+		c.Clients["mobile"] != 30*time.Second || strings.Join(c.CORSOrigins, " ") != "https://app.example.com http://localhost:3000" {
 		t.Fatalf("%+v", c)
 	}
 }
@@ -55,6 +71,10 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"sign-out without pool", map[string]string{"SHORTFUSE_ADMIN_GLOBAL_SIGNOUT": "true"}, "SHORTFUSE_ADMIN_GLOBAL_SIGNOUT"},
 		{"missing key", map[string]string{"SHORTFUSE_SIGNING_KEY": ""}, "SHORTFUSE_SIGNING_KEY"},
 		{"body limit", map[string]string{"SHORTFUSE_MAX_BODY_BYTES": "10"}, "SHORTFUSE_MAX_BODY_BYTES"},
+		{"grace too long", map[string]string{"SHORTFUSE_REFRESH_GRACE": "61"}, "SHORTFUSE_REFRESH_GRACE"},
+		{"client grace too long", map[string]string{"SHORTFUSE_CLIENTS": "web:grace=90"}, "SHORTFUSE_CLIENTS"},
+		{"wildcard origin", map[string]string{"SHORTFUSE_CORS_ORIGINS": "*"}, "SHORTFUSE_CORS_ORIGINS"},
+		{"origin with path", map[string]string{"SHORTFUSE_CORS_ORIGINS": "https://app.example.com/"}, "SHORTFUSE_CORS_ORIGINS"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -13,6 +13,8 @@
 //
 //	ttl   access token lifetime in seconds, MinTTL to MaxTTL
 //	      (default: the token service's SHORTFUSE_ACCESS_TOKEN_TTL)
+//	grace refresh grace window in seconds, 0 to MaxGrace; 0 turns it off
+//	      (default: the token service's SHORTFUSE_REFRESH_GRACE)
 package appclient
 
 import (
@@ -29,6 +31,10 @@ const (
 	MaxTTL = time.Hour
 )
 
+// MaxGrace bounds the refresh grace window, as Cognito's
+// RetryGracePeriodSeconds does.
+const MaxGrace = 60 * time.Second
+
 // MaxClients bounds the list; a deployment serves a handful of app clients.
 const MaxClients = 100
 
@@ -37,6 +43,10 @@ const MaxClients = 100
 type Client struct {
 	ID  string
 	TTL time.Duration
+	// Grace is the refresh grace window when HasGrace; 0 is a setting of
+	// its own (no window), hence the flag.
+	Grace    time.Duration
+	HasGrace bool
 }
 
 // setters apply one key=value to a client. Adding a per-client setting is
@@ -49,6 +59,15 @@ var setters = map[string]func(c *Client, v string) error{
 			return fmt.Errorf("lifetime %q is not a number of seconds in [%d, %d]", v, int(MinTTL.Seconds()), int(MaxTTL.Seconds()))
 		}
 		c.TTL = d
+		return nil
+	},
+	"grace": func(c *Client, v string) error {
+		n, err := strconv.Atoi(v)
+		d := time.Duration(n) * time.Second
+		if err != nil || d < 0 || d > MaxGrace {
+			return fmt.Errorf("grace %q is not a number of seconds in [0, %d]", v, int(MaxGrace.Seconds()))
+		}
+		c.Grace, c.HasGrace = d, true
 		return nil
 	},
 }
