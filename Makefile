@@ -74,7 +74,8 @@ fuzz: node_modules
 # BuildMethod: makefile) runs the build-<LogicalId> targets below.
 LAMBDAS := PreSignUpFunction=presignup CustomMessageFunction=custommessage \
 	DefineAuthChallengeFunction=defineauth CreateAuthChallengeFunction=createauth \
-	VerifyAuthChallengeFunction=verifyauth TokenServiceFunction=tokensvc AuthorizerFunction=authorizer
+	VerifyAuthChallengeFunction=verifyauth TokenServiceFunction=tokensvc AuthorizerFunction=authorizer \
+	CognitoEventsFunction=cognitoevents
 LAMBDA_CMDS    := $(foreach l,$(LAMBDAS),$(lastword $(subst =, ,$(l))))
 LAMBDA_PRESENT  = $(foreach c,$(LAMBDA_CMDS),$(if $(wildcard cmd/$(c)/main.go),$(c)))
 LAMBDA_MISSING  = $(filter-out $(LAMBDA_PRESENT),$(LAMBDA_CMDS))
@@ -119,6 +120,7 @@ build-CreateAuthChallengeFunction: ; $(call lambda-build,createauth,$(ARTIFACTS_
 build-VerifyAuthChallengeFunction: ; $(call lambda-build,verifyauth,$(ARTIFACTS_DIR))
 build-TokenServiceFunction:        ; $(call lambda-build,tokensvc,$(ARTIFACTS_DIR))
 build-AuthorizerFunction:          ; $(call lambda-build,authorizer,$(ARTIFACTS_DIR))
+build-CognitoEventsFunction:       ; $(call lambda-build,cognitoevents,$(ARTIFACTS_DIR))
 
 clean:
 	rm -rf $(BIN) dist
