@@ -149,14 +149,14 @@ func (s *Store) IssueChallenge(ctx context.Context, c *Challenge, minInterval ti
 	// The pacing compares whole seconds: a challenge sent at second t blocks
 	// new ones until t + minInterval.
 	values := map[string]types.AttributeValue{
-		":cid":    attrS(c.ID),
-		":mac":    attrB(c.CodeMAC),
-		":zero":   attrN(0),
-		":max":    attrN(int64(c.MaxAttempts)),
-		":now":    attrTime(now),
-		":exp":    attrTime(c.ExpiresAt),
-		":ttl":    attrN(addSeconds(unixCeil(c.ExpiresAt), ChallengeRetention)),
-		":cutoff": attrN(unixFloor(now.Add(-minInterval))),
+		":cid":     attrS(c.ID),
+		":mac":     attrB(c.CodeMAC),
+		":zero":    attrN(0),
+		":max":     attrN(int64(c.MaxAttempts)),
+		":now":     attrTime(now),
+		":exp":     attrTime(c.ExpiresAt),
+		":ttl":     attrN(addSeconds(unixCeil(c.ExpiresAt), ChallengeRetention)),
+		":cutoff":  attrN(unixFloor(now.Add(-minInterval))),
 		":wcut":    attrN(budget.windowCutoff(now)),
 		":budget":  attrN(int64(budget.Attempts)),
 		":slowcut": attrN(unixFloor(now.Add(-budget.SlowInterval))),
