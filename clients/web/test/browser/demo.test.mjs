@@ -17,10 +17,13 @@ let stack;
 let browser;
 let users = 0;
 
-before(async () => {
-  stack = await startStack({ env: { SHORTFUSE_ACCESS_TOKEN_TTL: String(ACCESS_TTL) } });
-  browser = await launch();
-});
+before(
+  async () => {
+    stack = await startStack({ env: { SHORTFUSE_ACCESS_TOKEN_TTL: String(ACCESS_TTL) } });
+    browser = await launch();
+  },
+  { timeout: 300_000 },
+);
 
 after(async () => {
   await browser?.close();
@@ -93,7 +96,7 @@ function callFor(page, ms, { pause = 50, untilSignedOut = false } = {}) {
   );
 }
 
-test("sign up, sign in, call the API, list sessions, sign out", async () => {
+test("sign up, sign in, call the API, list sessions, sign out", { timeout: 120_000 }, async () => {
   const page = await openDemo();
   await signUpAndIn(page);
   await page.click("#call");
@@ -117,7 +120,7 @@ test("sign up, sign in, call the API, list sessions, sign out", async () => {
   await page.close();
 });
 
-test(`${TABS} tabs, ${ACCESS_TTL}-second access tokens, calling for ${SOAK} s: no 401, no reuse`, async () => {
+test(`${TABS} tabs, ${ACCESS_TTL}-second access tokens, calling for ${SOAK} s: no 401, no reuse`, { timeout: (SOAK + 120) * 1000 }, async () => {
   const reuseBefore = reuseEvents();
   const first = await openDemo();
   await signUpAndIn(first);
@@ -155,7 +158,7 @@ test(`${TABS} tabs, ${ACCESS_TTL}-second access tokens, calling for ${SOAK} s: n
 
 // todo until the token service's refresh grace window (SHORTFUSE_REFRESH_GRACE) is in place:
 // without it the retried token counts as reuse and the session ends.
-test("a refresh answer lost on the way: the SDK retries and the session lives", { todo: "needs the token service's refresh grace window" }, async () => {
+test("a refresh answer lost on the way: the SDK retries and the session lives", { todo: "needs the token service's refresh grace window", timeout: 120_000 }, async () => {
   const reuseBefore = reuseEvents();
   const page = await openDemo();
   await signUpAndIn(page);
@@ -185,7 +188,7 @@ test("a refresh answer lost on the way: the SDK retries and the session lives", 
   await page.close();
 });
 
-test("an admin revocation signs out every tab", async () => {
+test("an admin revocation signs out every tab", { timeout: 180_000 }, async () => {
   const first = await openDemo();
   await signUpAndIn(first);
   const pages = [first, ...(await joinTabs(TABS - 1))];
