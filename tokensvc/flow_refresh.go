@@ -16,14 +16,16 @@ import (
 type RefreshStorage interface {
 	GetSession(ctx context.Context, id string) (*store.Session, error)
 	UserRevokedAt(ctx context.Context, sub string) (time.Time, error)
-	RotateRefresh(ctx context.Context, id string, oldHash, newHash []byte, now, idleExpiresAt time.Time) (*store.Session, error)
+	RotateRefresh(ctx context.Context, id string, oldHash, newHash []byte, now, idleExpiresAt time.Time, opts ...store.RotateOption) (*store.Session, error)
+	GraceStorage
 }
 
 // refresh implements the refresh_token grant (RFC 6749 §6) with rotation:
 // every refresh token works once. Presenting a rotated one again means two
 // parties hold the session's tokens, so the whole session is revoked
-// (OAuth 2.0 Security BCP §4.14). A concurrent refresh that loses the race
-// is the same case: the same token was used twice.
+// (OAuth 2.0 Security BCP §4.14), except for the previous token inside the
+// refresh grace window (flow_refresh_grace.go), which covers a retried
+// refresh and a concurrent refresh that loses the race.
 func (s *Service) refresh(r *http.Request, form url.Values, info *reqInfo) (*TokenResponse, error) {
 	ctx := r.Context()
 	tok := form.Get("refresh_token")
@@ -47,14 +49,15 @@ func (s *Service) refresh(r *http.Request, form url.Values, info *reqInfo) (*Tok
 		return nil, err
 	}
 	info.sub, info.clientID = sess.Sub, sess.ClientID
+	now := s.now()
 	current := hashIn(hash, [][]byte{sess.RefreshHash})
-	if !current {
+	grace := !current && s.inGrace(sess, hash, now)
+	if !current && !grace {
 		if hashIn(hash, sess.PrevRefreshHashes) {
 			return nil, s.reuse(ctx, sess, info)
 		}
 		return nil, ErrInvalidGrant.WithDescription("refresh_token is invalid")
 	}
-	now := s.now()
 	switch {
 	case !sess.RevokedAt.IsZero():
 		return nil, ErrInvalidGrant.WithDescription("session has been revoked")
@@ -85,9 +88,21 @@ func (s *Service) refresh(r *http.Request, form url.Values, info *reqInfo) (*Tok
 		}
 		return nil, ErrInvalidGrant.WithDescription("session has been revoked")
 	}
+	// Pools without Cognito events: what Cognito says now (recheck.go).
+	if err := s.recheckUser(ctx, sess, now, info); err != nil {
+		return nil, err
+	}
 
-	next, nextHash := newRefreshToken(sess.ID)
-	rotated, err := s.store.RotateRefresh(ctx, sess.ID, hash, nextHash, now, idleExpiry(now, s.cfg.SessionIdleTTL, sess.AbsExpiresAt))
+	if grace {
+		resp, err := s.graceAnswer(ctx, sess, tok, hash, scope, now, info)
+		if errors.Is(err, errGraceLost) {
+			return nil, s.reuse(ctx, sess, info)
+		}
+		return resp, err
+	}
+	next, nextHash, nonce := nextRefreshToken(sess.ID, tok)
+	rotated, err := s.store.RotateRefresh(ctx, sess.ID, hash, nextHash, now, idleExpiry(now, s.cfg.SessionIdleTTL, sess.AbsExpiresAt),
+		store.WithGraceNonce(nonce))
 	if err != nil {
 		// A write that timed out may have landed, and the SDK's retry of
 		// one that landed fails its condition. Only this request knows
@@ -97,6 +112,9 @@ func (s *Service) refresh(r *http.Request, form url.Values, info *reqInfo) (*Tok
 		}
 	}
 	if errors.Is(err, store.ErrConflict) {
+		if resp, gerr := s.graceAfterLostRace(ctx, sess.ID, tok, hash, scope, info); resp != nil || gerr != nil {
+			return resp, gerr
+		}
 		return nil, s.reuse(ctx, sess, info)
 	}
 	if err != nil {

@@ -263,7 +263,7 @@ func TestTriggersAttachMoto(t *testing.T) {
 		}
 		body, _ := json.Marshal(map[string]any{
 			"Resources": map[string]any{"Marker": map[string]any{"Type": "AWS::CloudFormation::WaitConditionHandle"}},
-			"Outputs": outputs,
+			"Outputs":   outputs,
 		})
 		if _, err := cf.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String("shortfuse"), TemplateBody: aws.String(string(body))}); err != nil {
 			t.Fatal(err)

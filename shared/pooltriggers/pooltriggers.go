@@ -45,11 +45,11 @@ type Change struct {
 // Plan is what a run found and did.
 type Plan struct {
 	PoolID  string   `json:"user_pool_id"`
-	Changes []Change `json:"changes"`   // in Triggers order; unchanged triggers are not listed
-	Skipped []Change `json:"skipped"`   // conflicts left as they are (no Force)
-	Applied bool     `json:"applied"`   // UpdateUserPool was called and confirmed
-	DryRun  bool     `json:"dry_run"`   // nothing was written on purpose
-	Kept    []string `json:"kept"`      // other settings written back unchanged
+	Changes []Change `json:"changes"` // in Triggers order; unchanged triggers are not listed
+	Skipped []Change `json:"skipped"` // conflicts left as they are (no Force)
+	Applied bool     `json:"applied"` // UpdateUserPool was called and confirmed
+	DryRun  bool     `json:"dry_run"` // nothing was written on purpose
+	Kept    []string `json:"kept"`    // other settings written back unchanged
 }
 
 // Options of Attach and Detach.

@@ -151,6 +151,9 @@ func decodeSession(it item) (*Session, error) {
 		AbsExpiresAt:  d.reqTime(aAbsExp),
 		RefreshHash:   d.bin(aRefreshHash),
 		RefreshGen:    d.num(aRefreshGen),
+		GraceAt:       d.time(aGraceAt),
+		GraceNonce:    d.bin(aGraceNonce),
+		GraceUses:     d.num(aGraceUses),
 		RevokedAt:     d.time(aRevokedAt),
 		RevokeReason:  d.str(aRevokeReason),
 		UserAgent:     d.str(aUserAgent),
@@ -276,11 +279,17 @@ var rotateExpr = func() string {
 // session is not revoked and now is before both expiries. It pushes oldHash
 // onto PrevRefreshHashes (keeping MaxPrevRefreshHashes), increments
 // RefreshGen, sets LastUsedAt to now and IdleExpiresAt to idleExpiresAt, and
-// returns the updated session. Of any number of concurrent rotations of the
+// returns the updated session. It also starts the grace state of the new
+// token (WithGraceNonce; see UseRefreshGrace) or clears the old one.
+// Of any number of concurrent rotations of the
 // same hash exactly one succeeds; the others, and every rotation whose
 // condition fails for another reason (reuse, revoked, expired, no such
 // session), get ErrConflict. Callers that need to know why read the session.
-func (s *Store) RotateRefresh(ctx context.Context, id string, oldHash, newHash []byte, now, idleExpiresAt time.Time) (*Session, error) {
+func (s *Store) RotateRefresh(ctx context.Context, id string, oldHash, newHash []byte, now, idleExpiresAt time.Time, opts ...RotateOption) (*Session, error) {
+	var ro rotateOptions
+	for _, o := range opts {
+		o(&ro)
+	}
 	switch {
 	case !validKeyPart(id):
 		return nil, ErrConflict
@@ -293,21 +302,23 @@ func (s *Store) RotateRefresh(ctx context.Context, id string, oldHash, newHash [
 	case !idleExpiresAt.After(now):
 		return nil, errors.New("store: idle expiry not after now")
 	}
+	vals := item{
+		":old":  attrB(oldHash),
+		":new":  attrB(newHash),
+		":one":  attrN(1),
+		":now":  attrTime(now),
+		":idle": attrTime(idleExpiresAt),
+		":nul":  &types.AttributeValueMemberNULL{Value: true},
+	}
+	expr := graceExpr(rotateExpr, ro, vals)
 	out, err := s.updateItem(ctx, &dynamodb.UpdateItemInput{
 		Key:              key(sessionPK(id), sessionSK),
-		UpdateExpression: aws.String(rotateExpr),
+		UpdateExpression: aws.String(expr),
 		// Stored expiries are whole seconds rounded down, so comparing them
 		// with now rounded down never extends a session.
-		ConditionExpression: aws.String("refresh_hash = :old AND attribute_not_exists(revoked_at) AND abs_exp > :now AND idle_exp > :now"),
-		ExpressionAttributeValues: item{
-			":old":  attrB(oldHash),
-			":new":  attrB(newHash),
-			":one":  attrN(1),
-			":now":  attrTime(now),
-			":idle": attrTime(idleExpiresAt),
-			":nul":  &types.AttributeValueMemberNULL{Value: true},
-		},
-		ReturnValues: types.ReturnValueAllNew,
+		ConditionExpression:       aws.String("refresh_hash = :old AND attribute_not_exists(revoked_at) AND abs_exp > :now AND idle_exp > :now"),
+		ExpressionAttributeValues: vals,
+		ReturnValues:              types.ReturnValueAllNew,
 	})
 	if err != nil {
 		return nil, err

@@ -59,6 +59,13 @@ type Session struct {
 	PrevRefreshHashes [][]byte
 	RefreshGen        int64
 
+	// The refresh grace state of the last rotation (see RotateRefresh and
+	// UseRefreshGrace): when it happened, the nonce the current token was
+	// derived with, and how many grace answers it has given.
+	GraceAt    time.Time
+	GraceNonce []byte
+	GraceUses  int64
+
 	RevokedAt    time.Time // zero while not revoked
 	RevokeReason string
 
