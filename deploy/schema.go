@@ -107,6 +107,12 @@ func Validate(t *Template) []error {
 			"additionalProperties": false,
 			"patternProperties":    map[string]any{"^[a-zA-Z0-9]+$": map[string]any{"type": "object"}},
 		}
+		// CloudFormation allows 200 parameters per template; the bundled
+		// schema still has the old limit.
+		if pp := shallowCopy(props["Parameters"]); pp != nil {
+			pp["maxProperties"] = 200
+			props["Parameters"] = pp
+		}
 		// Rules (parameter assertions) postdate the bundled schema.
 		props["Rules"] = map[string]any{
 			"type":                 "object",
