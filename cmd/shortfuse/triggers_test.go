@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
@@ -255,7 +257,14 @@ func TestTriggersAttachMoto(t *testing.T) {
 	scenario(t, m.Endpoint, api, poolID)
 
 	t.Run("--stack", func(t *testing.T) {
-		cf := cloudformation.NewFromConfig(testenv.AWSConfig(), func(o *cloudformation.Options) { o.BaseEndpoint = aws.String(m.Endpoint) })
+		// moto loads its CloudFormation backend on first use, which can take
+		// longer than testenv's 10 s timeout on a busy machine: one slow try
+		// rather than a retry that finds the stack already created.
+		cf := cloudformation.NewFromConfig(testenv.AWSConfig(), func(o *cloudformation.Options) {
+			o.BaseEndpoint = aws.String(m.Endpoint)
+			o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(time.Minute)
+			o.RetryMaxAttempts = 1
+		})
 		fns := ours("-stack")
 		outputs := map[string]any{}
 		for trig, key := range StackOutputs {
