@@ -102,7 +102,8 @@ func build(ctx context.Context, env *config.Env, log *slog.Logger) (*tokensvc.Se
 		opts = append(opts, tokensvc.WithDPoPNonceKey(nonceKey))
 	}
 	if cfg.UserPoolID != "" {
-		opts = append(opts, tokensvc.WithSignOut(cognitoidentityprovider.NewFromConfig(awsCfg)))
+		cog := cognitoidentityprovider.NewFromConfig(awsCfg)
+		opts = append(opts, tokensvc.WithSignOut(cog), tokensvc.WithCognitoUsers(cog))
 	}
 	st := store.New(dynamodb.NewFromConfig(awsCfg), cfg.Table)
 	svc, err := tokensvc.New(cfg, st, ks, opts...)
