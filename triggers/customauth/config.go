@@ -11,6 +11,7 @@ import (
 	"github.com/shortfuse/shortfuse/shared/config"
 	"github.com/shortfuse/shortfuse/shared/secret"
 	"github.com/shortfuse/shortfuse/shared/store"
+	"github.com/shortfuse/shortfuse/triggers/templates"
 )
 
 // Config is the passwordless sign-in policy. The three functions read the
@@ -45,6 +46,11 @@ type Config struct {
 	// (SHORTFUSE_AUTH_REQUIRE_VERIFIED_EMAIL, default true); other users are
 	// treated like unknown ones.
 	RequireVerifiedEmail bool
+	// UnverifiedName is what a sign-in mail to an unverified address (only
+	// with RequireVerifiedEmail false) shows of the user's name
+	// (SHORTFUSE_MESSAGE_UNVERIFIED_NAME, default none; see package
+	// templates). Only create reads it.
+	UnverifiedName templates.NameMode
 }
 
 // LoadConfig reads the policy; problems are recorded in env.

@@ -181,6 +181,9 @@ func (c *Create) send(ctx context.Context, ev CreateEvent, u user, cid, code str
 	if name == "" {
 		name = attrs["name"]
 	}
+	if attrs["email_verified"] != "true" {
+		name = c.cfg.UnverifiedName.ForUnverified(name)
+	}
 	m, err := c.tmpl.Render(c.tmpl.Locale(attrs["locale"], ev.Request.ClientMetadata["locale"]), templates.SignIn, templates.Data{
 		AppName:  c.appName,
 		Name:     name,
