@@ -18,10 +18,14 @@ BenchmarkAWSJWTVerify/fresh-2    	1000000000	     90000 ns/op
 BenchmarkAWSJWTVerify/repeated-2 	1000000000	     88000 ns/op
 BenchmarkColdInit/revocations=0-2         	       3	  18198734 ns/op
 BenchmarkColdInit/revocations=10000-2     	       3	 220988453 ns/op
+BenchmarkColdInit/revocations=100000-2    	       1	 900000000 ns/op
 BenchmarkDynamoCalls-2                    	       3	         3.000 ddb-calls/10k	         3.000 polls/10k
 BenchmarkRevocationDelay-2                	       3	       663.0 delay-ms
 BenchmarkDPoPCachedVsSignature-2   	    3000	    874526 ns/op	    102000 decision-ns/op	         1.200 ratio	     85000 sig-ns/op
 BenchmarkDPoPFreshVsSignatures-2   	    3000	    964770 ns/op	    120000 decision-ns/op	         1.250 ratio	     96000 sig-ns/op
+PASS
+pkg: github.com/shortfuse/shortfuse/shared/revset
+BenchmarkPollBurst-2   	       1	8393766831 ns/op	       480.0 appends/s	       108.8 bytes/entry	      939.0 rcu/partition@10k	         1.800 read/appended-bytes	         1.800 read/appended-items	       125.0 wcu/partition@1k/s	         0 widened-polls
 PASS
 pkg: github.com/shortfuse/shortfuse/tokensvc
 BenchmarkExchange-2            	     500	   2100000 ns/op	       1800 p50-µs	      6000 p99-µs	       476.0 ops/s
@@ -61,6 +65,9 @@ func TestTable(t *testing.T) {
 		"44x",
 		"18.2 ms",
 		"221.0 ms",
+		"900.0 ms",
+		"1.80x items, 1.80x bytes",
+		"939 RCU, 125 WCU",
 		"3 (polls: 3)",
 		"1.01x (18.66 ms / 18.56 ms, +0.10 ms), AUC 0.49, 200 each",
 		"within 0.5 ms, AUC 0.4-0.6",

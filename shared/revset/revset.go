@@ -153,6 +153,7 @@ type Set struct {
 	lastAttempt time.Time
 	lastErr     error
 	failing     bool
+	overlap     time.Duration // current overlap, at least o.Overlap
 
 	calls     atomic.Int64 // Query calls (pages)
 	failures  atomic.Int64
@@ -162,6 +163,7 @@ type Set struct {
 	units     atomic.Int64 // read units reported, in thousandths
 	foreign   atomic.Int64
 	loadNanos atomic.Int64
+	widened   atomic.Int64
 
 	startOnce sync.Once
 	closeOnce sync.Once
@@ -439,7 +441,10 @@ func (s *Set) refreshAfter(ctx context.Context, t time.Time, force, wait bool) e
 func (s *Set) readLocked(ctx context.Context) error {
 	start := s.o.Now()
 	old := s.state.Load()
-	since := old.refreshed.Add(-s.o.Overlap)
+	if s.overlap < s.o.Overlap {
+		s.overlap = s.o.Overlap
+	}
+	since := old.refreshed.Add(-s.overlap)
 	cutoff := start.Add(-s.o.Retain)
 	consistent := s.o.Consistent || s.o.Strict
 	s.polls.Add(1)
@@ -482,14 +487,19 @@ func (s *Set) readLocked(ctx context.Context) error {
 	s.noteSuccess(old.entries)
 
 	changed := false
+	var late time.Duration // how far behind the previous read a new entry's time was
 	for _, l := range lists {
 		for _, r := range l {
 			if _, ok := s.seen[r.ID]; !ok && r.ID != "" {
 				s.seen[r.ID] = r
 				changed = true
+				if d := old.refreshed.Sub(idTime(r.ID)); d > late {
+					late = d
+				}
 			}
 		}
 	}
+	s.adaptOverlap(late)
 	if !old.expires.IsZero() && !start.Before(old.expires) {
 		for id, r := range s.seen {
 			if !start.Before(r.Until.Add(s.o.Retain)) {
@@ -505,6 +515,43 @@ func (s *Set) readLocked(ctx context.Context) error {
 	}
 	s.state.Store(&next)
 	return nil
+}
+
+// adaptOverlap widens the overlap when entries land late. An entry found
+// behind the previous read was caught only thanks to the overlap; when that
+// lateness reaches half the overlap (a slow or throttled table, writers'
+// clocks drifting), the next polls re-read twice the lateness, up to
+// maxOverlap, so that entries later still are not missed. The overlap then
+// shrinks back by a tenth per poll to the configured one. s.mu is held.
+func (s *Set) adaptOverlap(late time.Duration) {
+	if want := 2 * late; want > s.overlap {
+		want = min(want, maxOverlap)
+		s.o.Logger.Warn("revocation entries landing late; widening the poll overlap",
+			"late_ms", late.Milliseconds(), "overlap_ms", want.Milliseconds())
+		s.overlap = want
+		s.widened.Add(1)
+		return
+	}
+	s.overlap = max(s.o.Overlap, s.overlap-s.overlap/10)
+}
+
+// maxOverlap bounds the adaptive overlap.
+const maxOverlap = time.Minute
+
+// idTime is the append time in a revocation ID (zero when malformed).
+func idTime(id string) time.Time {
+	if len(id) < 20 {
+		return time.Time{}
+	}
+	var n int64
+	for i := range 20 {
+		c := id[i]
+		if c < '0' || c > '9' {
+			return time.Time{}
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return time.Unix(0, n)
 }
 
 // rebuild fills st's index from s.seen.
@@ -618,6 +665,7 @@ type Stats struct {
 	Bytes     int64   // their size as DynamoDB counts it
 	ReadUnits float64 // read units DynamoDB reported consumed
 	Foreign   int64   // entries seen that another layout wrote
+	Widened   int64   // polls that widened the overlap for late entries
 	Entries   int     // live entries held
 	Replica   int     // the replica read
 	Loaded    bool    // the initial load is complete
@@ -636,6 +684,7 @@ func (s *Set) Stats() Stats {
 		Bytes:     s.bytes.Load(),
 		ReadUnits: float64(s.units.Load()) / 1000,
 		Foreign:   s.foreign.Load(),
+		Widened:   s.widened.Load(),
 		Entries:   st.entries,
 		Replica:   s.replica,
 		Loaded:    !st.refreshed.IsZero(),
