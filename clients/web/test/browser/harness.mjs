@@ -46,7 +46,18 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * Starts cmd/devstack with every port free and a state dir of its own. `env`
  * is added to its environment. Returns {endpoints, demoUrl, config, log(), stop()}.
  */
-export async function startStack({ env = {} } = {}) {
+export async function startStack(opts = {}) {
+  try {
+    return await startStackOnce(opts);
+  } catch (e) {
+    // A free port can be taken by another program between our probe and devstack's listen.
+    if (!/port .*(in use|already taken)/i.test(String(e.message))) throw e;
+    console.error("devstack: a port was taken meanwhile; starting again on other ports");
+    return startStackOnce(opts);
+  }
+}
+
+async function startStackOnce({ env = {} } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shortfuse-browser-"));
   const bin = path.join(dir, "devstack");
   execFileSync("go", ["build", "-o", bin, "./cmd/devstack"], { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"] });
