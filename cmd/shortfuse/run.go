@@ -40,6 +40,10 @@ Commands:
                   [--global-signout] also sign the user out of Cognito
   keys generate   [--alg ES256|RS256|EdDSA] [--out FILE]
                                     generate a signing key (private JWK)
+  revocations copy --from-replicas N
+                                    fill replicas N and up of the revocation log
+                                    (SHORTFUSE_REVOCATION_REPLICAS, _SHARDS) with
+                                    its live entries, when adding replicas
 ` + inviteUsage + triggersUsage + `
 Common flags (also from the environment):
   --table NAME          DynamoDB table (SHORTFUSE_TABLE)
@@ -92,10 +96,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		rest = rest[1:]
 	}
 	cmds := map[string]func(context.Context, []string) error{
-		"sessions list":   c.sessionsList,
-		"sessions revoke": c.sessionsRevoke,
-		"users revoke":    c.usersRevoke,
-		"keys generate":   c.keysGenerate,
+		"sessions list":    c.sessionsList,
+		"sessions revoke":  c.sessionsRevoke,
+		"users revoke":     c.usersRevoke,
+		"keys generate":    c.keysGenerate,
+		"revocations copy": c.revocationsCopy,
 	}
 	for k, f := range c.inviteCommands() {
 		cmds[k] = f
@@ -387,5 +392,34 @@ func (c *cli) keysGenerate(_ context.Context, args []string) error {
 		return c.printJSON(map[string]string{"kid": k.KID, "alg": k.Alg, "file": *out})
 	}
 	fmt.Fprintf(c.stdout, "wrote %s key %s to %s\n", k.Alg, k.KID, *out)
+	return nil
+}
+
+// revocationsCopy fills new replicas of the revocation log (docs/scale.md,
+// "Changing the layout"): run it after the writers write the new layout and
+// before the authorizers read it.
+func (c *cli) revocationsCopy(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("revocations copy", flag.ContinueOnError)
+	from := fs.Int("from-replicas", 0, "the replica count before the change; replicas from this one up are filled")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if *from < 1 {
+		return fmt.Errorf("%w: --from-replicas is required (the replica count before the change)", errUsage)
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	st, err := c.store(ctx)
+	if err != nil {
+		return err
+	}
+	n, err := st.CopyRevocations(ctx, *from)
+	if err != nil {
+		return err
+	}
+	if c.jsonOut {
+		return c.printJSON(map[string]any{"copied": n, "layout": st.RevocationLayout().String()})
+	}
+	fmt.Fprintf(c.stdout, "%d live entries copied into replicas %d to %d (layout %s)\n", n, *from, st.RevocationLayout().Replicas-1, st.RevocationLayout())
 	return nil
 }

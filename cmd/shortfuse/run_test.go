@@ -168,3 +168,39 @@ func TestKeysGenerate(t *testing.T) {
 		t.Fatalf("overwrite: %+v", r)
 	}
 }
+
+func TestRevocationsCopy(t *testing.T) {
+	d := testenv.Dynalite(t)
+	ctx := context.Background()
+	if err := store.CreateTable(ctx, d.Client, "shortfuse"); err != nil {
+		t.Fatal(err)
+	}
+	old := store.New(d.Client, "shortfuse", store.WithRevocationLayout(store.RevocationLayout{Replicas: 1, Shards: 2}))
+	if _, err := old.AppendRevocation(ctx, store.Revocation{Kind: store.RevokeUser, Value: "u1", Until: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"SHORTFUSE_TABLE": "shortfuse", "SHORTFUSE_AWS_ENDPOINT": d.Endpoint,
+		"SHORTFUSE_REVOCATION_REPLICAS": "3", "SHORTFUSE_REVOCATION_SHARDS": "2"}
+	if r := runCLI(env, "revocations", "copy"); r.code != 2 {
+		t.Fatalf("without --from-replicas: %+v", r)
+	}
+	r := runCLI(env, "revocations", "copy", "--from-replicas", "1")
+	if r.code != 0 || !strings.Contains(r.stdout, "1 live entries copied into replicas 1 to 2 (layout 3x2)") {
+		t.Fatalf("copy: %+v", r)
+	}
+	grown := store.New(d.Client, "shortfuse", store.WithRevocationLayout(store.RevocationLayout{Replicas: 3, Shards: 2}))
+	found := false
+	for sh := range 2 {
+		p, err := grown.ReadRevocations(ctx, store.RevocationQuery{Replica: 2, Shard: sh, Now: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found = found || len(p.Entries) == 1 && p.Entries[0].Value == "u1"
+	}
+	if !found {
+		t.Fatal("replica 2 lacks the copied entry")
+	}
+	if r := runCLI(map[string]string{"SHORTFUSE_TABLE": "t", "SHORTFUSE_REVOCATION_SHARDS": "0"}, "revocations", "copy", "--from-replicas", "1"); r.code != 1 || !strings.Contains(r.stderr, "SHORTFUSE_REVOCATION_SHARDS") {
+		t.Fatalf("bad layout: %+v", r)
+	}
+}

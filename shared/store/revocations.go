@@ -258,9 +258,7 @@ func (s *Store) AppendRevocations(ctx context.Context, rs []Revocation) ([]Revoc
 			return nil, err
 		}
 		r.ID = id
-		// The shard comes from the ID's random part: a burst spreads evenly.
-		b, _ := hex.DecodeString(id[revIDDigits+1 : revIDDigits+3])
-		shard := int(b[0]) % s.layout.Shards
+		shard := shardOf(id, s.layout.Shards)
 		for rep := range s.layout.Replicas {
 			copies = append(copies, &revCopy{r: r, pk: revocationPK(rep, shard), stamp: now})
 		}
@@ -274,6 +272,65 @@ func (s *Store) AppendRevocations(ctx context.Context, rs []Revocation) ([]Revoc
 		return nil, err
 	}
 	return out, nil
+}
+
+// shardOf is the shard of an entry: from the ID's random part, so that a
+// burst spreads evenly, and a function of the ID alone, so that a copy made
+// later lands where the writers put the others.
+func shardOf(id string, shards int) int {
+	b, _ := hex.DecodeString(id[revIDDigits+1 : revIDDigits+3])
+	return int(b[0]) % shards
+}
+
+// CopyRevocations copies every live entry of replica 0 into replicas from
+// to Replicas-1 of the store's layout, under the same IDs and shards (a copy
+// already there is overwritten with itself). It is how replicas are added:
+// once the writers write the new layout, copy, then let readers use it. It
+// returns the number of entries copied.
+func (s *Store) CopyRevocations(ctx context.Context, from int) (int, error) {
+	if from < 1 || from > s.layout.Replicas {
+		return 0, fmt.Errorf("store: copy from replica count %d outside 1..%d", from, s.layout.Replicas)
+	}
+	live, err := s.RevocationsSince(ctx, time.Time{}, s.now())
+	if err != nil {
+		return 0, err
+	}
+	layout := s.layout.String()
+	var reqs []types.WriteRequest
+	flush := func() error {
+		for len(reqs) > 0 {
+			cctx, cancel := context.WithTimeout(ctx, s.timeout)
+			out, err := s.db.BatchWriteItem(cctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{s.table: reqs}})
+			cancel()
+			if err != nil {
+				return mapErr("BatchWriteItem", err)
+			}
+			reqs = out.UnprocessedItems[s.table]
+			if len(reqs) > 0 {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		}
+		return nil
+	}
+	for _, r := range live {
+		shard := shardOf(r.ID, s.layout.Shards)
+		for rep := from; rep < s.layout.Replicas; rep++ {
+			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: revocationItem(revocationPK(rep, shard), r, layout)}})
+			if len(reqs) == 25 {
+				if err := flush(); err != nil {
+					return 0, err
+				}
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return 0, err
+	}
+	return len(live), nil
 }
 
 // revCopy is one copy of one entry on its way to the table.

@@ -1018,3 +1018,40 @@ func TestAppendRevocations(t *testing.T) {
 		t.Error("a batch with a bad entry accepted")
 	}
 }
+
+// Adding replicas: writers switch to the new layout, the copy fills the new
+// replicas with what was appended before.
+func TestCopyRevocations(t *testing.T) {
+	old, d := newTestStore(t, WithRevocationLayout(RevocationLayout{Replicas: 2, Shards: 3}))
+	ctx := context.Background()
+	now := time.Now()
+	for i := range 30 {
+		if _, err := old.AppendRevocation(ctx, Revocation{Kind: RevokeJTI, Value: fmt.Sprint("before-", i), Until: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	grown := New(d.Client, old.table, WithRevocationLayout(RevocationLayout{Replicas: 5, Shards: 3}))
+	if _, err := grown.AppendRevocation(ctx, Revocation{Kind: RevokeJTI, Value: "after", Until: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := grown.CopyRevocations(ctx, 2)
+	if err != nil || n != 31 {
+		t.Fatalf("CopyRevocations = %d, %v; want 31", n, err)
+	}
+	for r := range 5 {
+		count := 0
+		for sh := range 3 {
+			p, err := grown.ReadRevocations(ctx, RevocationQuery{Replica: r, Shard: sh, Now: now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			count += len(p.Entries)
+		}
+		if count != 31 {
+			t.Errorf("replica %d holds %d entries, want 31", r, count)
+		}
+	}
+	if _, err := grown.CopyRevocations(ctx, 6); err == nil {
+		t.Error("copy from beyond the layout accepted")
+	}
+}
