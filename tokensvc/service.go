@@ -171,6 +171,7 @@ func New(cfg Config, st Storage, ks *keys.Set, opts ...Option) (*Service, error)
 		{method: "POST", pattern: "/revoke", h: s.handleRevoke},
 		{method: "POST", pattern: "/introspect", h: s.handleIntrospect},
 		{method: "GET", pattern: "/sessions", h: s.handleListSessions},
+		{method: "GET", pattern: "/userinfo", h: s.handleUserInfo},
 		{method: "DELETE", pattern: "/sessions/{id}", h: s.handleDeleteSession},
 		{method: "GET", pattern: "/admin/users/{sub}/sessions", h: s.handleAdminListSessions},
 		{method: "DELETE", pattern: "/admin/sessions/{id}", h: s.handleAdminRevokeSession},
