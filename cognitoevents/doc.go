@@ -33,11 +33,10 @@
 // name their pool in requestParameters.userPoolId, and calls of other pools
 // are ignored. Calls authorized with the user's own token (GlobalSignOut,
 // DeleteUser, ChangePassword, RevokeUserSession, RevokeToken) do not name a
-// pool: a sub
-// with sessions in shortfuse's table is this pool's (subs are unique); for
-// one without, only GlobalSignOut and ChangePassword still revoke (the
-// user's revocation time), after ListUsers filtered by sub finds the user
-// in the pool.
+// pool: a sub with sessions in shortfuse's table is this pool's (subs are
+// unique); for one without, only GlobalSignOut and ChangePassword still
+// revoke (the user's revocation time), after ListUsers filtered by sub finds
+// the user in the pool.
 //
 // # Failures, repeats and garbage
 //
