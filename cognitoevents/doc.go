@@ -53,6 +53,8 @@
 //	SHORTFUSE_TABLE                  the token service's table (required)
 //	SHORTFUSE_COGNITO_USER_POOL_ID   the user pool whose calls count (required)
 //	SHORTFUSE_REVOCATION_RETENTION   lifetime of log entries, as the token service's (default 1h)
+//	SHORTFUSE_REVOCATION_REPLICAS,   where log entries are written, as the token service's
+//	SHORTFUSE_REVOCATION_SHARDS      and the authorizer's
 //	SHORTFUSE_DYNAMODB_ENDPOINT      DynamoDB endpoint override (local stack only)
 //	SHORTFUSE_COGNITO_ENDPOINT       Cognito endpoint override (local stack only)
 //	SHORTFUSE_LOG_LEVEL              debug, info (default), warn or error
