@@ -50,6 +50,10 @@ type Config struct {
 
 	Poll, Grace time.Duration
 	Strict      bool
+	// Lookback is how far back the initial load reads the revocation log
+	// (zero: all of it). In direct mode it covers the longest a writer
+	// keeps an entry live.
+	Lookback time.Duration
 
 	Routes         *Routes
 	TokenCacheSize int
@@ -118,6 +122,7 @@ func LoadConfig(env *config.Env) (Config, error) {
 		env.Fail("SHORTFUSE_REVOCATION_GRACE", "%s is shorter than SHORTFUSE_REVOCATION_POLL (%s)", c.Grace, c.Poll)
 	}
 	c.Strict = env.Bool("SHORTFUSE_REVOCATION_STRICT", false)
+	c.Lookback = revocationLookback(env, c)
 
 	if src := env.Required("SHORTFUSE_ROUTES"); src != "" {
 		data := []byte(src)
@@ -144,6 +149,35 @@ func LoadConfig(env *config.Env) (Config, error) {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// DefaultRefreshTokenValidity is Cognito's default refresh token validity.
+const DefaultRefreshTokenValidity = 30 * 24 * time.Hour
+
+// revocationLookback reads SHORTFUSE_REVOCATION_RETENTION, the longest a
+// revocation log entry may live (0 or unset: derived). In direct mode a
+// revoked login family, and a user revoked without a Cognito global
+// sign-out, must be remembered for as long as Cognito can mint an ID token
+// of theirs (the refresh token validity, SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY)
+// and that token is young enough to be accepted (SHORTFUSE_DIRECT_MAX_AGE),
+// plus the verifier's leeway: the same bound the writers use
+// (revoke.Policy.MaxEntryLifetime). A shorter retention would let this
+// authorizer forget a revocation that still matters, so it is refused.
+func revocationLookback(env *config.Env, c Config) time.Duration {
+	retention := env.Duration("SHORTFUSE_REVOCATION_RETENTION", 0, 0, 3660*24*time.Hour)
+	if c.Mode != ModeDirect {
+		return retention
+	}
+	validity := env.Duration("SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY", DefaultRefreshTokenValidity, time.Hour, 3650*24*time.Hour)
+	need := validity + c.MaxAge + jwtverify.DefaultLeeway
+	if retention == 0 {
+		return need
+	}
+	if retention < need {
+		env.Fail("SHORTFUSE_REVOCATION_RETENTION", "%s is shorter than direct mode must remember a revoked login (%s: SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY %s + SHORTFUSE_DIRECT_MAX_AGE %s + leeway %s); raise it or leave it unset",
+			retention, need, validity, c.MaxAge, jwtverify.DefaultLeeway)
+	}
+	return retention
 }
 
 // Deps are the collaborators Open would otherwise build itself.
@@ -221,11 +255,12 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Authorizer, error) {
 			db = dynamodb.NewFromConfig(awsCfg)
 		}
 		set := revlog.New(store.New(db, cfg.Table), revlog.Options{
-			Poll:   cfg.Poll,
-			Grace:  cfg.Grace,
-			Strict: cfg.Strict,
-			Now:    deps.Now,
-			Logger: log,
+			Poll:     cfg.Poll,
+			Grace:    cfg.Grace,
+			Strict:   cfg.Strict,
+			Lookback: cfg.Lookback,
+			Now:      deps.Now,
+			Logger:   log,
 		})
 		if err := set.Start(ctx); err != nil {
 			log.Error("revocation log not loaded at init; refusing every request until it is", "err", err.Error())

@@ -32,7 +32,9 @@ func init() {
 var tokenServiceTunables = []string{
 	"SHORTFUSE_ACCESS_TOKEN_TTL", "SHORTFUSE_CLIENTS", "SHORTFUSE_SESSION_IDLE_TTL", "SHORTFUSE_SESSION_MAX_TTL",
 	"SHORTFUSE_SIGNING_KEY", "SHORTFUSE_SIGNING_KID", "SHORTFUSE_ADMIN_GROUP", "SHORTFUSE_REVOCATION_RETENTION",
-	"SHORTFUSE_MAX_BODY_BYTES", "SHORTFUSE_SCOPES", "SHORTFUSE_LEEWAY",
+	"SHORTFUSE_MAX_BODY_BYTES", "SHORTFUSE_SCOPES", "SHORTFUSE_LEEWAY", "SHORTFUSE_ALLOW_ID_TOKEN_REUSE",
+	"SHORTFUSE_MAX_SESSIONS_PER_USER", "SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY",
+	"SHORTFUSE_AUTHORIZER_MODE", "SHORTFUSE_DIRECT_MAX_AGE",
 }
 
 // newTokenService serves the token service against the stack's emulators.
@@ -49,6 +51,8 @@ func newTokenService(ctx context.Context, env Env) (http.Handler, error) {
 		"SHORTFUSE_CLIENTS":              env.ClientID,
 		"SHORTFUSE_SCOPES":               "read,write",
 		"SHORTFUSE_SIGNING_KEY":          "generated",
+		// cognito-local has no AdminUserGlobalSignOut (see below).
+		"SHORTFUSE_ADMIN_GLOBAL_SIGNOUT": "false",
 	}
 	for _, k := range tokenServiceTunables {
 		if v, ok := os.LookupEnv(k); ok {
