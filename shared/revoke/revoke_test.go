@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -425,6 +426,7 @@ func TestUserEntryLifetimes(t *testing.T) {
 			for _, e := range f.log(t) {
 				got = append(got, e.Until.Sub(now))
 			}
+			slices.Sort(got)
 			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
 				t.Fatalf("entry lifetimes %v, want %v", got, tc.want)
 			}
