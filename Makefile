@@ -90,16 +90,21 @@ lambda-build = mkdir -p $(2) && CGO_ENABLED=0 GOOS=linux GOARCH=arm64 \
 
 .PHONY: package deploy $(LAMBDA_CMDS:%=lambda-%) $(foreach l,$(LAMBDAS),build-$(firstword $(subst =, ,$(l))))
 
-# Builds every function whose main package exists, then fails naming the missing ones.
+# Fails naming the functions that have no main package.
+check-missing = @if [[ -n "$(strip $(LAMBDA_MISSING))" ]]; then \
+	  echo "$(1): no main package for $(LAMBDA_MISSING:%=cmd/%); built only: $(or $(LAMBDA_PRESENT),nothing)" >&2; exit 1; fi
+
+# Builds and zips every function whose main package exists, then fails naming the missing ones.
 build: $(LAMBDA_CMDS:%=lambda-%)
 	$(if $(LAMBDA_PRESENT),$(GO) run ./deploy/lambdazip -dist $(DIST) $(LAMBDA_PRESENT))
-	@if [[ -n "$(strip $(LAMBDA_MISSING))" ]]; then \
-	  echo "build: no main package for $(LAMBDA_MISSING:%=cmd/%); built only: $(or $(LAMBDA_PRESENT),nothing)" >&2; exit 1; fi
+	$(call check-missing,build)
 
 $(LAMBDA_CMDS:%=lambda-%): lambda-%:
 	@if [[ -f cmd/$*/main.go ]]; then $(call lambda-build,$*,$(DIST)/$*); else echo "skip cmd/$* (missing)"; fi
 
-package: build
+# Builds every function, then zips them and writes the template in one step (one size table).
+package: $(LAMBDA_CMDS:%=lambda-%)
+	$(call check-missing,package)
 	$(GO) run ./deploy/lambdazip -dist $(DIST) -template template.yaml $(LAMBDAS)
 
 deploy:

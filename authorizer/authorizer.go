@@ -10,7 +10,7 @@ import (
 
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
 	"github.com/shortfuse/shortfuse/shared/obs"
-	"github.com/shortfuse/shortfuse/shared/revlog"
+	"github.com/shortfuse/shortfuse/shared/revset"
 )
 
 // Effect is the outcome of a decision.
@@ -52,10 +52,10 @@ type Verifier interface {
 	Verify(ctx context.Context, token string) (*jwtverify.Claims, error)
 }
 
-// RevocationChecker reports whether a token is revoked; *revlog.Set
-// implements it. Errors wrap revlog.ErrRevoked or revlog.ErrStale.
+// RevocationChecker reports whether a token is revoked; *revset.Set
+// implements it. Errors wrap revset.ErrRevoked or revset.ErrStale.
 type RevocationChecker interface {
-	Check(ctx context.Context, t revlog.Token) error
+	Check(ctx context.Context, t revset.Token) error
 }
 
 // Options configure an Authorizer.
@@ -140,7 +140,7 @@ var (
 type Decision struct {
 	Effect Effect
 	// Reason says why the request was refused; nil on Allow. It wraps a
-	// jwtverify.Err*, revlog.ErrRevoked, revlog.ErrStale, ErrNoCredential
+	// jwtverify.Err*, revset.ErrRevoked, revset.ErrStale, ErrNoCredential
 	// or ErrRoute.
 	Reason error
 
@@ -161,7 +161,7 @@ func (d Decision) Subject() string {
 type grant struct {
 	sub, username, sid, scope string
 	groups                    []string
-	rev                       revlog.Token
+	rev                       revset.Token
 	until                     time.Time // the cached grant is usable before this
 	ok                        mask      // per route of the table: may this token call it
 	memo                      atomic.Pointer[memo]
@@ -179,7 +179,7 @@ func (a *Authorizer) newGrant(c *jwtverify.Claims) *grant {
 		sid:      c.SessionID,
 		scope:    c.Scope,
 		groups:   c.Groups,
-		rev: revlog.Token{
+		rev: revset.Token{
 			Subject:   c.Subject,
 			SessionID: c.SessionID,
 			JTI:       c.JTI,
@@ -236,7 +236,7 @@ func (a *Authorizer) Decide(ctx context.Context, token string, arn MethodARN) De
 		}
 	}
 	if err := a.revoked.Check(ctx, g.rev); err != nil {
-		if errors.Is(err, revlog.ErrRevoked) {
+		if errors.Is(err, revset.ErrRevoked) {
 			return Decision{Effect: Unauthorized, Reason: err, g: g}
 		}
 		return Decision{Effect: Unavailable, Reason: err, g: g}
@@ -256,7 +256,7 @@ func (a *Authorizer) record(ctx context.Context, d Decision, token string, arn M
 // outcome names the decision for metrics: a revoked token is told apart
 // from other unauthorized ones, since a rise in revocations is news.
 func (d Decision) outcome() string {
-	if d.Effect == Unauthorized && errors.Is(d.Reason, revlog.ErrRevoked) {
+	if d.Effect == Unauthorized && errors.Is(d.Reason, revset.ErrRevoked) {
 		return "revoked"
 	}
 	return d.Effect.String()
@@ -323,14 +323,14 @@ func (g *grant) httpContext() map[string]any {
 type Stats struct {
 	CachedTokens int
 	// Revocations are the revocation set's counters when the checker is a
-	// *revlog.Set (zero otherwise).
-	Revocations revlog.Stats
+	// *revset.Set (zero otherwise).
+	Revocations revset.Stats
 }
 
 // Stats returns current counters.
 func (a *Authorizer) Stats() Stats {
 	s := Stats{CachedTokens: a.cache.len()}
-	if set, ok := a.revoked.(*revlog.Set); ok {
+	if set, ok := a.revoked.(*revset.Set); ok {
 		s.Revocations = set.Stats()
 	}
 	return s

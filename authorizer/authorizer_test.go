@@ -19,8 +19,8 @@ import (
 	"github.com/shortfuse/shortfuse/shared/devgateway"
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
 	"github.com/shortfuse/shortfuse/shared/jwtverify/jwttest"
-	"github.com/shortfuse/shortfuse/shared/revlog"
 	"github.com/shortfuse/shortfuse/shared/revoke"
+	"github.com/shortfuse/shortfuse/shared/revset"
 	"github.com/shortfuse/shortfuse/shared/store"
 )
 
@@ -55,10 +55,10 @@ func TestHostileReasons(t *testing.T) {
 		"over 8 KiB":                          jwtverify.ErrTooLarge,
 		"two segments":                        jwtverify.ErrMalformed,
 		"payload swapped":                     jwtverify.ErrSignature,
-		"revoked session":                     revlog.ErrRevoked,
-		"revoked jti":                         revlog.ErrRevoked,
-		"revoked origin_jti":                  revlog.ErrRevoked,
-		"revoked user":                        revlog.ErrRevoked,
+		"revoked session":                     revset.ErrRevoked,
+		"revoked jti":                         revset.ErrRevoked,
+		"revoked origin_jti":                  revset.ErrRevoked,
+		"revoked user":                        revset.ErrRevoked,
 		"route needs a group":                 ErrRoute,
 	}
 	iss := jwttest.NewIssuer(t, "RS256")
@@ -252,7 +252,7 @@ func newCountingAuthorizer(t *testing.T, iss *jwttest.Issuer, rev RevocationChec
 
 type okChecker struct{}
 
-func (okChecker) Check(context.Context, revlog.Token) error { return nil }
+func (okChecker) Check(context.Context, revset.Token) error { return nil }
 
 func TestTokenCache(t *testing.T) {
 	iss := jwttest.NewIssuer(t, "RS256")
@@ -338,6 +338,34 @@ func TestTokenCacheMaxAge(t *testing.T) {
 	}
 }
 
+// TestLeeway: exp is honoured within SHORTFUSE_LEEWAY, no further.
+func TestLeeway(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		leeway time.Duration
+		past   time.Duration // how long ago the token expired
+		want   Effect
+	}{
+		{"default, 4 s past exp", 0, 4 * time.Second, Allow},
+		{"default, 6 s past exp", 0, 6 * time.Second, Unauthorized},
+		{"30 s, 20 s past exp", 30 * time.Second, 20 * time.Second, Allow},
+		{"1 s, 2 s past exp", time.Second, 2 * time.Second, Unauthorized},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, ModeExchange, func(c *Config) { c.Leeway = tt.leeway })
+			now := time.Now()
+			tok := f.good(map[string]any{"iat": now.Add(-time.Minute).Unix(), "exp": now.Add(-tt.past).Unix()})
+			d := f.a.Decide(context.Background(), tok, MethodARN{Prefix: testPrefix, Resource: "GET/hello"})
+			if d.Effect != tt.want {
+				t.Fatalf("%v %v, want %v", d.Effect, d.Reason, tt.want)
+			}
+			if tt.want == Unauthorized && !errors.Is(d.Reason, jwtverify.ErrExpired) {
+				t.Fatalf("reason %v", d.Reason)
+			}
+		})
+	}
+}
+
 func TestRevocationCheckedOnCacheHit(t *testing.T) {
 	f := newFixture(t, ModeExchange)
 	tok := f.iss.AccessToken(map[string]any{"sid": "s-42"})
@@ -380,7 +408,7 @@ func TestFailClosed(t *testing.T) {
 	t.Run("log unreachable at cold start", func(t *testing.T) {
 		log := &memLog{}
 		log.fail(store.ErrUnavailable)
-		set := revlog.New(log, revlog.Options{Poll: time.Hour, Grace: 2 * time.Hour})
+		set := revset.New(log, revset.Options{Poll: time.Hour, Grace: 2 * time.Hour})
 		defer set.Close()
 		if err := set.Start(context.Background()); err == nil {
 			t.Fatal("load succeeded")
@@ -491,8 +519,11 @@ func TestLoadConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Mode != ModeExchange || c.Shape != ShapeRESTToken || c.Poll != time.Second || c.Grace != 10*time.Second ||
-		c.TokenCacheSize != DefaultTokenCacheSize || c.Strict {
+		c.TokenCacheSize != DefaultTokenCacheSize || c.Strict || c.Leeway != 5*time.Second {
 		t.Fatalf("defaults: %+v", c)
+	}
+	if c, err := LoadConfig(config.FromMap(with("SHORTFUSE_LEEWAY", "30"))); err != nil || c.Leeway != 30*time.Second {
+		t.Fatalf("SHORTFUSE_LEEWAY=30: %v %v", c.Leeway, err)
 	}
 	c, err = LoadConfig(config.FromMap(with("SHORTFUSE_AUTHORIZER_MODE", "direct", "SHORTFUSE_COGNITO_ISSUER",
 		"https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc", "SHORTFUSE_CLIENTS", "c1,c2", "SHORTFUSE_JWKS_URL", "")))
@@ -543,6 +574,8 @@ func TestLoadConfig(t *testing.T) {
 		{with("SHORTFUSE_REVOCATION_POLL", "5", "SHORTFUSE_REVOCATION_GRACE", "2"), "SHORTFUSE_REVOCATION_GRACE"},
 		{with("SHORTFUSE_REVOCATION_STRICT", "maybe"), "SHORTFUSE_REVOCATION_STRICT"},
 		{with("SHORTFUSE_TOKEN_CACHE_SIZE", "-1"), "SHORTFUSE_TOKEN_CACHE_SIZE"},
+		{with("SHORTFUSE_LEEWAY", "0"), "SHORTFUSE_LEEWAY"},
+		{with("SHORTFUSE_LEEWAY", "10m"), "SHORTFUSE_LEEWAY"},
 		{with("SHORTFUSE_AUTHORIZER_MODE", "direct"), "SHORTFUSE_COGNITO_ISSUER"},
 		{with("SHORTFUSE_AUTHORIZER_MODE", "direct", "SHORTFUSE_COGNITO_ISSUER", "https://x.test/p"), "SHORTFUSE_CLIENTS"},
 		{with("SHORTFUSE_AUTHORIZER_MODE", "direct", "SHORTFUSE_COGNITO_ISSUER", "https://x.test/p", "SHORTFUSE_CLIENTS", "c",

@@ -11,11 +11,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/shortfuse/shortfuse/shared/appclient"
 	"github.com/shortfuse/shortfuse/shared/awsx"
 	"github.com/shortfuse/shortfuse/shared/config"
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
 	"github.com/shortfuse/shortfuse/shared/obs"
-	"github.com/shortfuse/shortfuse/shared/revlog"
+	"github.com/shortfuse/shortfuse/shared/revset"
 	"github.com/shortfuse/shortfuse/shared/store"
 )
 
@@ -31,6 +32,9 @@ const (
 const (
 	DefaultDirectMaxAge   = 60 * time.Second
 	DefaultTokenCacheSize = 4096
+	// DefaultLeeway is the clock skew allowed on exp, nbf and iat: the
+	// token service's default too, so both judge a token's age alike.
+	DefaultLeeway = 5 * time.Second
 )
 
 // Config is the authorizer's configuration, read once at init.
@@ -47,6 +51,9 @@ type Config struct {
 	JWKS      []byte // inline JWK Set, or
 	JWKSURL   string // a URL fetched and cached
 	MaxAge    time.Duration
+	// Leeway is the clock skew allowed on exp, nbf, iat and auth_time
+	// (SHORTFUSE_LEEWAY).
+	Leeway time.Duration
 
 	Poll, Grace time.Duration
 	Strict      bool
@@ -84,7 +91,7 @@ func LoadConfig(env *config.Env) (Config, error) {
 		if len(c.Audiences) == 0 {
 			env.Fail("SHORTFUSE_AUDIENCE", "required in exchange mode (the token service's aud)")
 		}
-		c.ClientIDs = env.List("SHORTFUSE_CLIENTS", nil)
+		c.ClientIDs = clientIDs(env)
 		switch {
 		case jwks == "" && c.JWKSURL == "":
 			env.Fail("SHORTFUSE_JWKS", "set SHORTFUSE_JWKS (inline JWK Set) or SHORTFUSE_JWKS_URL in exchange mode")
@@ -104,7 +111,7 @@ func LoadConfig(env *config.Env) (Config, error) {
 		if c.Issuer == "" {
 			env.Fail("SHORTFUSE_COGNITO_ISSUER", "required in direct mode")
 		}
-		c.Audiences = env.List("SHORTFUSE_CLIENTS", nil)
+		c.Audiences = clientIDs(env)
 		if len(c.Audiences) == 0 {
 			env.Fail("SHORTFUSE_CLIENTS", "required in direct mode (the app client ids ID tokens are issued to)")
 		}
@@ -116,8 +123,9 @@ func LoadConfig(env *config.Env) (Config, error) {
 		c.JWKSURL = env.URL("SHORTFUSE_COGNITO_JWKS_URL", def)
 	}
 
-	c.Poll = env.Duration("SHORTFUSE_REVOCATION_POLL", revlog.DefaultPoll, 100*time.Millisecond, time.Minute)
-	c.Grace = env.Duration("SHORTFUSE_REVOCATION_GRACE", revlog.DefaultGrace, 0, time.Hour)
+	c.Leeway = env.Duration("SHORTFUSE_LEEWAY", DefaultLeeway, time.Second, 5*time.Minute)
+	c.Poll = env.Duration("SHORTFUSE_REVOCATION_POLL", revset.DefaultPoll, 100*time.Millisecond, time.Minute)
+	c.Grace = env.Duration("SHORTFUSE_REVOCATION_GRACE", revset.DefaultGrace, 0, time.Hour)
 	if c.Grace < c.Poll {
 		env.Fail("SHORTFUSE_REVOCATION_GRACE", "%s is shorter than SHORTFUSE_REVOCATION_POLL (%s)", c.Grace, c.Poll)
 	}
@@ -160,7 +168,8 @@ const DefaultRefreshTokenValidity = 30 * 24 * time.Hour
 // sign-out, must be remembered for as long as Cognito can mint an ID token
 // of theirs (the refresh token validity, SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY)
 // and that token is young enough to be accepted (SHORTFUSE_DIRECT_MAX_AGE),
-// plus the verifier's leeway: the same bound the writers use
+// plus the verifiers' leeway (SHORTFUSE_LEEWAY, at least 30 s): the same
+// bound the writers use
 // (revoke.Policy.MaxEntryLifetime). A shorter retention would let this
 // authorizer forget a revocation that still matters, so it is refused.
 func revocationLookback(env *config.Env, c Config) time.Duration {
@@ -169,13 +178,15 @@ func revocationLookback(env *config.Env, c Config) time.Duration {
 		return retention
 	}
 	validity := env.Duration("SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY", DefaultRefreshTokenValidity, time.Hour, 3650*24*time.Hour)
-	need := validity + c.MaxAge + jwtverify.DefaultLeeway
+	// Writers add at least 30 s of leeway (revoke.DefaultLeeway).
+	leeway := max(c.Leeway, 30*time.Second)
+	need := validity + c.MaxAge + leeway
 	if retention == 0 {
 		return need
 	}
 	if retention < need {
 		env.Fail("SHORTFUSE_REVOCATION_RETENTION", "%s is shorter than direct mode must remember a revoked login (%s: SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY %s + SHORTFUSE_DIRECT_MAX_AGE %s + leeway %s); raise it or leave it unset",
-			retention, need, validity, c.MaxAge, jwtverify.DefaultLeeway)
+			retention, need, validity, c.MaxAge, leeway)
 	}
 	return retention
 }
@@ -220,12 +231,15 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Authorizer, error) {
 		r := jwtverify.NewRemoteJWKS(cfg.JWKSURL, jwtverify.RemoteOptions{HTTPClient: deps.HTTPClient, Now: deps.Now})
 		if !deps.NoPrefetch {
 			if err := r.Prefetch(ctx); err != nil {
-				log.Warn("JWK Set not fetched at init; will retry on demand", "url", cfg.JWKSURL, "err", err.Error())
+				log.Warn("JWK Set not fetched at init; will retry on demand", "url", cfg.JWKSURL, "error", err.Error())
 			}
 		}
 		keys = r
 	}
-	vc := jwtverify.Config{Keys: keys, Issuer: cfg.Issuer, Audiences: cfg.Audiences, Now: deps.Now}
+	if cfg.Leeway == 0 {
+		cfg.Leeway = DefaultLeeway
+	}
+	vc := jwtverify.Config{Keys: keys, Issuer: cfg.Issuer, Audiences: cfg.Audiences, Leeway: cfg.Leeway, Now: deps.Now}
 	switch cfg.Mode {
 	case ModeExchange:
 		vc.Type = "at+jwt"
@@ -254,7 +268,7 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Authorizer, error) {
 			}
 			db = dynamodb.NewFromConfig(awsCfg)
 		}
-		set := revlog.New(store.New(db, cfg.Table), revlog.Options{
+		set := revset.New(store.New(db, cfg.Table), revset.Options{
 			Poll:     cfg.Poll,
 			Grace:    cfg.Grace,
 			Strict:   cfg.Strict,
@@ -263,7 +277,7 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Authorizer, error) {
 			Logger:   log,
 		})
 		if err := set.Start(ctx); err != nil {
-			log.Error("revocation log not loaded at init; refusing every request until it is", "err", err.Error())
+			log.Error("revocation log not loaded at init; refusing every request until it is", "error", err.Error())
 		}
 		closers = append(closers, set.Close)
 		rev = set
@@ -286,4 +300,15 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Authorizer, error) {
 	}
 	a.closers = closers
 	return a, nil
+}
+
+// clientIDs reads SHORTFUSE_CLIENTS with the token service's syntax; the
+// authorizer needs only the ids, not their per-client settings.
+func clientIDs(env *config.Env) []string {
+	list, err := appclient.Parse(env.String("SHORTFUSE_CLIENTS", ""))
+	if err != nil {
+		env.Fail("SHORTFUSE_CLIENTS", "%v", err)
+		return nil
+	}
+	return appclient.IDs(list)
 }

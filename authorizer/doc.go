@@ -8,7 +8,7 @@
 // until exp and verified again after at most five minutes, the age at which
 // a fetched key set is refetched, so that a key dropped from the set stops
 // working in cached tokens too), checks it against the in-memory revocation
-// set of shared/revlog, and checks the route table. Revocation and routes
+// set of shared/revset, and checks the route table. Revocation and routes
 // are checked on every request, cached token or not. The outcomes are:
 //
 //   - Allow: the request proceeds.

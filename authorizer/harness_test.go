@@ -13,7 +13,7 @@ import (
 
 	"github.com/shortfuse/shortfuse/shared/devgateway"
 	"github.com/shortfuse/shortfuse/shared/jwtverify/jwttest"
-	"github.com/shortfuse/shortfuse/shared/revlog"
+	"github.com/shortfuse/shortfuse/shared/revset"
 	"github.com/shortfuse/shortfuse/shared/store"
 )
 
@@ -67,7 +67,7 @@ func (m *memLog) fail(err error) { m.mu.Lock(); m.err = err; m.mu.Unlock() }
 type fixture struct {
 	iss  *jwttest.Issuer
 	log  *memLog
-	set  *revlog.Set
+	set  *revset.Set
 	a    *Authorizer
 	mode string
 }
@@ -105,7 +105,7 @@ func newFixtureFor(t testing.TB, iss *jwttest.Issuer, mode string, jwks []byte, 
 		o(&cfg)
 	}
 	log := &memLog{}
-	set := revlog.New(log, revlog.Options{Poll: time.Hour, Grace: 2 * time.Hour})
+	set := revset.New(log, revset.Options{Poll: time.Hour, Grace: 2 * time.Hour})
 	t.Cleanup(set.Close)
 	if err := set.Start(context.Background()); err != nil {
 		t.Fatal(err)
@@ -205,8 +205,8 @@ func invoke(t testing.TB, a *Authorizer, shape Shape, authorization, method, pat
 // staleChecker always reports the revocation state as unusable.
 type staleChecker struct{}
 
-func (staleChecker) Check(context.Context, revlog.Token) error {
-	return errors.Join(revlog.ErrStale, errors.New("test"))
+func (staleChecker) Check(context.Context, revset.Token) error {
+	return errors.Join(revset.ErrStale, errors.New("test"))
 }
 
 func parsePolicy(t testing.TB, raw []byte) events.APIGatewayCustomAuthorizerPolicy {

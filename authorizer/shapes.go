@@ -101,7 +101,7 @@ func (a *Authorizer) HTTPSimple(ctx context.Context, ev events.APIGatewayV2Custo
 	}
 	arn, err := ParseMethodARN(ev.RouteArn)
 	if err != nil {
-		a.log.ErrorContext(ctx, "bad event", "err", err.Error())
+		a.log.ErrorContext(ctx, "bad event", "error", err.Error())
 		return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, err
 	}
 	d := a.Decide(ctx, token, arn)
@@ -123,7 +123,7 @@ func (a *Authorizer) HTTPSimple(ctx context.Context, ev events.APIGatewayV2Custo
 func (a *Authorizer) policyDecision(ctx context.Context, token, methodARN string) (events.APIGatewayCustomAuthorizerResponse, error) {
 	arn, err := ParseMethodARN(methodARN)
 	if err != nil {
-		a.log.ErrorContext(ctx, "bad event", "err", err.Error())
+		a.log.ErrorContext(ctx, "bad event", "error", err.Error())
 		return events.APIGatewayCustomAuthorizerResponse{}, err
 	}
 	d := a.Decide(ctx, token, arn)

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/shortfuse/shortfuse/shared/appclient"
+	"github.com/shortfuse/shortfuse/shared/cors"
 )
 
 // Check runs every check that needs only the template: the schema, then
@@ -17,7 +20,7 @@ func Check(t *Template) []error {
 	}
 	for _, c := range []func(*Template) []error{
 		CheckReferences, CheckFunctions, CheckTriggers, CheckUserPool, CheckTable,
-		CheckRoutes, CheckThrottling, CheckLogs, CheckIAM, CheckConsistency,
+		CheckRoutes, CheckThrottling, CheckLogs, CheckIAM, CheckConsistency, CheckCORS,
 	} {
 		errs = append(errs, c(t)...)
 	}
@@ -693,6 +696,14 @@ func CheckConsistency(t *Template) []error {
 			errs = append(errs, problem("consistency", "%s differs: token service %v, authorizer %v", k, ts[k], az[k]))
 		}
 	}
+	if v, ok := ts["SHORTFUSE_CLIENTS"].(string); ok {
+		// A reference (!Ref UserPoolClient) stands for one client id: its
+		// value is known at deploy time only, the syntax around it now.
+		v = refPattern.ReplaceAllString(v, "deployed-client-id")
+		if _, err := appclient.Parse(v); err != nil {
+			errs = append(errs, problem("consistency", "SHORTFUSE_CLIENTS: %v", err))
+		}
+	}
 	outputs := mapAt(t.Effective, "Outputs")
 	for _, o := range Outputs {
 		if _, ok := outputs[o]; !ok {
@@ -718,4 +729,47 @@ func Join(errs []error) string {
 		b.WriteString(e.Error())
 	}
 	return b.String()
+}
+
+// ---------------------------------------------------------------- CORS
+
+// CheckCORS asserts that the HTTP API's CorsConfiguration, when there is
+// one, is the policy of shared/cors: the origins the token service is given
+// (so it answers the same way when it answers itself), never a wildcard,
+// never credentials, and exactly the shared request, exposed headers and
+// methods.
+func CheckCORS(t *Template) []error {
+	var errs []error
+	for _, api := range t.Resources("AWS::ApiGatewayV2::Api") {
+		c := mapAt(t.Effective, "Resources", api, "Properties", "CorsConfiguration")
+		if len(c) == 0 {
+			continue
+		}
+		fail := func(format string, args ...any) {
+			errs = append(errs, problem("cors", api+" CorsConfiguration: "+format, args...))
+		}
+		origins := stringList(c["AllowOrigins"])
+		for _, o := range origins {
+			if strings.Contains(o, "*") {
+				fail("AllowOrigins %q: list exact origins, never a wildcard", o)
+			}
+		}
+		ts := mapAt(t.Effective, "Resources", "TokenServiceFunction", "Properties", "Environment", "Variables")
+		if want := fmt.Sprint(ts["SHORTFUSE_CORS_ORIGINS"]); len(origins) != 1 || origins[0] != want {
+			fail("AllowOrigins %v must be the token service's SHORTFUSE_CORS_ORIGINS (%s), split at commas", origins, want)
+		}
+		if v, ok := c["AllowCredentials"].(bool); ok && v {
+			fail("AllowCredentials must be false: tokens travel in the Authorization header")
+		}
+		for _, x := range []struct {
+			key  string
+			want []string
+		}{{"AllowHeaders", cors.AllowHeaders}, {"ExposeHeaders", cors.ExposeHeaders}, {"AllowMethods", cors.AllowMethods}} {
+			got := stringList(c[x.key])
+			if !slices.EqualFunc(got, x.want, strings.EqualFold) {
+				fail("%s %v, want %v (shared/cors)", x.key, got, x.want)
+			}
+		}
+	}
+	return errs
 }

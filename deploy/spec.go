@@ -129,12 +129,13 @@ const AuthorizerFunctionID = "AuthorizerFunction"
 
 // PublicRoutes are the only routes that may skip the authorizer: each
 // authenticates its caller itself (a Cognito ID token or a refresh token in
-// the body) or serves a public document.
+// the body) or serves a public document (ANY: GET and HEAD, RFC 9110;
+// the token service answers other methods with 405).
 var PublicRoutes = []string{
 	"POST /token",
 	"POST /revoke",
-	"GET /.well-known/jwks.json",
-	"GET /.well-known/oauth-authorization-server",
+	"ANY /.well-known/jwks.json",
+	"ANY /.well-known/oauth-authorization-server",
 }
 
 // Routes are the route keys the API must serve: the token service's
@@ -148,8 +149,8 @@ var Routes = []string{
 	"GET /admin/users/{sub}/sessions",
 	"DELETE /admin/sessions/{id}",
 	"POST /admin/users/{sub}/revoke",
-	"GET /.well-known/jwks.json",
-	"GET /.well-known/oauth-authorization-server",
+	"ANY /.well-known/jwks.json",
+	"ANY /.well-known/oauth-authorization-server",
 	"GET /userinfo",
 }
 

@@ -23,6 +23,7 @@ import (
 //	!GetAtt Table.Arn           -> "${Table.Arn}"
 //	!Sub "arn:...:${Table.Arn}" -> "arn:...:${Table.Arn}" (unchanged)
 //	!If [Cond, A, B]            -> A (B when A is AWS::NoValue)
+//	!Split [",", !Ref P]        -> ["${P}"]
 //	!Ref AWS::NoValue           -> removed, as CloudFormation does
 //
 // Tests mutate a copy of Tree (see Clone) and rebuild a Template with
@@ -208,10 +209,20 @@ func placeholderHandlers() map[string]intrinsics.IntrinsicHandler {
 			return opaque(name, input, t)
 		},
 		"Fn::Base64": func(_ string, input, _ any) any { return input },
+		// A list of one placeholder: the parts are unknown until deploy
+		// time, but the property is a list, as the schema expects.
+		"Fn::Split": func(name string, input, t any) any {
+			if args, ok := input.([]any); ok && len(args) == 2 {
+				if s, ok := args[1].(string); ok {
+					return []any{s}
+				}
+			}
+			return []any{opaque(name, input, t)}
+		},
 		// Condition functions stay as written: the Conditions section is
 		// schema-checked as objects, and no check evaluates them.
 		"Fn::Equals": keep, "Fn::And": keep, "Fn::Or": keep, "Fn::Not": keep,
-		"Fn::Split": opaque, "Fn::FindInMap": opaque, "Fn::GetAZs": opaque,
+		"Fn::FindInMap": opaque, "Fn::GetAZs": opaque,
 		"Fn::ImportValue": opaque, "Fn::Cidr": opaque, "Fn::Transform": opaque,
 	}
 }

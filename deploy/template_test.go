@@ -352,6 +352,22 @@ func TestPlantedMistakes(t *testing.T) {
 			want: []string{`refers to "Tabel", which is neither a parameter nor a resource`},
 		},
 		{
+			name: "CORS wildcard and credentials",
+			mutate: func(tr map[string]any) {
+				c := mapAt(props(tr, "HttpApi"), "CorsConfiguration")
+				c["AllowOrigins"] = []any{"*"}
+				c["AllowCredentials"] = true
+			},
+			want: []string{"never a wildcard"},
+		},
+		{
+			name: "CORS headers drift",
+			mutate: func(tr map[string]any) {
+				mapAt(props(tr, "HttpApi"), "CorsConfiguration")["ExposeHeaders"] = []any{"WWW-Authenticate"}
+			},
+			want: []string{"ExposeHeaders", "DPoP-Nonce"},
+		},
+		{
 			name: "issuer drift",
 			mutate: func(tr map[string]any) {
 				mapAt(props(tr, "AuthorizerFunction"), "Environment", "Variables")["SHORTFUSE_ISSUER"] = "https://example.com"

@@ -25,7 +25,7 @@ import (
 	"github.com/shortfuse/shortfuse/authorizer"
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
 	"github.com/shortfuse/shortfuse/shared/jwtverify/jwttest"
-	"github.com/shortfuse/shortfuse/shared/revlog"
+	"github.com/shortfuse/shortfuse/shared/revset"
 	"github.com/shortfuse/shortfuse/shared/store"
 )
 
@@ -64,7 +64,7 @@ func (m memRevocations) RevocationsSince(_ context.Context, since, now time.Time
 type decisionFixture struct {
 	iss    *jwttest.Issuer
 	cfg    authorizer.Config
-	set    *revlog.Set
+	set    *revset.Set
 	tokens []string // distinct tokens, for cache misses
 	token  string   // one token, for cache hits and the baselines
 	arn    string
@@ -98,7 +98,7 @@ func newDecisionFixture(b *testing.B) (*decisionFixture, error) {
 	}
 	// Polled by hand: the benchmarks measure decisions, not polls. The set
 	// lives as long as the process.
-	set := revlog.New(log, revlog.Options{Poll: time.Hour, Grace: 2 * time.Hour})
+	set := revset.New(log, revset.Options{Poll: time.Hour, Grace: 2 * time.Hour})
 	if err := set.Start(context.Background()); err != nil {
 		return nil, err
 	}

@@ -42,8 +42,8 @@ func bearerToken(h string) (string, bool) {
 // configured admin group.
 func (s *Service) authenticate(r *http.Request, info *reqInfo, admin bool) (*caller, error) {
 	h := r.Header.Get("Authorization")
-	if h == "" {
-		return nil, ErrInvalidToken.WithDescription("a Bearer access token is required")
+	if scheme, _, _ := strings.Cut(h, " "); !strings.EqualFold(scheme, "Bearer") {
+		return nil, ErrNoToken.WithDescription("a Bearer access token is required")
 	}
 	tok, ok := bearerToken(h)
 	if !ok {

@@ -3,18 +3,19 @@ package tokensvc
 import (
 	"net"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/shortfuse/shortfuse/shared/appclient"
 	"github.com/shortfuse/shortfuse/shared/config"
+	"github.com/shortfuse/shortfuse/shared/cors"
 	"github.com/shortfuse/shortfuse/shared/revoke"
 )
 
 // Limits of the settings.
 const (
-	MinAccessTokenTTL = 5 * time.Second
-	MaxAccessTokenTTL = time.Hour
+	MinAccessTokenTTL = appclient.MinTTL
+	MaxAccessTokenTTL = appclient.MaxTTL
 )
 
 // Config is the token service's configuration, read once at init.
@@ -33,6 +34,13 @@ type Config struct {
 	// (SHORTFUSE_CLIENTS, "id" or "id:seconds"; default SHORTFUSE_ACCESS_TOKEN_TTL).
 	Clients        map[string]time.Duration
 	AccessTokenTTL time.Duration // SHORTFUSE_ACCESS_TOKEN_TTL
+
+	// RefreshGrace is how long after a rotation the previous refresh token
+	// is still accepted (SHORTFUSE_REFRESH_GRACE, 0 to 60 s, default
+	// DefaultRefreshGrace; 0 turns the window off). ClientGrace holds the
+	// per-client values set in SHORTFUSE_CLIENTS ("id:grace=N").
+	RefreshGrace time.Duration
+	ClientGrace  map[string]time.Duration
 
 	SessionIdleTTL time.Duration // SHORTFUSE_SESSION_IDLE_TTL
 	SessionMaxTTL  time.Duration // SHORTFUSE_SESSION_MAX_TTL
@@ -67,6 +75,10 @@ type Config struct {
 	MaxBodyBytes        int64         // SHORTFUSE_MAX_BODY_BYTES
 	Scopes              []string      // SHORTFUSE_SCOPES
 	Leeway              time.Duration // SHORTFUSE_LEEWAY
+
+	// CORSOrigins are the browser origins allowed to call the service
+	// (SHORTFUSE_CORS_ORIGINS, exact origins, see shared/cors).
+	CORSOrigins []string
 }
 
 // LoadConfig reads the configuration from env and reports every problem at
@@ -87,7 +99,9 @@ func LoadConfig(env *config.Env) (Config, error) {
 	c.UserPoolID = env.String("SHORTFUSE_COGNITO_USER_POOL_ID", "")
 
 	c.AccessTokenTTL = env.Duration("SHORTFUSE_ACCESS_TOKEN_TTL", 300*time.Second, MinAccessTokenTTL, MaxAccessTokenTTL)
+	c.RefreshGrace = env.Duration("SHORTFUSE_REFRESH_GRACE", DefaultRefreshGrace, 0, appclient.MaxGrace)
 	c.Clients = parseClients(env, "SHORTFUSE_CLIENTS", env.Required("SHORTFUSE_CLIENTS"), c.AccessTokenTTL)
+	c.ClientGrace = clientGrace(env.String("SHORTFUSE_CLIENTS", ""))
 
 	c.SessionIdleTTL = env.Duration("SHORTFUSE_SESSION_IDLE_TTL", 24*time.Hour, time.Minute, 90*24*time.Hour)
 	c.SessionMaxTTL = env.Duration("SHORTFUSE_SESSION_MAX_TTL", 30*24*time.Hour, 5*time.Minute, 365*24*time.Hour)
@@ -124,11 +138,29 @@ func LoadConfig(env *config.Env) (Config, error) {
 			env.Fail("SHORTFUSE_SCOPES", "%q is not a valid scope", s)
 		}
 	}
+	origins, err := cors.ParseOrigins(env.String("SHORTFUSE_CORS_ORIGINS", ""))
+	if err != nil {
+		env.Fail("SHORTFUSE_CORS_ORIGINS", "%v", err)
+	}
+	c.CORSOrigins = origins
 	return c, env.Err()
 }
 
 // DefaultMaxSessionsPerUser is the per-user session cap, as Cognito's.
 const DefaultMaxSessionsPerUser = 20
+
+// DefaultRefreshGrace covers a refresh answer lost on a mobile network and
+// retried after a typical 10 to 20 s client timeout, and tabs that refresh
+// together; it is Okta's default and half of Cognito's maximum.
+const DefaultRefreshGrace = 30 * time.Second
+
+// GraceFor is the refresh grace window of client id.
+func (c *Config) GraceFor(id string) time.Duration {
+	if g, ok := c.ClientGrace[id]; ok {
+		return g
+	}
+	return c.RefreshGrace
+}
 
 // LongestAccessTokenTTL is the longest lifetime any client's tokens get.
 func (c *Config) LongestAccessTokenTTL() time.Duration {
@@ -160,38 +192,37 @@ func checkSecureURL(env *config.Env, name, v string) {
 	}
 }
 
-func parseClients(env *config.Env, name, v string, def time.Duration) map[string]time.Duration {
-	out := map[string]time.Duration{}
-	for _, item := range strings.Split(v, ",") {
-		item = strings.TrimSpace(item)
-		if item == "" {
-			continue
-		}
-		id, secs, hasTTL := strings.Cut(item, ":")
-		id = strings.TrimSpace(id)
-		ttl := def
-		if hasTTL {
-			n, err := strconv.Atoi(strings.TrimSpace(secs))
-			d := time.Duration(n) * time.Second
-			if err != nil || d < MinAccessTokenTTL || d > MaxAccessTokenTTL {
-				env.Fail(name, "client %q: lifetime %q is not a number of seconds in [%d, %d]", id,
-					secs, int(MinAccessTokenTTL.Seconds()), int(MaxAccessTokenTTL.Seconds()))
-				continue
-			}
-			ttl = d
-		}
-		if id == "" || strings.ContainsAny(id, " \t") {
-			env.Fail(name, "%q is not a client id", item)
-			continue
-		}
-		if _, dup := out[id]; dup {
-			env.Fail(name, "client %q listed twice", id)
-			continue
-		}
-		out[id] = ttl
+// clientGrace returns the per-client grace windows of a client list that
+// parseClients has checked (and reported on).
+func clientGrace(v string) map[string]time.Duration {
+	list, err := appclient.Parse(v)
+	if err != nil {
+		return nil
 	}
-	if v != "" && len(out) == 0 {
+	out := map[string]time.Duration{}
+	for _, c := range list {
+		if c.HasGrace {
+			out[c.ID] = c.Grace
+		}
+	}
+	return out
+}
+
+func parseClients(env *config.Env, name, v string, def time.Duration) map[string]time.Duration {
+	list, err := appclient.Parse(v)
+	if err != nil {
+		env.Fail(name, "%v", err)
+		return nil
+	}
+	if v != "" && len(list) == 0 {
 		env.Fail(name, "no client id")
+	}
+	out := make(map[string]time.Duration, len(list))
+	for _, c := range list {
+		out[c.ID] = def
+		if c.TTL != 0 {
+			out[c.ID] = c.TTL
+		}
 	}
 	return out
 }

@@ -31,7 +31,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		c.SessionIdleTTL != 24*time.Hour || c.SessionMaxTTL != 30*24*time.Hour || c.AdminGroup != "shortfuse-admin" ||
 		c.RevocationRetention != 5*time.Minute+revoke.DefaultLeeway || c.MaxBodyBytes != 8192 || c.Leeway != 5*time.Second ||
 		!c.AdminGlobalSignOut || c.AllowIDTokenReuse || c.MaxSessionsPerUser != 20 ||
-		c.Revocation.DirectMaxAge != 0 || c.Revocation.RefreshTokenValidity != 30*24*time.Hour {
+		c.Revocation.DirectMaxAge != 0 || c.Revocation.RefreshTokenValidity != 30*24*time.Hour ||
+		c.RefreshGrace != DefaultRefreshGrace || c.GraceFor("web") != DefaultRefreshGrace || len(c.CORSOrigins) != 0 {
 		t.Fatalf("%+v", c)
 	}
 	env := baseEnv()
@@ -43,6 +44,21 @@ func TestLoadConfigDefaults(t *testing.T) {
 	}
 	if c.Revocation.DirectMaxAge != time.Minute || c.RevocationRetention != 240*time.Hour+time.Minute+revoke.DefaultLeeway {
 		t.Fatalf("direct: %+v", c)
+	}
+}
+
+func TestLoadConfigGraceAndCORS(t *testing.T) {
+	m := baseEnv()
+	m["SHORTFUSE_REFRESH_GRACE"] = "10"
+	m["SHORTFUSE_CLIENTS"] = "web,mobile:30:grace=60,kiosk:grace=0"
+	m["SHORTFUSE_CORS_ORIGINS"] = "https://app.example.com, http://localhost:3000"
+	c, err := LoadConfig(config.FromMap(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.GraceFor("web") != 10*time.Second || c.GraceFor("mobile") != time.Minute || c.GraceFor("kiosk") != 0 ||
+		c.Clients["mobile"] != 30*time.Second || strings.Join(c.CORSOrigins, " ") != "https://app.example.com http://localhost:3000" {
+		t.Fatalf("%+v", c)
 	}
 }
 
@@ -74,6 +90,10 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"refresh validity", map[string]string{"SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY": "1m"}, "SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY"},
 		{"missing key", map[string]string{"SHORTFUSE_SIGNING_KEY": ""}, "SHORTFUSE_SIGNING_KEY"},
 		{"body limit", map[string]string{"SHORTFUSE_MAX_BODY_BYTES": "10"}, "SHORTFUSE_MAX_BODY_BYTES"},
+		{"grace too long", map[string]string{"SHORTFUSE_REFRESH_GRACE": "61"}, "SHORTFUSE_REFRESH_GRACE"},
+		{"client grace too long", map[string]string{"SHORTFUSE_CLIENTS": "web:grace=90"}, "SHORTFUSE_CLIENTS"},
+		{"wildcard origin", map[string]string{"SHORTFUSE_CORS_ORIGINS": "*"}, "SHORTFUSE_CORS_ORIGINS"},
+		{"origin with path", map[string]string{"SHORTFUSE_CORS_ORIGINS": "https://app.example.com/"}, "SHORTFUSE_CORS_ORIGINS"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -14,6 +14,9 @@ type Error struct {
 	Description string // the "error_description" member; never holds a token
 	Status      int    // HTTP status
 	cause       error  // logged, never sent
+	// noCredentials marks a request that carried no credentials at all: its
+	// challenge names no error (RFC 6750 §3.1).
+	noCredentials bool
 }
 
 // Errors returned by the service.
@@ -26,12 +29,15 @@ var (
 	ErrInvalidScope         = &Error{Code: "invalid_scope", Status: http.StatusBadRequest}
 	ErrInvalidTarget        = &Error{Code: "invalid_target", Status: http.StatusBadRequest}
 	ErrInvalidToken         = &Error{Code: "invalid_token", Status: http.StatusUnauthorized}
-	ErrInsufficientScope    = &Error{Code: "insufficient_scope", Status: http.StatusForbidden}
-	ErrTooLarge             = &Error{Code: "invalid_request", Status: http.StatusRequestEntityTooLarge, Description: "request body too large"}
-	ErrNotFound             = &Error{Code: "not_found", Status: http.StatusNotFound}
-	ErrMethodNotAllowed     = &Error{Code: "method_not_allowed", Status: http.StatusMethodNotAllowed}
-	ErrUnavailable          = &Error{Code: "temporarily_unavailable", Status: http.StatusServiceUnavailable}
-	ErrServer               = &Error{Code: "server_error", Status: http.StatusInternalServerError}
+	// ErrNoToken is ErrInvalidToken for a request with no Bearer credentials
+	// (no Authorization header, or another scheme).
+	ErrNoToken           = &Error{Code: "invalid_token", Status: http.StatusUnauthorized, noCredentials: true}
+	ErrInsufficientScope = &Error{Code: "insufficient_scope", Status: http.StatusForbidden}
+	ErrTooLarge          = &Error{Code: "invalid_request", Status: http.StatusRequestEntityTooLarge, Description: "request body too large"}
+	ErrNotFound          = &Error{Code: "not_found", Status: http.StatusNotFound}
+	ErrMethodNotAllowed  = &Error{Code: "method_not_allowed", Status: http.StatusMethodNotAllowed}
+	ErrUnavailable       = &Error{Code: "temporarily_unavailable", Status: http.StatusServiceUnavailable}
+	ErrServer            = &Error{Code: "server_error", Status: http.StatusInternalServerError}
 )
 
 func (e *Error) Error() string {

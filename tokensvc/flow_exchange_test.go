@@ -207,7 +207,7 @@ func TestRouting(t *testing.T) {
 		code, allow  string
 	}{
 		{"GET", "/token", 405, "method_not_allowed", "POST"},
-		{"PUT", "/sessions", 405, "method_not_allowed", "GET"},
+		{"PUT", "/sessions", 405, "method_not_allowed", "GET, HEAD"},
 		{"GET", "/nope", 404, "not_found", ""},
 		{"GET", "/token/", 404, "not_found", ""},
 		{"GET", "/", 404, "not_found", ""},

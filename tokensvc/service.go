@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shortfuse/shortfuse/shared/cors"
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
 	"github.com/shortfuse/shortfuse/shared/keys"
 	"github.com/shortfuse/shortfuse/shared/obs"
@@ -57,6 +58,7 @@ type Service struct {
 
 	cognitoKeys jwtverify.KeySource
 	signOut     revoke.SignOuter
+	cors        *cors.Policy
 }
 
 // Option configures a Service.
@@ -158,6 +160,9 @@ func New(cfg Config, st Storage, ks *keys.Set, opts ...Option) (*Service, error)
 		return nil, fmt.Errorf("tokensvc: %w", err)
 	}
 	s.cfg.Revocation = s.revoker.Policy()
+	if s.cors, err = cors.New(cfg.CORSOrigins); err != nil {
+		return nil, fmt.Errorf("tokensvc: %w", err)
+	}
 	if s.metadata, err = json.Marshal(s.metadataDoc()); err != nil {
 		return nil, err
 	}
@@ -207,8 +212,23 @@ type reqInfo struct {
 // ServeHTTP routes the request, writes errors as RFC 6749 JSON and logs one
 // line per request.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.cors.Enabled() {
+		// Behind API Gateway its CorsConfiguration answers first; served
+		// on its own the service answers the same way.
+		if cors.IsPreflight(r) {
+			s.cors.Preflight(w, r)
+			return
+		}
+		s.cors.Decorate(w.Header(), r.Header.Get("Origin"))
+	}
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
+	var out http.ResponseWriter = sw
+	if r.Method == http.MethodHead {
+		// RFC 9110 §9.3.2: a GET's status and headers without its body. Not
+		// every adapter drops the body of a HEAD response, so it is dropped here.
+		out = headWriter{sw}
+	}
 	info := &reqInfo{}
 	var err error
 	func() {
@@ -217,10 +237,10 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				err = ErrServer.WithCause(fmt.Errorf("panic: %v", p))
 			}
 		}()
-		err = s.dispatch(sw, r, info)
+		err = s.dispatch(out, r, info)
 	}()
 	if err != nil && sw.status == 0 {
-		s.writeError(sw, err)
+		s.writeError(out, err)
 	}
 	s.logRequest(r, sw.status, time.Since(start), info, err)
 }
@@ -237,10 +257,14 @@ func (s *Service) dispatch(w http.ResponseWriter, r *http.Request, info *reqInfo
 		if !ok {
 			continue
 		}
-		if r.Method != rt.method {
+		if r.Method != rt.method && (r.Method != http.MethodHead || rt.method != http.MethodGet) {
 			allowed = append(allowed, rt.method)
+			if rt.method == http.MethodGet {
+				allowed = append(allowed, http.MethodHead)
+			}
 			continue
 		}
+
 		info.route = rt.method + " " + rt.pattern
 		for k, v := range params {
 			r.SetPathValue(k, v)
@@ -297,7 +321,12 @@ func (s *Service) writeError(w http.ResponseWriter, err error) {
 		h.Set("Retry-After", "1")
 	}
 	if e.Status == http.StatusUnauthorized && e.Code == ErrInvalidToken.Code {
-		h.Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="shortfuse", error=%q`, e.Code))
+		if e.noCredentials {
+			// RFC 6750 §3.1: no error code when no credentials were sent.
+			h.Set("WWW-Authenticate", `Bearer realm="shortfuse"`)
+		} else {
+			h.Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="shortfuse", error=%q`, e.Code))
+		}
 	}
 	if e.Status == http.StatusForbidden && e.Code == ErrInsufficientScope.Code {
 		h.Set("WWW-Authenticate", `Bearer realm="shortfuse", error="insufficient_scope"`)
@@ -401,6 +430,17 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController and MaxBytesReader reach the writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// headWriter answers a HEAD request: headers and status, no body.
+type headWriter struct{ http.ResponseWriter }
+
+func (w headWriter) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK) // a no-op after an explicit status
+	return len(b), nil
+}
+
+// Unwrap lets http.ResponseController reach the writer.
+func (w headWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // WriteAdapterError writes the response for a request refused before it
 // reached the service (see shared/httpapi), in the service's error format.

@@ -11,7 +11,9 @@ import (
 // handleRevoke implements RFC 7009. The token itself is the credential of
 // the public clients this service serves: a refresh token revokes its
 // session, and so does a valid access token. Any other token gets 200 with
-// nothing done, as §2.2 requires, so the endpoint reveals nothing.
+// nothing done, as §2.2 requires, so the endpoint reveals nothing. A
+// client_id, when sent, identifies the client (§2.1): it must be configured
+// and the token must have been issued to it, else nothing is revoked.
 func (s *Service) handleRevoke(w http.ResponseWriter, r *http.Request, info *reqInfo) error {
 	form, err := parseForm(w, r, s.cfg.MaxBodyBytes)
 	if err != nil {
@@ -22,9 +24,13 @@ func (s *Service) handleRevoke(w http.ResponseWriter, r *http.Request, info *req
 		return ErrInvalidRequest.WithDescription("token is missing")
 	}
 	info.tokenID = tokenID(tok)
+	clientID := form.Get("client_id")
+	if err := s.checkClientID(clientID); err != nil {
+		return err
+	}
 	// token_type_hint is only a hint (§2.1): the two kinds of token have
 	// different shapes, so the shape decides.
-	sid := ""
+	sid, owner := "", ""
 	if id, hash, ok := parseRefreshToken(tok); ok {
 		sess, err := s.store.GetSession(r.Context(), id)
 		switch {
@@ -32,14 +38,19 @@ func (s *Service) handleRevoke(w http.ResponseWriter, r *http.Request, info *req
 		case err != nil:
 			return err
 		case hashIn(hash, append([][]byte{sess.RefreshHash}, sess.PrevRefreshHashes...)):
-			sid = sess.ID
+			sid, owner = sess.ID, sess.ClientID
 			info.sub, info.clientID = sess.Sub, sess.ClientID
 		}
 	} else if looksLikeJWT(tok) {
 		if claims, err := s.access.Verify(r.Context(), tok); err == nil && claims.SessionID != "" {
-			sid = claims.SessionID
+			sid, owner = claims.SessionID, claims.ClientID
 			info.sub, info.clientID = claims.Subject, claims.ClientID
 		}
+	}
+	if sid != "" && clientID != "" && clientID != owner {
+		// Someone else's token: refused, not silently ignored, so a client
+		// that mixed up its tokens finds out (§2.1).
+		return ErrUnauthorizedClient.WithDescription("token was issued to another client")
 	}
 	if sid != "" {
 		info.sid = sid

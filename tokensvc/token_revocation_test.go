@@ -88,6 +88,26 @@ func TestRevokeEndpoint(t *testing.T) {
 			t.Fatal("a wrong token revoked the session")
 		}
 	})
+	t.Run("client_id must be the token's client", func(t *testing.T) {
+		tr := e.login("user-5", nil)
+		for _, tok := range []string{tr.RefreshToken, tr.AccessToken} {
+			wantError(t, e.post("/revoke", url.Values{"token": {tok}, "client_id": {shortClient}}, ""), 400, "unauthorized_client")
+			wantError(t, e.post("/revoke", url.Values{"token": {tok}, "client_id": {"nobody"}}, ""), 401, "invalid_client")
+		}
+		if s := sessionOf(tr); !s.RevokedAt.IsZero() {
+			t.Fatal("another client's request revoked the session")
+		}
+		// An unknown token with a configured client_id still reveals nothing.
+		if resp := e.post("/revoke", url.Values{"token": {"garbage"}, "client_id": {shortClient}}, ""); resp.Code != 200 {
+			t.Fatalf("%d %s", resp.Code, resp.Body)
+		}
+		if resp := e.post("/revoke", url.Values{"token": {tr.RefreshToken}, "client_id": {testClient}}, ""); resp.Code != 200 {
+			t.Fatalf("%d %s", resp.Code, resp.Body)
+		}
+		if s := sessionOf(tr); s.RevokedAt.IsZero() {
+			t.Fatal("the token's own client could not revoke it")
+		}
+	})
 	t.Run("bad requests", func(t *testing.T) {
 		wantError(t, e.post("/revoke", url.Values{"token_type_hint": {"access_token"}}, ""), 400, "invalid_request")
 		wantError(t, e.get("POST", "/revoke", ""), 400, "invalid_request")

@@ -162,45 +162,139 @@ func TestCognitoLocal(t *testing.T) {
 		}
 	})
 
-	t.Run("one single-use invite, twenty sign-ups", func(t *testing.T) {
+	newInvite := func(t *testing.T, uses int) string {
+		t.Helper()
 		code, err := presignup.NewInviteCode()
 		if err != nil {
 			t.Fatal(err)
 		}
 		norm, _ := presignup.NormalizeInviteCode(code)
-		if err := s.store.CreateInvite(ctx, &store.Invite{ID: presignup.InviteID(norm), MaxUses: 1, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		if err := s.store.CreateInvite(ctx, &store.Invite{ID: presignup.InviteID(norm), MaxUses: uses, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
+		return code
+	}
+	// Variants of one address: case, trailing dot, Unicode compatibility
+	// forms (NFKC maps each to the first) and plus tags.
+	variants := func(local, domain string) []string {
+		up := strings.ToUpper(local) + "@" + strings.ToUpper(domain)
+		return []string{
+			local + "@" + domain, up, local + "@" + strings.ToUpper(domain), strings.ToUpper(local) + "@" + domain,
+			local + "@" + domain + ".", up + ".",
+			"\uff41" + local[1:] + "@" + domain, local + "\uff20" + domain, local + "@" + domain[:1] + "\u212a" + domain[2:],
+			"\U0001d41a" + local[1:] + "@" + domain, "\u00aa" + local[1:] + "@" + domain,
+			local + "+x@" + domain, local + "+y@" + domain, local + "+1@" + domain, strings.ToUpper(local) + "+Z@" + domain,
+			local + "+x@" + domain + ".", local + "+@" + domain, local + "+a+b@" + domain, local + "+news@" + strings.ToUpper(domain),
+			local + "+\uff58@" + domain,
+		}
+	}
+	classify := func(t *testing.T, addr string, err error) string {
+		t.Helper()
+		switch {
+		case err == nil:
+			return "admitted"
+		case strings.Contains(err.Error(), "This invite code has already been used"):
+			return "used"
+		case strings.Contains(err.Error(), "Please enter a valid email address"),
+			strings.Contains(err.Error(), "InvalidParameterException: Username should be an email"):
+			return "invalid" // refused by the trigger, or by Cognito before it
+
+		default:
+			t.Errorf("%q: %v", addr, err)
+			return "other"
+		}
+	}
+
+	t.Run("one invite, every variant of one address, one account", func(t *testing.T) {
+		for _, uses := range []int{1, 5} {
+			code := newInvite(t, uses)
+			vs := variants("ann", "ok.test")
+			got := map[string]int{}
+			for _, addr := range vs {
+				_, err := s.signUp(ctx, addr, nil, map[string]string{presignup.InviteField: code})
+				got[classify(t, addr, err)]++
+			}
+			if got["admitted"] != 1 || got["used"]+got["invalid"] != len(vs)-1 {
+				t.Fatalf("%d-use invite, %d variants: %v", uses, len(vs), got)
+			}
+			// A multi-use invite keeps its other uses for other people.
+			if uses > 1 {
+				if _, err := s.signUp(ctx, "bea@ok.test", nil, map[string]string{presignup.InviteField: code}); err != nil {
+					t.Fatalf("another person on the %d-use invite: %v", uses, err)
+				}
+			}
+			if _, err := s.signUp(ctx, "\uff41nn@ok.test", nil, nil); err == nil {
+				t.Fatal("a full-width address signed up without an invite")
+			}
+			// Cleanup so the next round can use the same addresses.
+			for _, addr := range []string{"ann@ok.test", "bea@ok.test"} {
+				_, _ = s.cognito.Client.AdminDeleteUser(ctx, &cip.AdminDeleteUserInput{UserPoolId: aws.String(s.cognito.UserPoolID), Username: aws.String(addr)})
+			}
+		}
+	})
+
+	t.Run("twenty concurrent variants, one account", func(t *testing.T) {
+		for _, uses := range []int{1, 20} {
+			code := newInvite(t, uses)
+			vs := variants("racer", "race.test")
+			if len(vs) != 20 {
+				t.Fatalf("%d variants", len(vs))
+			}
+			var mu sync.Mutex
+			got := map[string]int{}
+			var winner string
+			var wg sync.WaitGroup
+			for _, addr := range vs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					out, err := s.signUp(ctx, addr, nil, map[string]string{presignup.InviteField: strings.ToLower(code)})
+					c := classify(t, addr, err)
+					mu.Lock()
+					defer mu.Unlock()
+					got[c]++
+					if c == "admitted" {
+						winner = addr
+						if !out.UserConfirmed {
+							t.Error("invited user not auto-confirmed")
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			if got["admitted"] != 1 || got["used"]+got["invalid"] != 19 {
+				t.Fatalf("%d-use invite: %v", uses, got)
+			}
+			norm, _ := presignup.NormalizeInviteCode(code)
+			inv, err := s.store.GetInvite(ctx, presignup.InviteID(norm))
+			if err != nil || inv.UsesLeft != uses-1 || len(inv.UsedBy) != 2 || inv.UsedBy[1] != "email:racer@race.test" {
+				t.Fatalf("invite after the race: %+v %v", inv, err)
+			}
+			_, _ = s.cognito.Client.AdminDeleteUser(ctx, &cip.AdminDeleteUserInput{UserPoolId: aws.String(s.cognito.UserPoolID), Username: aws.String(winner)})
+		}
+	})
+
+	t.Run("twenty people race for one single-use invite", func(t *testing.T) {
+		code := newInvite(t, 1)
 		var wins, usedUp atomic.Int32
-		var winner atomic.Value
 		var wg sync.WaitGroup
 		for i := range 20 {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				addr := fmt.Sprintf("racer%d@race.test", i)
-				out, err := s.signUp(ctx, addr, nil, map[string]string{presignup.InviteField: strings.ToLower(code)})
-				switch {
-				case err == nil:
+				addr := fmt.Sprintf("person%d@race.test", i)
+				_, err := s.signUp(ctx, addr, nil, map[string]string{presignup.InviteField: code})
+				switch classify(t, addr, err) {
+				case "admitted":
 					wins.Add(1)
-					winner.Store(addr)
-					if !out.UserConfirmed {
-						t.Error("invited user not auto-confirmed")
-					}
-				case strings.Contains(err.Error(), "This invite code has already been used"):
+				case "used":
 					usedUp.Add(1)
-				default:
-					t.Errorf("%s: %v", addr, err)
 				}
 			}()
 		}
 		wg.Wait()
 		if wins.Load() != 1 || usedUp.Load() != 19 {
 			t.Fatalf("%d sign-ups succeeded, %d refused as used", wins.Load(), usedUp.Load())
-		}
-		inv, err := s.store.GetInvite(ctx, presignup.InviteID(norm))
-		if err != nil || inv.UsesLeft != 0 || len(inv.UsedBy) != 1 || inv.UsedBy[0] != winner.Load() {
-			t.Fatalf("invite after the race: %+v %v", inv, err)
 		}
 	})
 

@@ -18,17 +18,17 @@ func main() {
 	log := obs.Default()
 	cfg, err := authorizer.LoadConfig(config.FromOS())
 	if err != nil {
-		log.Error("configuration", "err", err.Error())
+		log.Error("configuration", "error", err.Error())
 		os.Exit(1)
 	}
 	a, err := authorizer.Open(context.Background(), cfg, authorizer.Deps{Logger: log, Metrics: obs.NewCounter(os.Stdout, "authorizer")})
 	if err != nil {
-		log.Error("init", "err", err.Error())
+		log.Error("init", "error", err.Error())
 		os.Exit(1)
 	}
 	h, err := a.Handler(cfg.Shape)
 	if err != nil {
-		log.Error("init", "err", err.Error())
+		log.Error("init", "error", err.Error())
 		os.Exit(1)
 	}
 	lambda.Start(h)

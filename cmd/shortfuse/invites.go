@@ -21,7 +21,8 @@ const inviteUsage = `  invites create  [--uses N] [--email ADDR] [--expires 7d] 
                                     create an invite code; the code is shown once
   invites list                      list invites (newest first)
   invites revoke  --id ID | --code CODE
-                                    revoke an invite (ID: its id or a unique prefix)
+                                    revoke an invite (ID: its hex id as listed,
+                                    or a unique prefix of at least 8 of its characters)
 `
 
 // inviteCommands are the invites subcommands, for run's command table.
@@ -188,7 +189,7 @@ func dash(s string) string {
 
 func (c *cli) invitesRevoke(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("invites revoke", flag.ContinueOnError)
-	id := fs.String("id", "", "the invite id, or a unique prefix of at least 8 characters")
+	id := fs.String("id", "", "the invite id (hex, as invites list shows it), or a unique prefix of at least 8 of its characters")
 	code := fs.String("code", "", "the invite code")
 	if err := c.parse(fs, args); err != nil {
 		return err

@@ -101,7 +101,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 	cmd, ok := cmds[name]
 	if !ok {
-		if subs := subcommands(cmds, args[0]); len(subs) > 0 {
+		subs := subcommands(cmds, args[0])
+		// "shortfuse sessions -h" asks for the group's commands: answer
+		// with them, as "shortfuse -h" does for all.
+		if len(subs) > 0 && len(rest) > 0 && name == args[0] && (rest[0] == "-h" || rest[0] == "--help") {
+			fmt.Fprintf(stdout, "%s commands: %s\n\n%s", args[0], strings.Join(subs, ", "), usageText)
+			return exitOK
+		}
+		if len(subs) > 0 {
 			fmt.Fprintf(stderr, "shortfuse: unknown command %q: %s needs one of: %s\n\n%s", name, args[0], strings.Join(subs, ", "), usageText)
 			return exitUsage
 		}

@@ -124,6 +124,8 @@ func TestCLIUsage(t *testing.T) {
 		{[]string{"keys", "generate", "--alg", "HS256"}, 2, "--alg"},
 		{[]string{"sessions", "list", "-h"}, 0, "-user"},
 		{[]string{"users", "revoke", "--help"}, 0, "Usage: shortfuse users revoke [flags]"},
+		{[]string{"sessions", "-h"}, 0, "sessions commands: list, revoke"},
+		{[]string{"invites", "--help"}, 0, "invites commands:"},
 		{[]string{"keys", "generate", "-h"}, 0, "-alg"},
 	}
 	for _, tc := range tests {

@@ -69,6 +69,9 @@ const (
 	Exchange          = "BenchmarkExchange"
 	Refresh           = "BenchmarkRefresh"
 	ExchangeVsPutItem = "BenchmarkExchangeVsPutItem"
+
+	// DPoP (package shared/dpop).
+	DPoPVsSignature = "BenchmarkDPoPVsSignature"
 )
 
 // Goals.
@@ -79,6 +82,7 @@ const (
 	maxRepeatedAlloc = 4
 	maxDelayMS       = 2000 // revocation to refusal, 1 s poll + 1 s margin
 	minExchangePct   = 80   // exchange throughput / bare PutItem throughput
+	maxDPoPRatio     = 1.3  // DPoP proof check or decision / its bare signature checks
 )
 
 type row struct {
@@ -204,7 +208,18 @@ func Build(res Results) *Table {
 			t.add("  exchange / that floor", fmt.Sprintf("%.0f%%", e), "reported", nil)
 		}
 	}
+	t.dpopRows()
 	return t
+}
+
+// dpopRows adds the DPoP figures.
+func (t *Table) dpopRows() {
+	if r, ok := t.get(DPoPVsSignature, "ratio"); ok {
+		d, _ := t.get(DPoPVsSignature, "dpop-ns/op")
+		s, _ := t.get(DPoPVsSignature, "sig-ns/op")
+		t.add("DPoP proof check / bare ES256 check (interleaved, medians)", fmt.Sprintf("%.2fx (%s / %s)", r, us(d), us(s)),
+			fmt.Sprintf("<= %.1fx", maxDPoPRatio), met(r <= maxDPoPRatio))
+	}
 }
 
 // Empty reports whether no row could be computed.

@@ -26,6 +26,9 @@ BenchmarkExchange-2            	     500	   2100000 ns/op	       1800 p50-µs	  
 BenchmarkExchangeVsPutItem-2   	     300	   4100000 ns/op	        84.00 exchange/put+get-%	        52.00 exchange/put-%	        66.00 put+get/put-%
 BenchmarkRefresh-2             	     400	   2600000 ns/op	       2500 p50-µs	      9000 p99-µs	       385.0 ops/s
 PASS
+pkg: github.com/shortfuse/shortfuse/shared/dpop
+BenchmarkDPoPVsSignature-2   	    2000	    154275 ns/op	     73000 dpop-ns/op	         1.100 ratio	     66000 sig-ns/op
+PASS
 `
 
 func TestTable(t *testing.T) {
@@ -59,6 +62,7 @@ func TestTable(t *testing.T) {
 		"| 52%",
 		"| 66%",
 		"| 84%",
+		"1.10x (73.00 µs / 66.00 µs)",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, out.String())

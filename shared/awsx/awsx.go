@@ -19,23 +19,28 @@ const CallTimeout = 2 * time.Second
 
 // Options select where AWS calls go.
 type Options struct {
-	Region   string // empty: the SDK's default chain (AWS_REGION)
+	// Region empty: the SDK's default chain (AWS_REGION, AWS_DEFAULT_REGION,
+	// the shared config file), then DefaultLocalRegion with an Endpoint.
+	Region   string
 	Endpoint string // non-empty: every client talks to this URL (local stack)
 	// MaxAttempts bounds retries; 0 keeps the SDK default.
 	MaxAttempts int
 }
 
+// DefaultLocalRegion is the region used with an endpoint override when
+// nothing names one: the emulators need some region, and this is theirs.
+const DefaultLocalRegion = "us-east-1"
+
 // Load returns an aws.Config. With an endpoint override it uses static dummy
 // credentials, which the local emulators accept; against AWS it uses the
-// default credential chain.
+// default credential chain. The region is the one configured (Options.Region,
+// else AWS_REGION and the rest of the SDK's chain) with or without an
+// endpoint: an emulator that keeps pools per region (moto) must be asked in
+// the pool's region.
 func Load(ctx context.Context, o Options) (aws.Config, error) {
 	var opts []func(*awsconfig.LoadOptions) error
-	region := o.Region
-	if region == "" && o.Endpoint != "" {
-		region = "us-east-1"
-	}
-	if region != "" {
-		opts = append(opts, awsconfig.WithRegion(region))
+	if o.Region != "" {
+		opts = append(opts, awsconfig.WithRegion(o.Region))
 	}
 	if o.MaxAttempts > 0 {
 		opts = append(opts, awsconfig.WithRetryer(func() aws.Retryer {
@@ -51,6 +56,9 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("aws config: %w", err)
+	}
+	if cfg.Region == "" && o.Endpoint != "" {
+		cfg.Region = DefaultLocalRegion
 	}
 	return cfg, nil
 }

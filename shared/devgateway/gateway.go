@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +33,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/shortfuse/shortfuse/shared/cors"
 )
 
 // ContextHeader carries the authorizer's context, as a JSON object, to the
@@ -73,6 +76,13 @@ type Options struct {
 	// does (simple responses by route as well); 0 (the default) disables
 	// the cache.
 	CacheTTL time.Duration
+	// Public lists routes ("METHOD /path", exact) that reach the backend
+	// without the authorizer, like routes with AuthorizationType NONE.
+	Public []string
+	// CORS answers preflights before any authorizer, and adds its headers
+	// to every response (the authorizer's refusals included), as an HTTP
+	// API with a CorsConfiguration does; nil or empty: no CORS.
+	CORS *cors.Policy
 	// Timeout bounds one authorizer invocation (default 10s).
 	Timeout time.Duration
 	Logger  *slog.Logger
@@ -178,9 +188,22 @@ func (g *Gateway) Stats() Stats {
 
 // ServeHTTP authorizes the request and passes it to the backend.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if g.o.CORS.Enabled() {
+		if cors.IsPreflight(r) {
+			g.o.CORS.Preflight(w, r)
+			return
+		}
+		g.o.CORS.Decorate(w.Header(), r.Header.Get("Origin"))
+	}
 	path := r.URL.EscapedPath()
 	if path == "" {
 		path = "/"
+	}
+	if slices.Contains(g.o.Public, r.Method+" "+path) {
+		r2 := r.Clone(r.Context())
+		r2.Header.Del(ContextHeader)
+		g.o.Backend.ServeHTTP(w, r2)
+		return
 	}
 	arn := g.prefix + "/" + r.Method + path
 	identity := strings.Join(r.Header.Values("Authorization"), ",")
@@ -277,7 +300,7 @@ func (g *Gateway) authorize(r *http.Request, arn, identity string) result {
 func (g *Gateway) invoke(r *http.Request, arn, identity string) result {
 	ev, err := g.event(r, arn, identity)
 	if err != nil {
-		g.o.Logger.Error("build authorizer event", "err", err.Error())
+		g.o.Logger.Error("build authorizer event", "error", err.Error())
 		return result{status: http.StatusInternalServerError}
 	}
 	payload, err := json.Marshal(ev)
@@ -291,7 +314,7 @@ func (g *Gateway) invoke(r *http.Request, arn, identity string) result {
 	g.mu.Unlock()
 	out, err := g.o.Invoker.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(g.o.Function), Payload: payload})
 	if err != nil {
-		g.o.Logger.Error("invoke authorizer", "err", err.Error())
+		g.o.Logger.Error("invoke authorizer", "error", err.Error())
 		return result{status: http.StatusInternalServerError}
 	}
 	if out.FunctionError != nil {
@@ -318,7 +341,7 @@ func (g *Gateway) invoke(r *http.Request, arn, identity string) result {
 	}
 	doc, principal, c, err := parsePolicyResponse(out.Payload)
 	if err != nil {
-		g.o.Logger.Warn("malformed policy response", "err", err.Error())
+		g.o.Logger.Warn("malformed policy response", "error", err.Error())
 		return result{status: http.StatusInternalServerError}
 	}
 	return result{policy: &doc, principal: principal, context: c}

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/shortfuse/shortfuse/shared/cors"
 )
 
 // fakeInvoker answers every invocation with a fixed reply and records the
@@ -318,4 +320,46 @@ func FuzzWildcard(f *testing.F) {
 			t.Fatalf("widening %q lost %q", p, s)
 		}
 	})
+}
+
+// Preflights are answered before any authorizer, refusals carry the CORS
+// headers so a page can read its 401, and public routes skip the
+// authorizer but never pass a forged context on.
+func TestCORSAndPublicRoutes(t *testing.T) {
+	const app = "http://127.0.0.1:8095"
+	p, err := cors.New([]string{app})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := &fakeInvoker{reply: errorReply("Unauthorized")}
+	g, err := New(Options{Invoker: inv, CORS: p, Public: []string{"POST /token"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := do(t, g, "OPTIONS", "/sessions", "", "Origin", app, "Access-Control-Request-Method", "GET",
+		"Access-Control-Request-Headers", "authorization")
+	if w.Code != http.StatusNoContent || w.Header().Get("Access-Control-Allow-Origin") != app || inv.count() != 0 {
+		t.Fatalf("preflight: %d %v, %d invocations", w.Code, w.Header(), inv.count())
+	}
+	w = do(t, g, "GET", "/sessions", "Bearer t", "Origin", app)
+	if w.Code != http.StatusUnauthorized || w.Header().Get("Access-Control-Allow-Origin") != app ||
+		w.Header().Get("Access-Control-Expose-Headers") != "WWW-Authenticate, DPoP-Nonce" {
+		t.Fatalf("refusal: %d %v", w.Code, w.Header())
+	}
+	w = do(t, g, "GET", "/sessions", "Bearer t", "Origin", "https://evil.example")
+	if w.Header().Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("other origin: %v", w.Header())
+	}
+	n := inv.count()
+	w = do(t, g, "POST", "/token", "", ContextHeader, `{"sub":"forged"}`)
+	var body struct {
+		Authorizer map[string]any `json:"authorizer"`
+	}
+	_ = json.Unmarshal(w.Body.Bytes(), &body)
+	if w.Code != http.StatusOK || inv.count() != n || len(body.Authorizer) != 0 {
+		t.Fatalf("public route: %d %s, %d invocations", w.Code, w.Body, inv.count()-n)
+	}
+	if w := do(t, g, "GET", "/token", ""); w.Code != http.StatusUnauthorized {
+		t.Fatalf("another method of a public path is not public: %d", w.Code)
+	}
 }

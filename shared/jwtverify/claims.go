@@ -1,7 +1,9 @@
 // Package jwtverify verifies compact JWS tokens signed with asymmetric keys:
 // Cognito ID tokens for the token service and the authorizer's direct mode,
 // and the token service's own at+jwt access tokens for the authorizer's
-// exchange mode.
+// exchange mode. ParseProof checks DPoP proofs (RFC 9449), JWSs signed by the
+// key their jwk header carries, with the same algorithm table; package dpop
+// applies the RFC's rules about the request on top.
 //
 // The signature is checked before any claim is read, the algorithm comes from
 // the key and never from the token alone, and each failure has its own error

@@ -47,13 +47,22 @@ func (s *scanner) peek() byte {
 // decoded name; member must consume the value. The object must be the whole
 // input.
 func (s *scanner) object(member func(name string) error) error {
+	if err := s.members(member); err != nil {
+		return err
+	}
+	return s.end()
+}
+
+// members is object for an object that may be followed by more input (a
+// nested object).
+func (s *scanner) members(member func(name string) error) error {
 	if s.peek() != '{' {
 		return errSyntax
 	}
 	s.i++
 	if s.peek() == '}' {
 		s.i++
-		return s.end()
+		return nil
 	}
 	for {
 		if s.peek() != '"' {
@@ -76,7 +85,7 @@ func (s *scanner) object(member func(name string) error) error {
 			s.i++
 		case '}':
 			s.i++
-			return s.end()
+			return nil
 		default:
 			return errSyntax
 		}

@@ -218,7 +218,7 @@ func (h *Host) invoke(parent context.Context, name string, fn lambda.Handler, lc
 	attrs := []any{
 		slog.String("function", name),
 		slog.String("request_id", lc.AwsRequestID),
-		slog.Duration("duration", time.Since(start)),
+		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 	}
 	if res.err != nil {
 		// Only the type: the message may quote user input, and the function

@@ -134,21 +134,41 @@ func (s *Store) GetInvite(ctx context.Context, id string) (*Invite, error) {
 	return decodeInvite(out.Item)
 }
 
-// ConsumeInvite takes one use of invite id for who (a stable identity of the
-// new user, e.g. the lower-case email address) signing up with email ("" if
-// none). It is one conditional update: uses left, not expired, not revoked,
-// and the bound address (if any) equal to email. A second call for the same
-// who returns the invite without taking another use, so a retried sign-up
-// (Cognito retries triggers) does not burn it.
+// InviteUse is who takes a use of an invite.
+type InviteUse struct {
+	// Identity is the account the use creates, e.g. a hash of the user
+	// pool, the user name and the address. A repeat by the same Identity
+	// takes no second use: Cognito retries a trigger, and a user may sign
+	// up again after Cognito refused the first try for another reason.
+	Identity string
+	// Seat, when set, is a second key that holds at most one use of the
+	// invite, e.g. the canonical email address: another identity with the
+	// same Seat is refused even while uses are left.
+	Seat string
+	// Email is the address compared with a bound invite ("" for none).
+	Email string
+}
+
+// ConsumeInvite takes one use of invite id for u. It is one conditional
+// update: uses left, not expired, not revoked, the bound address (if any)
+// equal to u.Email, and neither u.Identity nor u.Seat among the invite's
+// users; u.Identity and u.Seat are then appended to UsedBy, in this order.
+// A call whose Identity already holds a use returns the invite without
+// taking another one.
 //
-// Errors: ErrNotFound, ErrInviteUsedUp, ErrInviteExpired, ErrInviteRevoked,
-// ErrInviteEmail (all but the first wrap ErrConflict), ErrUnavailable.
-func (s *Store) ConsumeInvite(ctx context.Context, id, email, who string) (*Invite, error) {
+// Errors: ErrNotFound, ErrInviteUsedUp (also when the Seat holds a use of
+// another identity), ErrInviteExpired, ErrInviteRevoked, ErrInviteEmail
+// (all but the first wrap ErrConflict), ErrUnavailable.
+func (s *Store) ConsumeInvite(ctx context.Context, id string, u InviteUse) (*Invite, error) {
 	if err := checkInviteID(id); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
-	if who == "" || len(who) > maxInviteWho {
-		return nil, errors.New("store: invite consumer identity missing or too long")
+	if u.Identity == "" || len(u.Identity) > maxInviteWho || len(u.Seat) > maxInviteWho || u.Seat == u.Identity {
+		return nil, errors.New("store: invite use needs an identity, distinct from its seat, each at most 320 bytes")
+	}
+	entries := []string{u.Identity}
+	if u.Seat != "" {
+		entries = append(entries, u.Seat)
 	}
 	// Two rounds at most: when the update loses to a concurrent one but the
 	// invite still looks consumable, try once more.
@@ -160,14 +180,18 @@ func (s *Store) ConsumeInvite(ctx context.Context, id, email, who string) (*Invi
 			":now":  attrN(unixFloor(now)),
 			":zero": attrN(0),
 			":one":  attrN(1),
-			":who":  attrS(who),
-			":whoL": attrStrings([]string{who}),
+			":who":  attrS(u.Identity),
+			":whoL": attrStrings(entries),
 		}
-		if email == "" {
+		if u.Seat != "" {
+			cond += " AND NOT contains(used_by, :seat)"
+			vals[":seat"] = attrS(u.Seat)
+		}
+		if u.Email == "" {
 			cond += " AND attribute_not_exists(email)"
 		} else {
 			cond += " AND (attribute_not_exists(email) OR email = :email)"
-			vals[":email"] = attrS(email)
+			vals[":email"] = attrS(u.Email)
 		}
 		out, err := s.updateItem(ctx, &dynamodb.UpdateItemInput{
 			Key:                       key(invitePrefix+id, inviteSK),
@@ -193,11 +217,11 @@ func (s *Store) ConsumeInvite(ctx context.Context, id, email, who string) (*Invi
 			return nil, ErrInviteRevoked
 		case !inv.ExpiresAt.After(now):
 			return nil, ErrInviteExpired
-		case inv.Email != "" && inv.Email != email:
+		case inv.Email != "" && inv.Email != u.Email:
 			return nil, ErrInviteEmail
-		case slices.Contains(inv.UsedBy, who):
+		case slices.Contains(inv.UsedBy, u.Identity):
 			return inv, nil
-		case inv.UsesLeft <= 0:
+		case u.Seat != "" && slices.Contains(inv.UsedBy, u.Seat), inv.UsesLeft <= 0:
 			return nil, ErrInviteUsedUp
 		}
 	}

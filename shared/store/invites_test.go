@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -85,25 +86,33 @@ func TestConsumeInvite(t *testing.T) {
 	}
 	expiring := mk("expiring", 5, "")
 
+	seats := mk("seats", 5, "")
+	use := func(email, id, seat string) InviteUse { return InviteUse{Email: email, Identity: id, Seat: seat} }
 	steps := []struct {
-		name, id, email, who string
-		want                 error
-		left                 int
+		name, id string
+		use      InviteUse
+		want     error
+		left     int
 	}{
-		{"single first", single, "a@example.com", "a@example.com", nil, 0},
-		{"single retry same user", single, "a@example.com", "a@example.com", nil, 0},
-		{"single second user", single, "c@example.com", "c@example.com", ErrInviteUsedUp, 0},
-		{"multi 1", multi, "a@example.com", "a@example.com", nil, 1},
-		{"multi 2", multi, "", "user:bob", nil, 0},
-		{"multi 3", multi, "d@example.com", "d@example.com", ErrInviteUsedUp, 0},
-		{"bound wrong email", bound, "x@example.com", "x@example.com", ErrInviteEmail, 0},
-		{"bound no email", bound, "", "user:x", ErrInviteEmail, 0},
-		{"bound right email", bound, "b@example.com", "b@example.com", nil, 0},
-		{"revoked", revoked, "a@example.com", "a@example.com", ErrInviteRevoked, 0},
-		{"unknown", inviteID("nope"), "a@example.com", "a@example.com", ErrNotFound, 0},
+		{"single first", single, use("a@example.com", "id:a", "email:a@example.com"), nil, 0},
+		{"single retry same identity", single, use("a@example.com", "id:a", "email:a@example.com"), nil, 0},
+		{"single same seat, other identity", single, use("a@example.com", "id:A", "email:a@example.com"), ErrInviteUsedUp, 0},
+		{"single second user", single, use("c@example.com", "id:c", "email:c@example.com"), ErrInviteUsedUp, 0},
+		{"multi 1", multi, use("a@example.com", "id:a", "email:a@example.com"), nil, 1},
+		{"multi 2", multi, use("", "id:bob", ""), nil, 0},
+		{"multi 3", multi, use("d@example.com", "id:d", "email:d@example.com"), ErrInviteUsedUp, 0},
+		{"seats 1", seats, use("a@example.com", "id:a", "email:a@example.com"), nil, 4},
+		{"seats, same seat", seats, use("a+x@example.com", "id:a+x", "email:a@example.com"), ErrInviteUsedUp, 4},
+		{"seats, retry", seats, use("a@example.com", "id:a", "email:a@example.com"), nil, 4},
+		{"seats 2", seats, use("b@example.com", "id:b", "email:b@example.com"), nil, 3},
+		{"bound wrong email", bound, use("x@example.com", "id:x", "email:x@example.com"), ErrInviteEmail, 0},
+		{"bound no email", bound, use("", "id:x", ""), ErrInviteEmail, 0},
+		{"bound right email", bound, use("b@example.com", "id:b", "email:b@example.com"), nil, 0},
+		{"revoked", revoked, use("a@example.com", "id:a", "email:a@example.com"), ErrInviteRevoked, 0},
+		{"unknown", inviteID("nope"), use("a@example.com", "id:a", "email:a@example.com"), ErrNotFound, 0},
 	}
 	for _, st := range steps {
-		inv, err := s.ConsumeInvite(ctx, st.id, st.email, st.who)
+		inv, err := s.ConsumeInvite(ctx, st.id, st.use)
 		if st.want != nil {
 			if !errors.Is(err, st.want) {
 				t.Errorf("%s: err %v, want %v", st.name, err, st.want)
@@ -118,11 +127,16 @@ func TestConsumeInvite(t *testing.T) {
 			t.Errorf("%s: uses left %d, want %d", st.name, inv.UsesLeft, st.left)
 		}
 	}
-	if got, _ := s.GetInvite(ctx, multi); len(got.UsedBy) != 2 || got.UsedBy[0] != "a@example.com" || got.UsedBy[1] != "user:bob" {
+	if got, _ := s.GetInvite(ctx, multi); strings.Join(got.UsedBy, " ") != "id:a email:a@example.com id:bob" {
 		t.Errorf("multi used by %v", got.UsedBy)
 	}
+	for _, bad := range []InviteUse{{}, {Identity: "x", Seat: "x"}, {Identity: strings.Repeat("x", 321)}} {
+		if _, err := s.ConsumeInvite(ctx, seats, bad); err == nil || errors.Is(err, ErrConflict) {
+			t.Errorf("use %+v: %v", bad, err)
+		}
+	}
 	clock.Set(exp)
-	if _, err := s.ConsumeInvite(ctx, expiring, "a@example.com", "a@example.com"); !errors.Is(err, ErrInviteExpired) {
+	if _, err := s.ConsumeInvite(ctx, expiring, use("a@example.com", "id:a", "")); !errors.Is(err, ErrInviteExpired) {
 		t.Errorf("expired: %v", err)
 	}
 	for _, e := range []error{ErrInviteUsedUp, ErrInviteExpired, ErrInviteRevoked, ErrInviteEmail} {
@@ -147,8 +161,13 @@ func TestConsumeInviteRace(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				// Twenty identities, half of them sharing one seat.
 				who := fmt.Sprintf("u%d@example.com", i)
-				_, err := s.ConsumeInvite(ctx, id, who, who)
+				seat := "email:" + who
+				if i%2 == 0 {
+					seat = "email:same@example.com"
+				}
+				_, err := s.ConsumeInvite(ctx, id, InviteUse{Email: who, Identity: "id:" + who, Seat: seat})
 				switch {
 				case err == nil:
 					wins.Add(1)
@@ -167,7 +186,7 @@ func TestConsumeInviteRace(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if inv.UsesLeft != 0 || len(inv.UsedBy) != uses {
+		if inv.UsesLeft != 0 || len(inv.UsedBy) != 2*uses || strings.Count(strings.Join(inv.UsedBy, " "), "same@") > 1 {
 			t.Errorf("max %d: after race %+v", uses, inv)
 		}
 	}

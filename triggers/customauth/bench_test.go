@@ -20,6 +20,7 @@ import (
 func BenchmarkDefine(b *testing.B) {
 	h := lambda.NewHandler(NewDefine(Config{MaxAttempts: 3}).Handle)
 	var ev DefineEvent
+	ev.TriggerSource = SourceDefine
 	ev.Request.Session = []*cr{start(), answer(false), answer(true)}
 	in, _ := json.Marshal(ev)
 	ctx := context.Background()
@@ -42,6 +43,7 @@ func BenchmarkCreate(b *testing.B) {
 	ins := make([][]byte, 4096)
 	for i := range ins {
 		var ev CreateEvent
+		ev.TriggerSource = SourceCreate
 		ev.UserPoolID, ev.UserName = "pool", fmt.Sprintf("user-%d", i)
 		ev.Request.UserAttributes = map[string]string{"sub": fmt.Sprint("sub-", i), "email": "ada@example.com", "email_verified": "true"}
 		ev.Request.Session = []*cr{start()}
@@ -67,6 +69,7 @@ func BenchmarkVerify(b *testing.B) {
 	set, _ := templates.Load(nil, "en")
 	c := NewCreate(cfg, k, mem, &discardMail{}, set, "Acme", Options{Now: func() time.Time { return now }})
 	var cev CreateEvent
+	cev.TriggerSource = SourceCreate
 	cev.UserPoolID, cev.UserName = "pool", "ada"
 	cev.Request.UserAttributes = knownAttrs()
 	cev.Request.Session = []*cr{start()}
@@ -75,6 +78,7 @@ func BenchmarkVerify(b *testing.B) {
 		b.Fatal(err)
 	}
 	var ev VerifyEvent
+	ev.TriggerSource = SourceVerify
 	ev.UserPoolID, ev.UserName = "pool", "ada"
 	ev.Request.UserAttributes = knownAttrs()
 	ev.Request.PrivateChallengeParameters = out.Response.PrivateChallengeParameters

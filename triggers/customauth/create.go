@@ -35,6 +35,9 @@ func NewCreate(cfg Config, keys *Keys, st Challenges, sender mail.Sender, tmpl *
 
 // Handle answers one create invocation.
 func (c *Create) Handle(ctx context.Context, ev CreateEvent) (CreateEvent, error) {
+	if ev.TriggerSource != SourceCreate {
+		return ev, ErrTriggerSource
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Budget)
 	defer cancel()
 	log := c.opts.Logger

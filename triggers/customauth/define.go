@@ -85,6 +85,10 @@ func NewDefine(cfg Config) *Define { return &Define{maxAttempts: cfg.MaxAttempts
 
 // Handle answers one define invocation.
 func (d *Define) Handle(_ context.Context, ev DefineEvent) (DefineEvent, error) {
+	if ev.TriggerSource != SourceDefine {
+		ev.Response.FailAuthentication, ev.Response.IssueTokens = true, false
+		return ev, ErrTriggerSource
+	}
 	dec := Decide(ev.Request.Session, ev.Request.UserNotFound, d.maxAttempts)
 	ev.Response.ChallengeName = dec.ChallengeName
 	ev.Response.IssueTokens = dec.IssueTokens

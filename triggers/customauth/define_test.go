@@ -61,6 +61,7 @@ func FuzzDefine(f *testing.F) {
 			return
 		}
 		var ev DefineEvent
+		ev.TriggerSource = SourceDefine
 		if err := json.Unmarshal(out, &ev); err != nil {
 			t.Fatal(err)
 		}

@@ -192,6 +192,7 @@ func TestBudgetBoundsSlowStore(t *testing.T) {
 	c := NewCreate(testConfig(), k, mem, &memMail{}, set, "Acme", opts)
 	v := NewVerify(testConfig(), k, mem, opts)
 	var ev CreateEvent
+	ev.TriggerSource = SourceCreate
 	ev.UserName = "ada"
 	ev.Request.UserAttributes = knownAttrs()
 	ev.Request.Session = []*cr{start()}
@@ -203,6 +204,7 @@ func TestBudgetBoundsSlowStore(t *testing.T) {
 		t.Fatalf("create, retry round: %v", err)
 	}
 	var vev VerifyEvent
+	vev.TriggerSource = SourceVerify
 	vev.UserName = "ada"
 	vev.Request.UserAttributes = knownAttrs()
 	vev.Request.PrivateChallengeParameters = map[string]string{paramStep: stepAnswer, paramCID: "abcdefghijkl"}
@@ -231,6 +233,7 @@ func TestBudgetReservesTimeToDrop(t *testing.T) {
 	sender := &stuckMail{}
 	c := NewCreate(testConfig(), testKeys(t), mem, sender, set, "Acme", Options{Budget: budget})
 	var ev CreateEvent
+	ev.TriggerSource = SourceCreate
 	ev.UserName = "ada"
 	ev.Request.UserAttributes = knownAttrs()
 	ev.Request.Session = []*cr{start()}
@@ -266,6 +269,7 @@ func FuzzVerify(f *testing.F) {
 	cfg := testConfig()
 	create := NewCreate(cfg, k, mem, sender, set, "Acme", opts)
 	var cev CreateEvent
+	cev.TriggerSource = SourceCreate
 	cev.UserPoolID, cev.UserName = "pool", "ada"
 	cev.Request.UserAttributes = knownAttrs()
 	cev.Request.Session = []*cr{start()}
@@ -281,6 +285,7 @@ func FuzzVerify(f *testing.F) {
 
 	mk := func(answer any, priv map[string]string, notFound bool) []byte {
 		var ev VerifyEvent
+		ev.TriggerSource = SourceVerify
 		ev.UserPoolID, ev.UserName = "pool", "ada"
 		ev.Request.UserAttributes = knownAttrs()
 		ev.Request.PrivateChallengeParameters = priv
@@ -311,6 +316,7 @@ func FuzzVerify(f *testing.F) {
 			return
 		}
 		var ev VerifyEvent
+		ev.TriggerSource = SourceVerify
 		if err := json.Unmarshal(out, &ev); err != nil {
 			t.Fatal(err)
 		}
@@ -346,6 +352,7 @@ func FuzzCreate(f *testing.F) {
 			return
 		}
 		var ev CreateEvent
+		ev.TriggerSource = SourceCreate
 		if err := json.Unmarshal(out, &ev); err != nil {
 			t.Fatal(err)
 		}

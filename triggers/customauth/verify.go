@@ -33,6 +33,10 @@ func NewVerify(cfg Config, keys *Keys, st Challenges, opts Options) *Verify {
 // Handle answers one verify invocation. Only a dependency failure is an
 // error; every wrong, expired, used or malformed answer is answerCorrect false.
 func (v *Verify) Handle(ctx context.Context, ev VerifyEvent) (VerifyEvent, error) {
+	if ev.TriggerSource != SourceVerify {
+		ev.Response.AnswerCorrect = false
+		return ev, ErrTriggerSource
+	}
 	ctx, cancel := context.WithTimeout(ctx, v.opts.Budget)
 	defer cancel()
 	ok, err := v.check(ctx, ev)

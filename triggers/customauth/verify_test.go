@@ -24,6 +24,7 @@ func TestMistypedCodeNotLogged(t *testing.T) {
 	opts := Options{Now: func() time.Time { return now }, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
 	cfg := testConfig()
 	var cev CreateEvent
+	cev.TriggerSource = SourceCreate
 	cev.UserPoolID, cev.UserName = "pool", "ada"
 	cev.Request.UserAttributes = knownAttrs()
 	cev.Request.Session = []*cr{start()}
@@ -40,6 +41,7 @@ func TestMistypedCodeNotLogged(t *testing.T) {
 	v := NewVerify(cfg, k, mem, opts)
 	for _, typed := range []string{code[:3] + "." + code[3:], code + "."} {
 		var ev VerifyEvent
+		ev.TriggerSource = SourceVerify
 		ev.UserPoolID, ev.UserName = "pool", "ada"
 		ev.Request.UserAttributes = knownAttrs()
 		ev.Request.PrivateChallengeParameters = out.Response.PrivateChallengeParameters

@@ -15,8 +15,8 @@ import (
 // is the handler's own cost; a real consume adds one DynamoDB UpdateItem.
 func BenchmarkHandle(b *testing.B) {
 	cfg := Config{AutoConfirmInvited: true, External: "allow"}
-	cfg.Allowed, _ = ParseDomains("example.com", "*.example.org", "a.test", "b.test", "c.test")
-	cfg.Denied, _ = ParseDomains("bad.example.org")
+	cfg.Domains.Allowed, _ = ParseDomains("example.com", "*.example.org", "a.test", "b.test", "c.test")
+	cfg.Domains.Denied, _ = ParseDomains("bad.example.org")
 	cfg.AutoConfirm, _ = ParseDomains("example.com")
 	inv := &fakeInvites{byID: map[string]*store.Invite{code("ABCD-EFGH-JKMN-PQRS"): {}}}
 	for _, bc := range []struct {

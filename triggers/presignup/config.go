@@ -4,26 +4,27 @@ import (
 	"strings"
 
 	"github.com/shortfuse/shortfuse/shared/config"
+	"github.com/shortfuse/shortfuse/triggers/domains"
 )
 
 // Config is the sign-up policy.
 type Config struct {
-	// Allowed email domains (SHORTFUSE_SIGNUP_ALLOWED_DOMAINS). Empty allows
-	// every domain not denied. "example.com" matches that domain only,
-	// "*.example.com" its subdomains.
-	Allowed domainList
-	// Denied email domains (SHORTFUSE_SIGNUP_DENIED_DOMAINS); deny wins over allow.
-	Denied domainList
+	// Domains is the allow and deny policy
+	// (SHORTFUSE_SIGNUP_ALLOWED_DOMAINS, SHORTFUSE_SIGNUP_DENIED_DOMAINS; see
+	// package domains): a bare denied domain covers its subdomains, a bare
+	// allowed one only itself. The custom message trigger applies the same
+	// policy to changed addresses.
+	Domains domains.Policy
 	// InviteRequired refuses self-service sign-ups without a valid invite
 	// code (SHORTFUSE_SIGNUP_INVITE_REQUIRED).
 	InviteRequired bool
 	// AutoConfirm confirms sign-ups from these domains without a code
 	// (SHORTFUSE_SIGNUP_AUTOCONFIRM_DOMAINS). The email stays unverified.
-	AutoConfirm domainList
+	AutoConfirm domains.List
 	// AutoVerify confirms sign-ups from these domains and marks their email
 	// verified (SHORTFUSE_SIGNUP_AUTOVERIFY_DOMAINS). Only for domains whose
 	// mailboxes cannot be claimed by strangers, e.g. behind your own SSO.
-	AutoVerify domainList
+	AutoVerify domains.List
 	// AutoConfirmInvited confirms users who signed up with a valid invite,
 	// and verifies their email when the invite was bound to that address
 	// (SHORTFUSE_SIGNUP_AUTOCONFIRM_INVITED, default true).
@@ -40,19 +41,11 @@ type Config struct {
 
 // LoadConfig reads the policy; problems are recorded in env.
 func LoadConfig(env *config.Env) Config {
-	domains := func(name string) domainList {
-		l, err := parseDomains(env.List(name, nil))
-		if err != nil {
-			env.Fail(name, "%v", err)
-		}
-		return l
-	}
 	c := Config{
-		Allowed:            domains("SHORTFUSE_SIGNUP_ALLOWED_DOMAINS"),
-		Denied:             domains("SHORTFUSE_SIGNUP_DENIED_DOMAINS"),
+		Domains:            domains.LoadPolicy(env),
 		InviteRequired:     env.Bool("SHORTFUSE_SIGNUP_INVITE_REQUIRED", false),
-		AutoConfirm:        domains("SHORTFUSE_SIGNUP_AUTOCONFIRM_DOMAINS"),
-		AutoVerify:         domains("SHORTFUSE_SIGNUP_AUTOVERIFY_DOMAINS"),
+		AutoConfirm:        domains.LoadList(env, "SHORTFUSE_SIGNUP_AUTOCONFIRM_DOMAINS", domains.Exact),
+		AutoVerify:         domains.LoadList(env, "SHORTFUSE_SIGNUP_AUTOVERIFY_DOMAINS", domains.Exact),
 		AutoConfirmInvited: env.Bool("SHORTFUSE_SIGNUP_AUTOCONFIRM_INVITED", true),
 		PhonePrefixes:      env.List("SHORTFUSE_SIGNUP_PHONE_PREFIXES", nil),
 	}
@@ -69,6 +62,9 @@ func LoadConfig(env *config.Env) Config {
 	return c
 }
 
-// ParseDomains checks domain rules as LoadConfig does ("example.com" or
-// "*.example.com"); tests and tools build a Config with it.
-func ParseDomains(entries ...string) (domainList, error) { return parseDomains(entries) }
+// ParseDomains reads rules as LoadConfig reads allow, auto-confirm and
+// auto-verify lists (a bare domain is exact); tests and tools build a
+// Config with it. Deny lists: domains.Parse with domains.WithSubdomains.
+func ParseDomains(entries ...string) (domains.List, error) {
+	return domains.Parse(entries, domains.Exact)
+}

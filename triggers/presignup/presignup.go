@@ -16,6 +16,8 @@ package presignup
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"strings"
@@ -25,6 +27,7 @@ import (
 
 	"github.com/shortfuse/shortfuse/shared/obs"
 	"github.com/shortfuse/shortfuse/shared/store"
+	"github.com/shortfuse/shortfuse/triggers/emailaddr"
 )
 
 // Event is the trigger's input and output.
@@ -43,7 +46,7 @@ const InviteField = "invite_code"
 
 // Invites consumes invite codes; *store.Store implements it.
 type Invites interface {
-	ConsumeInvite(ctx context.Context, id, email, who string) (*store.Invite, error)
+	ConsumeInvite(ctx context.Context, id string, u store.InviteUse) (*store.Invite, error)
 }
 
 var _ Invites = (*store.Store)(nil)
@@ -128,20 +131,19 @@ func (h *Handler) decide(ctx context.Context, ev *Event) (events.CognitoEventUse
 	}
 	attrs := ev.Request.UserAttributes
 
-	email, domain := "", ""
+	var addr emailaddr.Address
 	if raw, ok := attrs["email"]; ok && raw != "" {
 		var err error
-		if email, domain, err = splitEmail(raw); err != nil {
+		if addr, err = emailaddr.Parse(raw); err != nil {
 			return resp, ErrEmailInvalid
 		}
 	}
-	if domain == "" && len(h.cfg.Allowed) > 0 {
+	email, domain := addr.Norm, addr.Domain
+	if domain == "" && len(h.cfg.Domains.Allowed) > 0 {
 		return resp, ErrEmailRequired
 	}
-	if domain != "" {
-		if h.cfg.Denied.match(domain) || (len(h.cfg.Allowed) > 0 && !h.cfg.Allowed.match(domain)) {
-			return resp, ErrDomainNotAllowed
-		}
+	if domain != "" && !h.cfg.Domains.Permits(domain) {
+		return resp, ErrDomainNotAllowed
 	}
 
 	phone := attrs["phone_number"]
@@ -162,7 +164,7 @@ func (h *Handler) decide(ctx context.Context, ev *Event) (events.CognitoEventUse
 		}
 		switch {
 		case code != "":
-			inv, err := h.consume(ctx, code, email, ev.UserName)
+			inv, err := h.consume(ctx, code, inviteUse(ev.UserPoolID, ev.UserName, addr))
 			if err != nil {
 				return resp, err
 			}
@@ -174,9 +176,9 @@ func (h *Handler) decide(ctx context.Context, ev *Event) (events.CognitoEventUse
 
 	// Auto rules. Cognito rejects autoVerifyEmail without an email.
 	switch {
-	case domain != "" && h.cfg.AutoVerify.match(domain):
+	case domain != "" && h.cfg.AutoVerify.Match(domain):
 		resp.AutoConfirmUser, resp.AutoVerifyEmail = true, true
-	case domain != "" && h.cfg.AutoConfirm.match(domain):
+	case domain != "" && h.cfg.AutoConfirm.Match(domain):
 		resp.AutoConfirmUser = true
 	}
 	if invite != nil && h.cfg.AutoConfirmInvited {
@@ -193,8 +195,25 @@ func (h *Handler) decide(ctx context.Context, ev *Event) (events.CognitoEventUse
 	return resp, nil
 }
 
+// inviteUse is the use an invite records for a sign-up. The identity is
+// the account Cognito will create (pool and user name, exactly as given:
+// user names that differ in case or otherwise are different users in a
+// case-sensitive pool), with its address; only a repeat of all three is a
+// retry that takes no second use. The seat is the canonical address
+// (ASCII lower case, "+tag" dropped), so variants of one mailbox cannot
+// take two uses of a multi-use invite either. Both are kept short and
+// readable in listings: the identity as a hash, the seat as the address.
+func inviteUse(pool, userName string, addr emailaddr.Address) store.InviteUse {
+	sum := sha256.Sum256([]byte(pool + "\x00" + userName + "\x00" + addr.Norm))
+	u := store.InviteUse{Identity: "id:" + hex.EncodeToString(sum[:16]), Email: addr.Norm}
+	if addr.Seat != "" {
+		u.Seat = "email:" + addr.Seat
+	}
+	return u
+}
+
 // consume checks and consumes an invite code for the user signing up.
-func (h *Handler) consume(ctx context.Context, code, email, username string) (*store.Invite, error) {
+func (h *Handler) consume(ctx context.Context, code string, use store.InviteUse) (*store.Invite, error) {
 	norm, ok := NormalizeInviteCode(code)
 	if !ok {
 		return nil, ErrInviteInvalid
@@ -204,11 +223,7 @@ func (h *Handler) consume(ctx context.Context, code, email, username string) (*s
 		h.log.ErrorContext(ctx, "presignup: invite code presented but no invite store configured", "invite", tid)
 		return nil, ErrUnavailable
 	}
-	who := email
-	if who == "" {
-		who = "user:" + clip(username)
-	}
-	inv, err := h.invites.ConsumeInvite(ctx, InviteID(norm), email, who)
+	inv, err := h.invites.ConsumeInvite(ctx, InviteID(norm), use)
 	switch {
 	case err == nil:
 		h.log.InfoContext(ctx, "presignup: invite used", "invite", tid, "uses_left", inv.UsesLeft)

@@ -17,6 +17,7 @@ import (
 	"github.com/shortfuse/shortfuse/shared/obs"
 	"github.com/shortfuse/shortfuse/shared/store"
 	"github.com/shortfuse/shortfuse/shared/testenv"
+	"github.com/shortfuse/shortfuse/triggers/emailaddr"
 )
 
 // fakeInvites answers ConsumeInvite from a table keyed by invite ID.
@@ -27,10 +28,10 @@ type fakeInvites struct {
 	called []string
 }
 
-func (f *fakeInvites) ConsumeInvite(_ context.Context, id, email, who string) (*store.Invite, error) {
+func (f *fakeInvites) ConsumeInvite(_ context.Context, id string, u store.InviteUse) (*store.Invite, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.called = append(f.called, id+" "+email+" "+who)
+	f.called = append(f.called, id+" "+u.Email+" "+u.Seat+" "+u.Identity)
 	if err := f.errs[id]; err != nil {
 		return nil, err
 	}
@@ -111,6 +112,12 @@ func TestPolicy(t *testing.T) {
 		{"apex of subdomain rule", base, signup(SourceSignUp, "a@example.org", "", nil, nil), ErrDomainNotAllowed, resp{}},
 		{"exact rule has no subdomains", base, signup(SourceSignUp, "a@eu.example.com", "", nil, nil), ErrDomainNotAllowed, resp{}},
 		{"lookalike suffix", base, signup(SourceSignUp, "a@notexample.com", "", nil, nil), ErrDomainNotAllowed, resp{}},
+		{"trailing dot refused", base, signup(SourceSignUp, "ada@example.com.", "", nil, nil), ErrEmailInvalid, resp{}},
+		{"full-width letter refused", base, signup(SourceSignUp, "\uff41da@example.com", "", nil, nil), ErrEmailInvalid, resp{}},
+		{"denied subdomain", base, signup(SourceSignUp, "a@x.bad.example.org", "", nil, nil), ErrDomainNotAllowed, resp{}},
+		{"denied deep subdomain", base, signup(SourceSignUp, "a@y.x.bad.example.org", "", nil, nil), ErrDomainNotAllowed, resp{}},
+		{"exact deny leaves subdomains", map[string]string{"SHORTFUSE_SIGNUP_DENIED_DOMAINS": "=apex.test"}, signup(SourceSignUp, "a@x.apex.test", "", nil, nil), nil, resp{}},
+		{"exact deny covers apex", map[string]string{"SHORTFUSE_SIGNUP_DENIED_DOMAINS": "=apex.test"}, signup(SourceSignUp, "a@apex.test", "", nil, nil), ErrDomainNotAllowed, resp{}},
 		{"deny wins", base, signup(SourceSignUp, "a@bad.example.org", "", nil, nil), ErrDomainNotAllowed, resp{}},
 		{"not allowed", base, signup(SourceSignUp, "a@gmail.com", "", nil, nil), ErrDomainNotAllowed, resp{}},
 		{"email required by allow list", base, signup(SourceSignUp, "", "+14155550100", nil, nil), ErrEmailRequired, resp{}},
@@ -165,19 +172,55 @@ func TestPolicy(t *testing.T) {
 func TestInviteIdentity(t *testing.T) {
 	inv := &fakeInvites{byID: map[string]*store.Invite{code("GOOD-GOOD-GOOD-GOOD"): {}}}
 	h := New(Config{}, inv, 0, nil)
-	for _, ev := range []Event{
-		signup(SourceSignUp, "Ada@Example.COM", "", map[string]string{InviteField: "GOOD-GOOD-GOOD-GOOD"}, nil),
-		signup(SourceSignUp, "", "+14155550100", map[string]string{InviteField: "GOOD-GOOD-GOOD-GOOD"}, nil),
+	ev := func(pool, user, email string) Event {
+		e := signup(SourceSignUp, email, "+14155550100", map[string]string{InviteField: "GOOD-GOOD-GOOD-GOOD"}, nil)
+		e.UserPoolID, e.UserName = pool, user
+		return e
+	}
+	uses := map[string]store.InviteUse{}
+	for name, e := range map[string]Event{
+		"base":          ev("pool", "ada", "ada@example.com"),
+		"retry":         ev("pool", "ada", "ada@example.com"),
+		"case of email": ev("pool", "ada", "Ada@EXAMPLE.com"),
+		"user case":     ev("pool", "Ada", "ada@example.com"),
+		"other pool":    ev("pool2", "ada", "ada@example.com"),
+		"plus tag":      ev("pool", "ada", "ada+x@example.com"),
+		"no email":      ev("pool", "ada", ""),
 	} {
-		if _, err := h.Handle(context.Background(), ev); err != nil {
+		inv.called = nil
+		if _, err := h.Handle(context.Background(), e); err != nil {
 			t.Fatal(err)
 		}
+		uses[name] = inviteUse(e.UserPoolID, e.UserName, mustParse(e.Request.UserAttributes["email"]))
 	}
-	id := code("GOOD-GOOD-GOOD-GOOD")
-	want := []string{id + " ada@example.com ada@example.com", id + "  user:u-123"}
-	if strings.Join(inv.called, "|") != strings.Join(want, "|") {
-		t.Fatalf("calls %q, want %q", inv.called, want)
+	base := uses["base"]
+	if base.Seat != "email:ada@example.com" || base.Email != "ada@example.com" || !strings.HasPrefix(base.Identity, "id:") || len(base.Identity) != 35 {
+		t.Fatalf("base use %+v", base)
 	}
+	// Only an exact repeat (or a case variant of the address, which is the
+	// same address) is the same identity; every variant shares the seat.
+	if uses["retry"] != base || uses["case of email"] != base {
+		t.Errorf("retry %+v, case of email %+v, want %+v", uses["retry"], uses["case of email"], base)
+	}
+	for _, name := range []string{"user case", "other pool", "plus tag"} {
+		if u := uses[name]; u.Identity == base.Identity || u.Seat != base.Seat {
+			t.Errorf("%s: %+v against %+v", name, u, base)
+		}
+	}
+	if u := uses["no email"]; u.Seat != "" || u.Email != "" || u.Identity == base.Identity {
+		t.Errorf("no email: %+v", u)
+	}
+}
+
+func mustParse(s string) emailaddr.Address {
+	if s == "" {
+		return emailaddr.Address{}
+	}
+	a, err := emailaddr.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return a
 }
 
 func TestInviteCodes(t *testing.T) {
@@ -267,8 +310,8 @@ func TestFixtures(t *testing.T) {
 func FuzzHandle(f *testing.F) {
 	inv := &fakeInvites{byID: map[string]*store.Invite{code("ABCD-EFGH-JKMN-PQRS"): {Email: "ada@example.com"}}}
 	cfg := Config{InviteRequired: true, AutoConfirmInvited: true, External: "deny"}
-	cfg.Allowed, _ = ParseDomains("example.com", "*.example.org")
-	cfg.Denied, _ = ParseDomains("bad.example.org")
+	cfg.Domains.Allowed, _ = ParseDomains("example.com", "*.example.org")
+	cfg.Domains.Denied, _ = ParseDomains("bad.example.org")
 	h := lambda.NewHandler(New(cfg, inv, 0, nil).Handle)
 	for _, file := range []string{"testdata/cognito-local-signup.json", "testdata/cognito-external.json"} {
 		b, err := os.ReadFile(file)
@@ -292,8 +335,8 @@ func FuzzHandle(f *testing.F) {
 		// Accepted: the email, if any, passes the lists, and a self-service
 		// sign-up came with the invite.
 		email := ev.Request.UserAttributes["email"]
-		_, dom, err := splitEmail(email)
-		if err != nil || !cfg.Allowed.match(dom) || cfg.Denied.match(dom) {
+		a, err := emailaddr.Parse(email)
+		if err != nil || !cfg.Domains.Permits(a.Domain) {
 			t.Fatalf("accepted email %q", email)
 		}
 		if ev.TriggerSource == SourceExternal {
@@ -339,7 +382,7 @@ func TestInviteStoreDown(t *testing.T) {
 // the context had left when the call began (-1 without a deadline).
 type stuckInvites struct{ left []time.Duration }
 
-func (s *stuckInvites) ConsumeInvite(ctx context.Context, _, _, _ string) (*store.Invite, error) {
+func (s *stuckInvites) ConsumeInvite(ctx context.Context, _ string, _ store.InviteUse) (*store.Invite, error) {
 	left := time.Duration(-1)
 	if dl, ok := ctx.Deadline(); ok {
 		left = time.Until(dl)
@@ -367,9 +410,9 @@ func TestBudgetBoundsStuckStore(t *testing.T) {
 }
 
 // Unicode case mapping turns some non-ASCII letters into ASCII ones
-// (U+212A KELVIN SIGN into "k", U+0130 into "i"). Such an address is not
-// the ASCII one: it must neither pass the domain rules of the ASCII domain
-// nor match the address an invite is bound to.
+// (U+212A KELVIN SIGN into "k", U+0130 into "i"). Such an address must
+// neither pass the domain rules of the ASCII domain nor reach an invite:
+// it is refused.
 func TestEmailFoldsASCIIOnly(t *testing.T) {
 	vars := map[string]string{
 		"SHORTFUSE_SIGNUP_ALLOWED_DOMAINS":    "work.test,x.test",
@@ -383,25 +426,60 @@ func TestEmailFoldsASCIIOnly(t *testing.T) {
 		t.Fatalf("kelvin-sign domain: %+v %v, want %v", out.Response, err, ErrEmailInvalid)
 	}
 	out, err = h.Handle(context.Background(), signup(SourceSignUp, "al\u0130ce@x.test", "", map[string]string{InviteField: "B0ND-B0ND-B0ND-B0ND"}, nil))
-	if err != nil {
-		t.Fatal(err)
+	if !errors.Is(err, ErrEmailInvalid) || len(inv.called) != 0 {
+		t.Fatalf("U+0130 in the local part: %+v %v, invite calls %q", out.Response, err, inv.called)
 	}
-	if out.Response.AutoVerifyEmail {
-		t.Fatal("address with U+0130 verified as the invite's bound address")
+	if got, err := NormalizeEmail("Ada@Example.COM"); err != nil || got != "ada@example.com" {
+		t.Errorf("NormalizeEmail = %q, %v", got, err)
 	}
-	if want := code("B0ND-B0ND-B0ND-B0ND") + " al\u0130ce@x.test al\u0130ce@x.test"; len(inv.called) != 1 || inv.called[0] != want {
-		t.Fatalf("ConsumeInvite calls %q, want %q", inv.called, want)
-	}
-	for in, want := range map[string]string{
-		"Ada@Example.COM":      "ada@example.com",
-		"\u00C9va@example.com": "\u00C9va@example.com",
-		"al\u0130ce@x.test":    "al\u0130ce@x.test",
-	} {
-		if got, err := NormalizeEmail(in); err != nil || got != want {
-			t.Errorf("NormalizeEmail(%q) = %q, %v; want %q", in, got, err, want)
+	for _, in := range []string{"a@wor\u212A.test", "\u00C9va@example.com", "a@example.com."} {
+		if got, err := NormalizeEmail(in); err == nil {
+			t.Errorf("NormalizeEmail(%q) accepted as %q", in, got)
 		}
 	}
-	if got, err := NormalizeEmail("a@wor\u212A.test"); err == nil {
-		t.Errorf("NormalizeEmail accepted a non-ASCII domain as %q", got)
+}
+
+// Cognito retries a trigger that failed or timed out with the same event:
+// the retry is admitted without a second use, while every other identity
+// (user name case, another pool, another tag) is refused.
+func TestInviteRetryOnDynalite(t *testing.T) {
+	d := testenv.Dynalite(t)
+	ctx := context.Background()
+	if err := store.CreateTable(ctx, d.Client, "shortfuse"); err != nil {
+		t.Fatal(err)
+	}
+	st := store.New(d.Client, "shortfuse")
+	id := code("RTRY-RTRY-RTRY-RTRY")
+	if err := st.CreateInvite(ctx, &store.Invite{ID: id, MaxUses: 1, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	h := New(Config{AutoConfirmInvited: true, External: "allow"}, st, 0, nil)
+	ev := func(pool, user, email string) Event {
+		e := signup(SourceSignUp, email, "", nil, map[string]string{InviteField: "rtry-rtry-rtry-rtry"})
+		e.UserPoolID, e.UserName = pool, user
+		return e
+	}
+	for _, c := range []struct {
+		name string
+		ev   Event
+		want error
+	}{
+		{"first", ev("eu-west-1_A", "ann@ok.test", "ann@ok.test"), nil},
+		{"retry", ev("eu-west-1_A", "ann@ok.test", "ann@ok.test"), nil},
+		{"retry, address case", ev("eu-west-1_A", "ann@ok.test", "Ann@OK.test"), nil},
+		{"user name case", ev("eu-west-1_A", "Ann@ok.test", "ann@ok.test"), ErrInviteUsedUp},
+		{"other pool", ev("eu-west-1_B", "ann@ok.test", "ann@ok.test"), ErrInviteUsedUp},
+		{"plus tag", ev("eu-west-1_A", "ann+x@ok.test", "ann+x@ok.test"), ErrInviteUsedUp},
+		{"other person", ev("eu-west-1_A", "bea@ok.test", "bea@ok.test"), ErrInviteUsedUp},
+		{"retry again", ev("eu-west-1_A", "ann@ok.test", "ann@ok.test"), nil},
+	} {
+		out, err := h.Handle(ctx, c.ev)
+		if !errors.Is(err, c.want) || err == nil && !out.Response.AutoConfirmUser {
+			t.Errorf("%s: %+v %v, want %v", c.name, out.Response, err, c.want)
+		}
+	}
+	inv, err := st.GetInvite(ctx, id)
+	if err != nil || inv.UsesLeft != 0 || len(inv.UsedBy) != 2 {
+		t.Fatalf("invite %+v %v", inv, err)
 	}
 }

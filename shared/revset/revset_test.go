@@ -1,4 +1,4 @@
-package revlog
+package revset
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-// Package revlog keeps an in-memory copy of the revocation log so that a
+// Package revset keeps an in-memory copy of the revocation log so that a
 // warm authorizer can refuse revoked tokens without any I/O per request.
 //
 // A Set loads the live window of the log once, then polls for new entries
@@ -16,7 +16,7 @@
 //
 // Lookups load one atomic pointer and probe three maps: no lock, no
 // allocation.
-package revlog
+package revset
 
 import (
 	"context"
@@ -34,10 +34,10 @@ import (
 // Errors returned by Check.
 var (
 	// ErrRevoked: the token matches a live revocation.
-	ErrRevoked = errors.New("revlog: token revoked")
+	ErrRevoked = errors.New("revset: token revoked")
 	// ErrStale: the revocation state could not be read recently enough to
 	// trust; the caller must refuse the request.
-	ErrStale = errors.New("revlog: revocation state unavailable")
+	ErrStale = errors.New("revset: revocation state unavailable")
 )
 
 // Prebuilt so that a refusal does not allocate.
@@ -266,7 +266,7 @@ func (s *Set) readLocked(ctx context.Context) error {
 		s.lastErr = err
 		if !s.failing {
 			s.failing = true
-			s.o.Logger.Warn("revocation log unreadable", "err", err.Error(),
+			s.o.Logger.Warn("revocation log unreadable", "error", err.Error(),
 				"last_good_read", old.refreshed, "grace", s.o.Grace.String())
 		}
 		return err
