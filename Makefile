@@ -5,6 +5,8 @@
 #   make lint    gofmt, go vet, staticcheck
 #   make bench   benchmarks of the packages that have some, then one table of figures and goals
 #   make fuzz    each fuzz target for FUZZTIME (seed corpora already run in make test)
+#   make web     build the browser SDK (clients/web) and run its unit tests in Node
+#   make test-browser  the demo and SDK in real Chromium (Debian's chromium; no browser download)
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -24,7 +26,7 @@ GO_FILES = $(shell find . -name '*.go' -not -path './node_modules/*' -not -path 
 # Packages with at least one benchmark.
 BENCH_PKGS = $(sort $(patsubst %/,%,$(dir $(shell grep -rl --include='*_test.go' -e '^func Benchmark' . --exclude-dir=node_modules --exclude-dir='.?*' 2>/dev/null))))
 
-.PHONY: node_modules dev dev-stop test lint bench fuzz build clean
+.PHONY: node_modules dev dev-stop test lint bench fuzz build clean web web-build test-browser
 
 # npm ci again whenever the lockfile is newer than the last install.
 node_modules: node_modules/.package-lock.json
@@ -33,15 +35,38 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-dev: node_modules
+dev: node_modules web-build
 	$(GO) run ./cmd/devstack $(DEVSTACK_FLAGS)
 
 # Stops a stack started elsewhere (same as Ctrl-C in its terminal).
 dev-stop:
 	@if [[ -f .devstack/devstack.pid ]]; then kill -INT "$$(cat .devstack/devstack.pid)" && echo "sent SIGINT to $$(cat .devstack/devstack.pid)"; else echo "no dev stack running"; fi
 
-test: node_modules
+test: node_modules web
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+	@if [[ -z "$(CHROMIUM)" && -z "$${CI:-}" ]]; then \
+	  echo "test-browser: SKIPPED: no Chromium found (set CHROMIUM, or apt-get install chromium); CI would fail here"; \
+	else $(MAKE) --no-print-directory test-browser; fi
+
+# ---------------------------------------------------------------- browser SDK and demo
+WEB      := clients/web
+# Debian's chromium package; Playwright's own browser downloads are never used.
+CHROMIUM ?= $(firstword $(wildcard /usr/bin/chromium /usr/bin/chromium-browser) $(shell command -v chromium 2>/dev/null))
+
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package.json $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund
+	@touch $@
+
+web-build: $(WEB)/node_modules/.package-lock.json
+	cd $(WEB) && npm run --silent build
+
+web: web-build
+	cd $(WEB) && npm test --silent
+
+# Starts its own stack (devstack on free ports) and stops it; see clients/web/README.md.
+test-browser: node_modules web-build
+	@if [[ -z "$(CHROMIUM)" ]]; then echo "test-browser: no Chromium found; install Debian's chromium (apt-get install -y chromium) or set CHROMIUM" >&2; exit 1; fi
+	CHROMIUM="$(CHROMIUM)" node --test --test-concurrency=1 $(WEB)/test/browser/*.test.mjs
 
 lint: $(STATICCHECK)
 	@out="$$(gofmt -l $(GO_FILES))"; if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -74,7 +99,8 @@ fuzz: node_modules
 # BuildMethod: makefile) runs the build-<LogicalId> targets below.
 LAMBDAS := PreSignUpFunction=presignup CustomMessageFunction=custommessage \
 	DefineAuthChallengeFunction=defineauth CreateAuthChallengeFunction=createauth \
-	VerifyAuthChallengeFunction=verifyauth TokenServiceFunction=tokensvc AuthorizerFunction=authorizer
+	VerifyAuthChallengeFunction=verifyauth TokenServiceFunction=tokensvc AuthorizerFunction=authorizer \
+	CognitoEventsFunction=cognitoevents
 LAMBDA_CMDS    := $(foreach l,$(LAMBDAS),$(lastword $(subst =, ,$(l))))
 LAMBDA_PRESENT  = $(foreach c,$(LAMBDA_CMDS),$(if $(wildcard cmd/$(c)/main.go),$(c)))
 LAMBDA_MISSING  = $(filter-out $(LAMBDA_PRESENT),$(LAMBDA_CMDS))
@@ -119,6 +145,7 @@ build-CreateAuthChallengeFunction: ; $(call lambda-build,createauth,$(ARTIFACTS_
 build-VerifyAuthChallengeFunction: ; $(call lambda-build,verifyauth,$(ARTIFACTS_DIR))
 build-TokenServiceFunction:        ; $(call lambda-build,tokensvc,$(ARTIFACTS_DIR))
 build-AuthorizerFunction:          ; $(call lambda-build,authorizer,$(ARTIFACTS_DIR))
+build-CognitoEventsFunction:       ; $(call lambda-build,cognitoevents,$(ARTIFACTS_DIR))
 
 clean:
 	rm -rf $(BIN) dist

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/shortfuse/shortfuse/cognitoevents"
 	"github.com/shortfuse/shortfuse/shared/appclient"
 	"github.com/shortfuse/shortfuse/shared/cors"
 )
@@ -20,7 +21,7 @@ func Check(t *Template) []error {
 	}
 	for _, c := range []func(*Template) []error{
 		CheckReferences, CheckFunctions, CheckTriggers, CheckUserPool, CheckTable,
-		CheckRoutes, CheckThrottling, CheckLogs, CheckIAM, CheckConsistency, CheckCORS,
+		CheckRoutes, CheckThrottling, CheckLogs, CheckIAM, CheckConsistency, CheckCORS, CheckCognitoEvents,
 	} {
 		errs = append(errs, c(t)...)
 	}
@@ -729,6 +730,129 @@ func Join(errs []error) string {
 		b.WriteString(e.Error())
 	}
 	return b.String()
+}
+
+// ---------------------------------------------------------------- Cognito events
+
+// CognitoEventsFunctionID is the function the Cognito API call rule invokes.
+const CognitoEventsFunctionID = "CognitoEventsFunction"
+
+// CheckCognitoEvents asserts the wiring of Cognito-side changes: one rule
+// on the user pool API calls CloudTrail records, matching exactly the
+// operations the function acts on, the admin ones only for this user pool;
+// EventBridge allowed to invoke the function from that rule only; bounded
+// retries on both legs (rule delivery and the function's asynchronous
+// invocation), each ending in a dead-letter queue.
+func CheckCognitoEvents(t *Template) []error {
+	var errs []error
+	fail := func(format string, args ...any) { errs = append(errs, problem("events", format, args...)) }
+	fnArn := "${" + CognitoEventsFunctionID + ".Arn}"
+	var rule string
+	var target map[string]any
+	for _, id := range t.Resources("AWS::Events::Rule") {
+		for _, tg := range sliceAt(t.Props(id), "Targets") {
+			if m, ok := tg.(map[string]any); ok && m["Arn"] == fnArn {
+				if rule != "" {
+					fail("%s and %s both invoke %s: one rule, or events are revoked twice", rule, id, CognitoEventsFunctionID)
+				}
+				rule, target = id, m
+			}
+		}
+	}
+	if rule == "" {
+		return []error{problem("events", "no AWS::Events::Rule targets %s (Arn !GetAtt %s.Arn): Cognito-side changes would never reach shortfuse", CognitoEventsFunctionID, CognitoEventsFunctionID)}
+	}
+	p := t.Props(rule)
+	if s, _ := p["State"].(string); s != "ENABLED" {
+		fail("%s: State is %q, want ENABLED", rule, s)
+	}
+	pattern := mapAt(p, "EventPattern")
+	for _, want := range [][2]string{{"source", cognitoevents.Source}, {"detail-type", cognitoevents.DetailType}} {
+		if got := stringList(pattern[want[0]]); !slices.Equal(got, []string{want[1]}) {
+			fail("%s: EventPattern.%s is %v, want [%s]", rule, want[0], got, want[1])
+		}
+	}
+	detail := mapAt(pattern, "detail")
+	if got := stringList(detail["eventSource"]); !slices.Equal(got, []string{cognitoevents.EventSource}) {
+		fail("%s: EventPattern.detail.eventSource is %v, want [%s]", rule, got, cognitoevents.EventSource)
+	}
+	branches := []map[string]any{detail}
+	if ors := sliceAt(detail, "$or"); len(ors) > 0 {
+		branches = nil
+		for _, b := range ors {
+			if m, ok := b.(map[string]any); ok {
+				branches = append(branches, m)
+			}
+		}
+	}
+	pool := "${" + firstOr(t.Resources("AWS::Cognito::UserPool"), "UserPool") + "}"
+	matched := map[string]bool{}
+	for i, b := range branches {
+		names := stringList(b["eventName"])
+		poolFilter := stringList(mapAt(b, "requestParameters")["userPoolId"])
+		for _, n := range names {
+			matched[n] = true
+			switch {
+			case cognitoevents.NamesPool(n) && !slices.Equal(poolFilter, []string{pool}):
+				fail("%s: pattern branch %d matches %s of any user pool; add requestParameters.userPoolId: [!Ref %s]", rule, i, n, strings.Trim(pool, "${}"))
+			case !cognitoevents.NamesPool(n) && len(poolFilter) > 0:
+				fail("%s: pattern branch %d filters %s by requestParameters.userPoolId, which CloudTrail does not record for it: it would never match", rule, i, n)
+			}
+		}
+	}
+	want := cognitoevents.EventNames()
+	for _, n := range want {
+		if !matched[n] {
+			fail("%s: the pattern does not match eventName %s, which revokes", rule, n)
+		}
+	}
+	for _, n := range sortedKeys(matched) {
+		if !slices.Contains(want, n) {
+			fail("%s: the pattern matches eventName %s, which the function ignores", rule, n)
+		}
+	}
+	if !invokable(t, CognitoEventsFunctionID, "events.amazonaws.com", func(src string) bool { return src == "${"+rule+".Arn}" }) {
+		fail("no AWS::Lambda::Permission lets events.amazonaws.com invoke %s (FunctionName !GetAtt %s.Arn, SourceArn !GetAtt %s.Arn)", CognitoEventsFunctionID, CognitoEventsFunctionID, rule)
+	}
+	retry := mapAt(target, "RetryPolicy")
+	if n, ok := retry["MaximumRetryAttempts"].(float64); !ok || n > 185 {
+		fail("%s: the target needs RetryPolicy.MaximumRetryAttempts (bounded retries)", rule)
+	}
+	if mapAt(target, "DeadLetterConfig")["Arn"] == nil {
+		fail("%s: the target needs a DeadLetterConfig: events EventBridge cannot deliver would be lost unseen", rule)
+	}
+	configured := false
+	for _, id := range t.Resources("AWS::Lambda::EventInvokeConfig") {
+		c := t.Props(id)
+		if c["FunctionName"] != "${"+CognitoEventsFunctionID+"}" {
+			continue
+		}
+		configured = true
+		if n, ok := c["MaximumRetryAttempts"].(float64); !ok {
+			fail("%s: set MaximumRetryAttempts (0 to 2)", id)
+		} else if n > 2 {
+			fail("%s: MaximumRetryAttempts %v is more than Lambda allows (2)", id, n)
+		}
+		if mapAt(c, "DestinationConfig", "OnFailure")["Destination"] == nil {
+			fail("%s: needs DestinationConfig.OnFailure: events that fail every retry would be lost unseen", id)
+		}
+	}
+	if !configured {
+		fail("no AWS::Lambda::EventInvokeConfig for %s: a failing event would get Lambda's default retries and then be dropped", CognitoEventsFunctionID)
+	}
+	return errs
+}
+
+func sliceAt(m map[string]any, key string) []any {
+	s, _ := m[key].([]any)
+	return s
+}
+
+func firstOr(list []string, def string) string {
+	if len(list) > 0 {
+		return list[0]
+	}
+	return def
 }
 
 // ---------------------------------------------------------------- CORS

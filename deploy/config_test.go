@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/shortfuse/shortfuse/authorizer"
+	"github.com/shortfuse/shortfuse/cognitoevents"
 	"github.com/shortfuse/shortfuse/shared/config"
 	"github.com/shortfuse/shortfuse/shared/mail"
 	"github.com/shortfuse/shortfuse/tokensvc"
@@ -154,6 +155,10 @@ func loadDeployed(t *testing.T, fn string, env map[string]string) error {
 			triggerenv.LoadCommon(env)
 			customauth.LoadConfig(env)
 			return env.Err()
+		},
+		"CognitoEventsFunction": func(env *config.Env) error {
+			_, err := cognitoevents.LoadConfig(env)
+			return err
 		},
 		"TokenServiceFunction": func(env *config.Env) error {
 			_, err := tokensvc.LoadConfig(env)

@@ -130,7 +130,7 @@ func checkActions(fns []Function, usage map[string]Usage) []error {
 			}
 		}
 		for _, g := range f.Grants {
-			if g.ViaService != "" {
+			if g.ViaService != "" || g.ByLambda {
 				continue // used by that service on the function's behalf, not by its code
 			}
 			for _, a := range g.Actions {

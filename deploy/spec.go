@@ -26,6 +26,9 @@ type Grant struct {
 	Actions    []string
 	Resources  []string
 	ViaService string
+	// ByLambda marks a grant Lambda itself uses on the function's behalf
+	// (an asynchronous invocation's on-failure destination), not its code.
+	ByLambda bool
 }
 
 // Placeholders for the resources the functions may touch.
@@ -33,6 +36,7 @@ const (
 	tableArn     = "${Table.Arn}"
 	indexArn     = "${Table.Arn}/index/gsi1"
 	userPoolArn  = "${UserPool.Arn}"
+	eventsDLQArn = "${CognitoEventsDeadLetterQueue.Arn}"
 	signingKey   = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SigningKeyParameter}"
 	linkKey      = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${AuthLinkKeyParameter}"
 	sesIdentity  = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SesIdentity}"
@@ -121,6 +125,22 @@ var Functions = []Function{
 		Grants: []Grant{
 			{Actions: []string{"dynamodb:Query"}, Resources: []string{tableArn}},
 		},
+	},
+	{
+		// Revocations for Cognito API calls: the same table writes as the
+		// token service's revocations, a user's sessions through the index,
+		// and two reads of the user pool to identify a user.
+		LogicalID: "CognitoEventsFunction", Cmd: "cognitoevents",
+		Env: []string{"SHORTFUSE_TABLE", "SHORTFUSE_COGNITO_USER_POOL_ID", "SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY"},
+		Grants: []Grant{
+			{Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: []string{tableArn}},
+			{Actions: []string{"dynamodb:Query"}, Resources: []string{indexArn}},
+			{Actions: []string{"cognito-idp:AdminGetUser", "cognito-idp:ListUsers"}, Resources: []string{userPoolArn}},
+			{Actions: []string{"sqs:SendMessage"}, Resources: []string{eventsDLQArn}, ByLambda: true},
+		},
+		// The revocation path can sign a user out of Cognito; this function
+		// never asks it to (Cognito made the change itself).
+		Ungranted: []string{"cognito-idp:AdminUserGlobalSignOut"},
 	},
 }
 

@@ -151,6 +151,33 @@ func TestPlantedMistakes(t *testing.T) {
 			want:   []string{"resource Table", `unknown resource type "AWS::DynamoDB::Tabel"`},
 		},
 		{
+			name: "Cognito admin calls of any user pool",
+			mutate: func(tr map[string]any) {
+				or := mapAt(props(tr, "CognitoEventsRule"), "EventPattern", "detail")["$or"].([]any)
+				delete(or[0].(map[string]any), "requestParameters")
+			},
+			want: []string{"CognitoEventsRule", "AdminDisableUser of any user pool", "userPoolId"},
+		},
+		{
+			name: "Cognito call not subscribed",
+			mutate: func(tr map[string]any) {
+				or := mapAt(props(tr, "CognitoEventsRule"), "EventPattern", "detail")["$or"].([]any)
+				b := or[1].(map[string]any)
+				b["eventName"] = b["eventName"].([]any)[1:]
+			},
+			want: []string{"CognitoEventsRule", "does not match eventName"},
+		},
+		{
+			name:   "Cognito events function not invokable",
+			mutate: func(tr map[string]any) { delete(mapAt(tr, "Resources"), "CognitoEventsPermission") },
+			want:   []string{"no AWS::Lambda::Permission lets events.amazonaws.com invoke CognitoEventsFunction"},
+		},
+		{
+			name:   "Cognito events retried without bound",
+			mutate: func(tr map[string]any) { delete(mapAt(tr, "Resources"), "CognitoEventsInvokeConfig") },
+			want:   []string{"no AWS::Lambda::EventInvokeConfig for CognitoEventsFunction"},
+		},
+		{
 			name:   "missing trigger permission",
 			mutate: func(tr map[string]any) { delete(mapAt(tr, "Resources"), "CreateAuthChallengePermission") },
 			want:   []string{"no AWS::Lambda::Permission lets cognito-idp.amazonaws.com invoke CreateAuthChallengeFunction"},

@@ -17,14 +17,16 @@ import (
 type RefreshStorage interface {
 	loginState
 	GetSession(ctx context.Context, id string) (*store.Session, error)
-	RotateRefresh(ctx context.Context, id string, oldHash, newHash []byte, now, idleExpiresAt, accessExpiresAt time.Time) (*store.Session, error)
+	RotateRefresh(ctx context.Context, id string, oldHash, newHash []byte, now, idleExpiresAt, accessExpiresAt time.Time, opts ...store.RotateOption) (*store.Session, error)
+	GraceStorage
 }
 
 // refresh implements the refresh_token grant (RFC 6749 §6) with rotation:
 // every refresh token works once. Presenting a rotated one again means two
 // parties hold the session's tokens, so the whole session is revoked
-// (OAuth 2.0 Security BCP §4.14). A concurrent refresh that loses the race
-// is the same case: the same token was used twice.
+// (OAuth 2.0 Security BCP §4.14), except for the previous token inside the
+// refresh grace window (flow_refresh_grace.go), which covers a retried
+// refresh and a concurrent refresh that loses the race.
 func (s *Service) refresh(r *http.Request, form url.Values, info *reqInfo) (*TokenResponse, error) {
 	ctx := r.Context()
 	tok := form.Get("refresh_token")
@@ -48,14 +50,15 @@ func (s *Service) refresh(r *http.Request, form url.Values, info *reqInfo) (*Tok
 		return nil, err
 	}
 	info.sub, info.clientID = sess.Sub, sess.ClientID
+	now := s.now()
 	current := hashIn(hash, [][]byte{sess.RefreshHash})
-	if !current {
+	grace := !current && s.inGrace(sess, hash, now)
+	if !current && !grace {
 		if hashIn(hash, sess.PrevRefreshHashes) {
 			return nil, s.reuse(ctx, sess, info)
 		}
 		return nil, ErrInvalidGrant.WithDescription("refresh_token is invalid")
 	}
-	now := s.now()
 	switch {
 	case !sess.RevokedAt.IsZero():
 		return nil, ErrInvalidGrant.WithDescription("session has been revoked")
@@ -82,15 +85,23 @@ func (s *Service) refresh(r *http.Request, form url.Values, info *reqInfo) (*Tok
 		return nil, ErrInvalidGrant.WithDescription("session has been revoked")
 	}
 
+	if grace {
+		resp, err := s.graceAnswer(ctx, sess, tok, hash, scope, now, info)
+		if errors.Is(err, errGraceLost) {
+			return nil, s.reuse(ctx, sess, info)
+		}
+		return resp, err
+	}
 	idle := idleExpiry(now, s.cfg.SessionIdleTTL, sess.AbsExpiresAt)
 	exp, err := s.accessExpiry(sess.ClientID, idle, sess.AbsExpiresAt, now)
 	if err != nil {
 		return nil, err
 	}
-	next, nextHash := newRefreshToken(sess.ID)
+	next, nextHash, nonce := nextRefreshToken(sess.ID, tok)
 	// The session records the latest exp of its access tokens, which only
 	// moves forward (a client's lifetime may have been shortened since).
-	rotated, err := s.store.RotateRefresh(ctx, sess.ID, hash, nextHash, now, idle, maxTime(exp, sess.AccessExpiresAt))
+	rotated, err := s.store.RotateRefresh(ctx, sess.ID, hash, nextHash, now, idle, maxTime(exp, sess.AccessExpiresAt),
+		store.WithGraceNonce(nonce))
 	if err != nil {
 		// A write that timed out may have landed, and the SDK's retry of
 		// one that landed fails its condition. Only this request knows
@@ -100,6 +111,9 @@ func (s *Service) refresh(r *http.Request, form url.Values, info *reqInfo) (*Tok
 		}
 	}
 	if errors.Is(err, store.ErrConflict) {
+		if resp, gerr := s.graceAfterLostRace(ctx, sess.ID, tok, hash, scope, info); resp != nil || gerr != nil {
+			return resp, gerr
+		}
 		return nil, s.reuse(ctx, sess, info)
 	}
 	if err != nil {

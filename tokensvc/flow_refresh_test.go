@@ -341,9 +341,9 @@ type ambiguousStore struct {
 	err  error
 }
 
-func (s *ambiguousStore) RotateRefresh(ctx context.Context, id string, oldHash, newHash []byte, now, idle, atExp time.Time) (*store.Session, error) {
+func (s *ambiguousStore) RotateRefresh(ctx context.Context, id string, oldHash, newHash []byte, now, idle, atExp time.Time, opts ...store.RotateOption) (*store.Session, error) {
 	if s.land {
-		if _, err := s.Store.RotateRefresh(ctx, id, oldHash, newHash, now, idle, atExp); err != nil {
+		if _, err := s.Store.RotateRefresh(ctx, id, oldHash, newHash, now, idle, atExp, opts...); err != nil {
 			return nil, err
 		}
 	}

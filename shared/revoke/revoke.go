@@ -72,7 +72,8 @@ type Store interface {
 	RevokeFamily(ctx context.Context, family string, at, until time.Time, needsLog bool) (store.FamilyState, bool, error)
 	MarkFamilyLogged(ctx context.Context, family, logged string) error
 	AppendRevocation(ctx context.Context, r store.Revocation) (store.Revocation, error)
-	SetUserRevokedAt(ctx context.Context, sub string, at time.Time) (time.Time, error)
+	RevokeUser(ctx context.Context, sub string, at time.Time) (store.UserState, bool, error)
+	MarkUserLogged(ctx context.Context, sub string, at time.Time, logged string) error
 	ListUserSessions(ctx context.Context, sub string) ([]store.Session, error)
 }
 
@@ -345,6 +346,10 @@ type UserRequest struct {
 	Username string
 	Reason   string
 	SignOut  SignOut
+	// At is the revocation time (zero or later than now: now). A caller
+	// reacting to an earlier event dates the revocation by it, so every
+	// delivery of the event asks for the same change.
+	At time.Time
 }
 
 // UserResult describes a user revocation.
@@ -367,8 +372,8 @@ type UserResult struct {
 //   - signs the user out of Cognito unless told not to, so that Cognito
 //     refresh tokens stop minting ID tokens.
 //
-// A repeat within the same second writes at most one more log entry; later
-// repeats move the revocation time forward, which is a change.
+// A repeat of the same revocation time writes nothing; a later one moves
+// the time forward, which is a change.
 func (r *Revoker) User(ctx context.Context, req UserRequest) (UserResult, error) {
 	res := UserResult{Sub: req.Sub}
 	mode := req.SignOut
@@ -382,15 +387,18 @@ func (r *Revoker) User(ctx context.Context, req UserRequest) (UserResult, error)
 		return res, ErrNoUserPool
 	}
 	now := r.now()
-	at, err := r.store.SetUserRevokedAt(ctx, req.Sub, now)
+	at := req.At
+	if at.IsZero() || at.After(now) {
+		at = now
+	}
+	st, changed, err := r.store.RevokeUser(ctx, req.Sub, at)
 	if err != nil {
 		return res, err
 	}
+	at = st.RevokedAt
 	res.RevokedAt = at
-	if at.Unix() == now.Unix() {
-		// This call moved the time forward (or repeated it within the
-		// same second, when a failed append may need writing again).
-		if err := r.appendUser(ctx, req.Sub, at, mode != SignOutSkip); err != nil {
+	if st.RevocationLog == "" && (changed || (at.Unix() == req.atOrNow(now).Unix() && now.Sub(at) >= RepairDelay)) {
+		if err := r.appendUser(ctx, req.Sub, at, now, mode != SignOutSkip); err != nil {
 			return res, err
 		}
 	}
@@ -455,7 +463,7 @@ func (r *Revoker) User(ctx context.Context, req UserRequest) (UserResult, error)
 		// Cognito may keep minting ID tokens of these logins: in direct
 		// mode the entry must then last as if no sign-out was asked for.
 		if r.p.DirectMaxAge > 0 {
-			if lerr := r.appendUser(context.WithoutCancel(ctx), req.Sub, at, false); lerr != nil {
+			if lerr := r.appendUser(context.WithoutCancel(ctx), req.Sub, at, now, false); lerr != nil {
 				r.log.WarnContext(ctx, "longer user revocation entry not logged", "sub", req.Sub, "error", lerr.Error())
 			}
 		}
@@ -465,16 +473,27 @@ func (r *Revoker) User(ctx context.Context, req UserRequest) (UserResult, error)
 	return res, nil
 }
 
-// appendUser logs a user revocation at at for as long as a token it covers
-// can be accepted.
-func (r *Revoker) appendUser(ctx context.Context, sub string, at time.Time, signedOut bool) error {
-	_, err := r.store.AppendRevocation(ctx, store.Revocation{
-		Kind: store.RevokeUser, Value: sub, At: at, Until: at.Add(r.UserEntryLifetime(signedOut)),
+// appendUser logs a user revocation at at, written at now, for as long as
+// a token it covers can be accepted: tokens issued until now (a revocation
+// dated in the past lands late) live the entry's lifetime past it.
+func (r *Revoker) appendUser(ctx context.Context, sub string, at, now time.Time, signedOut bool) error {
+	e, err := r.store.AppendRevocation(ctx, store.Revocation{
+		Kind: store.RevokeUser, Value: sub, At: at, Until: now.Add(r.UserEntryLifetime(signedOut)),
 	})
 	if err != nil {
 		return fmt.Errorf("revoke: log user revocation: %w", err)
 	}
+	if err := r.store.MarkUserLogged(ctx, sub, at, e.ID); err != nil {
+		return fmt.Errorf("revoke: mark user revocation logged: %w", err)
+	}
 	return nil
+}
+
+func (u UserRequest) atOrNow(now time.Time) time.Time {
+	if u.At.IsZero() || u.At.After(now) {
+		return now
+	}
+	return u.At
 }
 
 // UserEntryLifetime is how long a user revocation's log entry lives:

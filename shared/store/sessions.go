@@ -156,6 +156,9 @@ func decodeSession(it item) (*Session, error) {
 		RefreshHash:     d.bin(aRefreshHash),
 		RefreshGen:      d.num(aRefreshGen),
 		AccessExpiresAt: d.time(aAccessExp),
+		GraceAt:         d.time(aGraceAt),
+		GraceNonce:      d.bin(aGraceNonce),
+		GraceUses:       d.num(aGraceUses),
 		RevokedAt:       d.time(aRevokedAt),
 		RevokeReason:    d.str(aRevokeReason),
 		RevocationLog:   d.str(aRevLog),
@@ -284,11 +287,17 @@ var rotateExpr = func() string {
 // RefreshGen, sets LastUsedAt to now, IdleExpiresAt to idleExpiresAt and
 // AccessExpiresAt to accessExpiresAt (the exp of the access token about to
 // be issued; callers pass the later of it and the stored one), and returns
-// the updated session. Of any number of concurrent rotations of the same
-// hash exactly one succeeds; the others, and every rotation whose condition
-// fails for another reason (reuse, revoked, expired, no such session), get
-// ErrConflict. Callers that need to know why read the session.
-func (s *Store) RotateRefresh(ctx context.Context, id string, oldHash, newHash []byte, now, idleExpiresAt, accessExpiresAt time.Time) (*Session, error) {
+// the updated session. It also starts the grace state of the new token
+// (WithGraceNonce; see UseRefreshGrace) or clears the old one. Of any
+// number of concurrent rotations of the same hash exactly one succeeds; the
+// others, and every rotation whose condition fails for another reason
+// (reuse, revoked, expired, no such session), get ErrConflict. Callers that
+// need to know why read the session.
+func (s *Store) RotateRefresh(ctx context.Context, id string, oldHash, newHash []byte, now, idleExpiresAt, accessExpiresAt time.Time, opts ...RotateOption) (*Session, error) {
+	var ro rotateOptions
+	for _, o := range opts {
+		o(&ro)
+	}
 	switch {
 	case !validKeyPart(id):
 		return nil, ErrConflict
@@ -301,22 +310,25 @@ func (s *Store) RotateRefresh(ctx context.Context, id string, oldHash, newHash [
 	case !idleExpiresAt.After(now):
 		return nil, errors.New("store: idle expiry not after now")
 	}
+	vals := item{
+		":old":  attrB(oldHash),
+		":new":  attrB(newHash),
+		":one":  attrN(1),
+		":now":  attrTime(now),
+		":idle": attrTime(idleExpiresAt),
+		":nul":  &types.AttributeValueMemberNULL{Value: true},
+		// Rounded up: the recorded expiry may only outlast the token.
+		":atexp": attrN(unixCeil(accessExpiresAt)),
+	}
+	expr := graceExpr(rotateExpr, ro, vals)
 	out, err := s.updateItem(ctx, &dynamodb.UpdateItemInput{
 		Key:              key(sessionPK(id), sessionSK),
-		UpdateExpression: aws.String(rotateExpr),
+		UpdateExpression: aws.String(expr),
 		// Stored expiries are whole seconds rounded down, so comparing them
 		// with now rounded down never extends a session.
-		ConditionExpression: aws.String("refresh_hash = :old AND attribute_not_exists(revoked_at) AND abs_exp > :now AND idle_exp > :now"),
-		ExpressionAttributeValues: item{
-			":old":   attrB(oldHash),
-			":new":   attrB(newHash),
-			":one":   attrN(1),
-			":now":   attrTime(now),
-			":idle":  attrTime(idleExpiresAt),
-			":atexp": attrN(unixCeil(accessExpiresAt)),
-			":nul":   &types.AttributeValueMemberNULL{Value: true},
-		},
-		ReturnValues: types.ReturnValueAllNew,
+		ConditionExpression:       aws.String("refresh_hash = :old AND attribute_not_exists(revoked_at) AND abs_exp > :now AND idle_exp > :now"),
+		ExpressionAttributeValues: vals,
+		ReturnValues:              types.ReturnValueAllNew,
 	})
 	if err != nil {
 		return nil, err

@@ -67,6 +67,13 @@ type Session struct {
 	// Zero on sessions stored before it was recorded.
 	AccessExpiresAt time.Time
 
+	// The refresh grace state of the last rotation (see RotateRefresh and
+	// UseRefreshGrace): when it happened, the nonce the current token was
+	// derived with, and how many grace answers it has given.
+	GraceAt    time.Time
+	GraceNonce []byte
+	GraceUses  int64
+
 	RevokedAt    time.Time // zero while not revoked
 	RevokeReason string
 	// RevocationLog says how authorizers learnt of the revocation: the ID

@@ -27,11 +27,12 @@ type process struct {
 
 // spec describes how to launch an emulator on a given port.
 type spec struct {
-	name   string
-	dir    string
-	env    func(port int) []string // extra environment, may be nil
-	args   func(port int) []string
-	health func(port int) string // URL answering 2xx (or any status when anyStatus) once ready
+	name    string
+	program string // executable; "" runs Node.js with args
+	dir     string
+	env     func(port int) []string // extra environment, may be nil
+	args    func(port int) []string
+	health  func(port int) string // URL answering 2xx (or any status when anyStatus) once ready
 	// anyStatus treats every HTTP response as ready (dynalite has no health route).
 	anyStatus bool
 	output    io.Writer
@@ -39,11 +40,15 @@ type spec struct {
 
 // launch starts the process and waits until its health URL answers.
 func launch(ctx context.Context, sp spec, port int) (*process, error) {
-	node, err := nodeOnce()
-	if err != nil {
-		return nil, err
+	bin := sp.program
+	if bin == "" {
+		node, err := nodeOnce()
+		if err != nil {
+			return nil, err
+		}
+		bin = node
 	}
-	cmd := exec.Command(node, sp.args(port)...)
+	cmd := exec.Command(bin, sp.args(port)...)
 	cmd.Dir = sp.dir
 	cmd.Env = os.Environ()
 	if sp.env != nil {
