@@ -3,11 +3,13 @@ package authorizer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/shortfuse/shortfuse/shared/dpop"
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
 	"github.com/shortfuse/shortfuse/shared/obs"
 	"github.com/shortfuse/shortfuse/shared/revset"
@@ -72,6 +74,16 @@ type Options struct {
 	Logger *slog.Logger     // refusals are logged here; default: discard
 	// Metrics counts decisions by outcome (EMF); nil counts nothing.
 	Metrics *obs.Counter
+	// DPoP checks the proofs of DPoP-bound tokens (cnf.jkt); nil refuses
+	// every bound token.
+	DPoP *dpop.Verifier
+	// PublicBaseURL, when set, is the URL clients address the API at
+	// (scheme, host and any base path), for the proofs' htu.
+	PublicBaseURL string
+	// GatewayCaches says API Gateway caches this authorizer's answers: a
+	// cached answer would serve a bound token without its proof, so bound
+	// tokens are refused.
+	GatewayCaches bool
 }
 
 // Authorizer decides whether a bearer token may call a route. It is safe for
@@ -89,6 +101,10 @@ type Authorizer struct {
 	log      *slog.Logger
 	metrics  *obs.Counter
 	closers  []func()
+
+	dpop          *dpop.Verifier
+	publicBase    string
+	gatewayCaches bool
 }
 
 // New returns an Authorizer.
@@ -109,15 +125,26 @@ func New(o Options) (*Authorizer, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	var base string
+	if o.PublicBaseURL != "" {
+		b, err := validPublicBase(o.PublicBaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("authorizer: Options.PublicBaseURL: %w", err)
+		}
+		base = b
+	}
 	return &Authorizer{
-		verifier: o.Verifier,
-		revoked:  o.Revocations,
-		routes:   o.Routes,
-		cache:    newTokenCache(o.CacheSize),
-		maxAge:   o.MaxAge,
-		now:      o.Now,
-		log:      o.Logger,
-		metrics:  o.Metrics,
+		dpop:          o.DPoP,
+		publicBase:    base,
+		gatewayCaches: o.GatewayCaches,
+		verifier:      o.Verifier,
+		revoked:       o.Revocations,
+		routes:        o.Routes,
+		cache:         newTokenCache(o.CacheSize),
+		maxAge:        o.MaxAge,
+		now:           o.Now,
+		log:           o.Logger,
+		metrics:       o.Metrics,
 	}, nil
 }
 
@@ -162,6 +189,7 @@ type grant struct {
 	sub, username, sid, scope string
 	groups                    []string
 	rev                       revset.Token
+	jkt                       string    // cnf.jkt: the key the token is bound to, or ""
 	until                     time.Time // the cached grant is usable before this
 	ok                        mask      // per route of the table: may this token call it
 	memo                      atomic.Pointer[memo]
@@ -186,6 +214,7 @@ func (a *Authorizer) newGrant(c *jwtverify.Claims) *grant {
 			OriginJTI: c.OriginJTI,
 			AuthTime:  c.AuthTime,
 		},
+		jkt:   c.JKT,
 		until: c.ExpiresAt,
 		ok:    a.routes.satisfied(c.Groups, c.Scope),
 	}
@@ -207,10 +236,18 @@ func (a *Authorizer) newGrant(c *jwtverify.Claims) *grant {
 // before it is verified again.
 const cacheReverify = jwtverify.DefaultMaxAge
 
-// Decide verifies token (or finds it in the cache), checks it against the
-// revocation set and checks the route table for arn. Revocation and route
-// policy are checked on every call, cached or not.
+// Decide decides for a Bearer token alone, as the rest-token shape does: a
+// DPoP-bound token is refused.
 func (a *Authorizer) Decide(ctx context.Context, token string, arn MethodARN) Decision {
+	return a.DecideRequest(ctx, &Request{Token: token}, arn)
+}
+
+// DecideRequest verifies the request's token (or finds it in the cache),
+// enforces its DPoP binding, checks it against the revocation set and checks
+// the route table for arn. The binding, revocation and route policy are
+// checked on every call, cached or not.
+func (a *Authorizer) DecideRequest(ctx context.Context, r *Request, arn MethodARN) Decision {
+	token := r.Token
 	if token == "" {
 		return Decision{Effect: Unauthorized, Reason: ErrNoCredential}
 	}
@@ -235,6 +272,9 @@ func (a *Authorizer) Decide(ctx context.Context, token string, arn MethodARN) De
 			a.cache.put(token, g)
 		}
 	}
+	if err := a.checkBinding(g, r); err != nil {
+		return Decision{Effect: Unauthorized, Reason: err, g: g}
+	}
 	if err := a.revoked.Check(ctx, g.rev); err != nil {
 		if errors.Is(err, revset.ErrRevoked) {
 			return Decision{Effect: Unauthorized, Reason: err, g: g}
@@ -248,9 +288,9 @@ func (a *Authorizer) Decide(ctx context.Context, token string, arn MethodARN) De
 }
 
 // record counts a decision by outcome and logs it.
-func (a *Authorizer) record(ctx context.Context, d Decision, token string, arn MethodARN) {
+func (a *Authorizer) record(ctx context.Context, d Decision, r *Request, arn MethodARN) {
 	a.metrics.Count("Decisions", "Outcome", d.outcome())
-	a.logDecision(ctx, d, token, arn)
+	a.logDecision(ctx, d, r, arn)
 }
 
 // outcome names the decision for metrics: a revoked token is told apart
@@ -264,7 +304,8 @@ func (d Decision) outcome() string {
 
 // logDecision records a refusal (and, at debug level, an allow). The token
 // itself is never logged, only its hash.
-func (a *Authorizer) logDecision(ctx context.Context, d Decision, token string, arn MethodARN) {
+func (a *Authorizer) logDecision(ctx context.Context, d Decision, r *Request, arn MethodARN) {
+	token := r.Token
 	if d.Effect == Allow {
 		if a.log.Enabled(ctx, slog.LevelDebug) {
 			a.log.LogAttrs(ctx, slog.LevelDebug, "allow", slog.String("sub", d.g.sub), slog.String("route", arn.Resource))
@@ -280,6 +321,9 @@ func (a *Authorizer) logDecision(ctx context.Context, d Decision, token string, 
 	}
 	if token != "" {
 		attrs = append(attrs, slog.String("token", obs.TokenID(token)))
+	}
+	if c := a.Challenge(d, r); c != "" {
+		attrs = append(attrs, slog.String("challenge", c))
 	}
 	if d.g != nil {
 		attrs = append(attrs, slog.String("sub", d.g.sub), slog.String("jti", d.g.rev.JTI))

@@ -14,6 +14,7 @@ import (
 	"github.com/shortfuse/shortfuse/shared/appclient"
 	"github.com/shortfuse/shortfuse/shared/awsx"
 	"github.com/shortfuse/shortfuse/shared/config"
+	"github.com/shortfuse/shortfuse/shared/dpop"
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
 	"github.com/shortfuse/shortfuse/shared/obs"
 	"github.com/shortfuse/shortfuse/shared/revset"
@@ -64,6 +65,15 @@ type Config struct {
 
 	Routes         *Routes
 	TokenCacheSize int
+
+	// DPoP: proof age and replay cache size, and the URL clients address
+	// the API at when API Gateway does not see it (custom domain, CDN).
+	DPoPMaxAge         time.Duration
+	DPoPReplayCapacity int
+	PublicBaseURL      string
+	// GatewayCacheTTL is API Gateway's authorizer result TTL, declared so
+	// that DPoP-bound tokens are refused while answers are cached.
+	GatewayCacheTTL time.Duration
 
 	Table       string
 	AWSEndpoint string
@@ -150,6 +160,15 @@ func LoadConfig(env *config.Env) (Config, error) {
 		}
 	}
 	c.TokenCacheSize = env.Int("SHORTFUSE_TOKEN_CACHE_SIZE", DefaultTokenCacheSize, 0, 1_000_000)
+	c.DPoPMaxAge = env.Duration("SHORTFUSE_DPOP_MAX_AGE", dpop.DefaultMaxAge, 5*time.Second, 10*time.Minute)
+	c.DPoPReplayCapacity = env.Int("SHORTFUSE_DPOP_REPLAY_CACHE", dpop.DefaultReplayCapacity, 1000, 10_000_000)
+	c.GatewayCacheTTL = env.Duration("SHORTFUSE_GATEWAY_CACHE_TTL", 0, 0, time.Hour)
+	if base := env.URL("SHORTFUSE_PUBLIC_BASE_URL", ""); base != "" {
+		if _, err := validPublicBase(base); err != nil {
+			env.Fail("SHORTFUSE_PUBLIC_BASE_URL", "%v", err)
+		}
+		c.PublicBaseURL = base
+	}
 	c.Table = env.Required("SHORTFUSE_TABLE")
 	c.AWSEndpoint = env.URL("SHORTFUSE_AWS_ENDPOINT", "")
 	c.LogLevel = env.String("SHORTFUSE_LOG_LEVEL", "info")
@@ -282,15 +301,22 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Authorizer, error) {
 		closers = append(closers, set.Close)
 		rev = set
 	}
+	pv, err := dpop.New(dpop.Config{MaxAge: cfg.DPoPMaxAge, ReplayCapacity: cfg.DPoPReplayCapacity, Now: deps.Now})
+	if err != nil {
+		return nil, fmt.Errorf("authorizer: %w", err)
+	}
 	a, err := New(Options{
-		Verifier:    v,
-		Revocations: rev,
-		Routes:      cfg.Routes,
-		CacheSize:   cfg.TokenCacheSize,
-		MaxAge:      cfg.MaxAge,
-		Now:         deps.Now,
-		Logger:      log,
-		Metrics:     deps.Metrics,
+		DPoP:          pv,
+		PublicBaseURL: cfg.PublicBaseURL,
+		GatewayCaches: cfg.GatewayCacheTTL > 0,
+		Verifier:      v,
+		Revocations:   rev,
+		Routes:        cfg.Routes,
+		CacheSize:     cfg.TokenCacheSize,
+		MaxAge:        cfg.MaxAge,
+		Now:           deps.Now,
+		Logger:        log,
+		Metrics:       deps.Metrics,
 	})
 	if err != nil {
 		for _, f := range closers {

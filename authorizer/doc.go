@@ -14,7 +14,8 @@
 //   - Allow: the request proceeds.
 //   - Deny (403): a valid token that may not call the route.
 //   - Unauthorized (401): no bearer token, or one that is malformed, badly
-//     signed, of the wrong kind, expired, too old, or revoked.
+//     signed, of the wrong kind, expired, too old, or revoked, or a
+//     DPoP-bound token without a valid proof.
 //   - Unavailable (500): the revocation state is older than the grace or the
 //     signing keys cannot be fetched. The authorizer fails closed; API
 //     Gateway does not cache a function error, so service resumes as soon as
@@ -63,6 +64,43 @@
 // route only: with caching on, include $context.routeKey in the authorizer's
 // identity sources, or turn the cache off.
 //
+// # DPoP-bound tokens
+//
+// A token with a cnf.jkt claim is bound to a client's key (RFC 9449). The
+// rest-request, http-iam and http-simple shapes accept it only as
+// "Authorization: DPoP <token>" with exactly one DPoP header holding a proof
+// (shared/dpop) that is signed by the bound key, names this request's method
+// and URL (htm, htu), carries the token's hash (ath), is at most
+// SHORTFUSE_DPOP_MAX_AGE old and has not been seen by this container. The
+// proof is checked on every request, the token cached or not. A bound token
+// sent as Bearer, a DPoP scheme with an unbound token and any bound token
+// on the rest-token shape (whose event holds no method, URL or proof) are
+// refused with 401 and the reason logged.
+//
+// The URL is rebuilt as the client addressed it: X-Forwarded-Proto (https
+// when absent), the Host API Gateway received and the path as addressed
+// (REST: requestContext.path; HTTP APIs: the raw path), or, when clients
+// address the API elsewhere (custom domain with a base path, CDN),
+// SHORTFUSE_PUBLIC_BASE_URL followed by the path within the API. Query and
+// fragment are ignored, as RFC 9449 says.
+//
+// Replays: a proof's jti is remembered per container, in a bounded cache
+// (SHORTFUSE_DPOP_REPLAY_CACHE, arithmetic in shared/dpop), so a replay to
+// the same container is refused; one that reaches another container within
+// the proof's window is accepted there, for the same method, URL and token
+// only. API Gateway's cache comes first: with caching on, the identity
+// sources must include the DPoP header (method.request.header.DPoP,
+// $request.header.DPoP), and even then an identical replay within the TTL
+// is answered from the cache; set the TTL to 0 where that matters. So that
+// a cached answer never serves another route, the policy for a bound token
+// names this request's method ARN only.
+//
+// A Lambda authorizer cannot add a header to API Gateway's 401, so the
+// WWW-Authenticate challenge each refusal would carry (DPoP
+// error="invalid_dpop_proof", "use_dpop_nonce" or "invalid_token", see
+// Authorizer.Challenge) is logged with the refusal ("challenge") rather
+// than sent.
+//
 // # Revocation bound
 //
 // Each warm authorizer polls the revocation log every SHORTFUSE_REVOCATION_POLL
@@ -92,6 +130,7 @@
 // SHORTFUSE_COGNITO_JWKS_URL (direct mode), SHORTFUSE_DIRECT_MAX_AGE,
 // SHORTFUSE_REVOCATION_POLL, SHORTFUSE_REVOCATION_GRACE,
 // SHORTFUSE_REVOCATION_STRICT, SHORTFUSE_ROUTES, SHORTFUSE_TOKEN_CACHE_SIZE,
-// SHORTFUSE_TABLE and SHORTFUSE_AWS_ENDPOINT, and reports every mistake at
+// SHORTFUSE_DPOP_MAX_AGE, SHORTFUSE_DPOP_REPLAY_CACHE,
+// SHORTFUSE_PUBLIC_BASE_URL, SHORTFUSE_TABLE and SHORTFUSE_AWS_ENDPOINT, and reports every mistake at
 // once, naming the variable.
 package authorizer

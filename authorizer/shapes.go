@@ -61,28 +61,30 @@ var invokeAction = []string{"execute-api:Invoke"}
 // RESTToken handles a REST API TOKEN authorizer event. authorizationToken
 // holds the Authorization header value.
 func (a *Authorizer) RESTToken(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
-	token, _ := BearerToken(ev.AuthorizationToken)
-	return a.policyDecision(ctx, token, ev.MethodArn)
+	// The event holds no method, URL or DPoP header: DPoP-bound tokens
+	// are refused (ErrBoundNoRequest), whatever the scheme.
+	r := credential(ev.AuthorizationToken, true)
+	return a.policyDecision(ctx, &r, ev.MethodArn)
 }
 
 // RESTRequest handles a REST API REQUEST authorizer event; the token comes
 // from the Authorization header.
 func (a *Authorizer) RESTRequest(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
-	var token string
-	if h, ok := headerValue(ev.Headers, ev.MultiValueHeaders, "Authorization"); ok {
-		token, _ = BearerToken(h)
-	}
-	return a.policyDecision(ctx, token, ev.MethodArn)
+	r := credential(headerValue(ev.Headers, ev.MultiValueHeaders, "Authorization"))
+	r.Proofs = headerValues(ev.Headers, ev.MultiValueHeaders, "DPoP")
+	r.Method = ev.HTTPMethod
+	r.URL = a.requestURL(ev.Headers, ev.MultiValueHeaders, "", ev.RequestContext.Path, ev.RequestContext.Stage)
+	return a.policyDecision(ctx, &r, ev.MethodArn)
 }
 
 // HTTPIAM handles an HTTP API payload 1.0 event with an IAM policy
 // response (the REST-compatible format).
 func (a *Authorizer) HTTPIAM(ctx context.Context, ev events.APIGatewayV2CustomAuthorizerV1Request) (events.APIGatewayV2CustomAuthorizerIAMPolicyResponse, error) {
-	var token string
-	if h, ok := headerValue(ev.Headers, nil, "Authorization"); ok {
-		token, _ = BearerToken(h)
-	}
-	r, err := a.policyDecision(ctx, token, ev.MethodArn)
+	req := credential(headerValue(ev.Headers, nil, "Authorization"))
+	req.Proofs = headerValues(ev.Headers, nil, "DPoP")
+	req.Method = ev.HTTPMethod
+	req.URL = a.requestURL(ev.Headers, nil, "", ev.Path, ev.RequestContext.Stage)
+	r, err := a.policyDecision(ctx, &req, ev.MethodArn)
 	return events.APIGatewayV2CustomAuthorizerIAMPolicyResponse{
 		PrincipalID:    r.PrincipalID,
 		PolicyDocument: r.PolicyDocument,
@@ -95,17 +97,17 @@ func (a *Authorizer) HTTPIAM(ctx context.Context, ev events.APIGatewayV2CustomAu
 // keyed by route as well (identity source including $context.routeKey) or
 // be off; see the package documentation.
 func (a *Authorizer) HTTPSimple(ctx context.Context, ev events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
-	var token string
-	if h, ok := headerValue(ev.Headers, nil, "Authorization"); ok {
-		token, _ = BearerToken(h)
-	}
+	r := credential(headerValue(ev.Headers, nil, "Authorization"))
+	r.Proofs = headerValues(ev.Headers, nil, "DPoP")
+	r.Method = ev.RequestContext.HTTP.Method
+	r.URL = a.requestURL(ev.Headers, nil, ev.RequestContext.DomainName, ev.RawPath, ev.RequestContext.Stage)
 	arn, err := ParseMethodARN(ev.RouteArn)
 	if err != nil {
 		a.log.ErrorContext(ctx, "bad event", "error", err.Error())
 		return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, err
 	}
-	d := a.Decide(ctx, token, arn)
-	a.record(ctx, d, token, arn)
+	d := a.DecideRequest(ctx, &r, arn)
+	a.record(ctx, d, &r, arn)
 	switch d.Effect {
 	case Allow, Deny:
 		return events.APIGatewayV2CustomAuthorizerSimpleResponse{
@@ -120,16 +122,19 @@ func (a *Authorizer) HTTPSimple(ctx context.Context, ev events.APIGatewayV2Custo
 
 // policyDecision decides and builds the IAM policy response shared by the
 // REST shapes and HTTP payload 1.0.
-func (a *Authorizer) policyDecision(ctx context.Context, token, methodARN string) (events.APIGatewayCustomAuthorizerResponse, error) {
+func (a *Authorizer) policyDecision(ctx context.Context, r *Request, methodARN string) (events.APIGatewayCustomAuthorizerResponse, error) {
 	arn, err := ParseMethodARN(methodARN)
 	if err != nil {
 		a.log.ErrorContext(ctx, "bad event", "error", err.Error())
 		return events.APIGatewayCustomAuthorizerResponse{}, err
 	}
-	d := a.Decide(ctx, token, arn)
-	a.record(ctx, d, token, arn)
+	d := a.DecideRequest(ctx, r, arn)
+	a.record(ctx, d, r, arn)
 	switch d.Effect {
 	case Allow, Deny:
+		if d.g.jkt != "" {
+			return a.boundPolicy(d, methodARN), nil
+		}
 		return a.policy(d.g, arn.Prefix), nil
 	case Unavailable:
 		return events.APIGatewayCustomAuthorizerResponse{}, errUnavailable
@@ -155,6 +160,26 @@ func (a *Authorizer) policy(g *grant, prefix string) events.APIGatewayCustomAuth
 	}
 	g.memo.Store(&memo{key: prefix, resp: r})
 	return r
+}
+
+// boundPolicy answers for a DPoP-bound token: an Allow or Deny of exactly
+// this method ARN. API Gateway caches a response by identity source; the
+// proof in it is single-use and good for one method and URL, so a policy
+// valid for other routes would let a cached answer serve a replayed proof
+// elsewhere. Identity sources should include the DPoP header (or the cache
+// be off), see the package documentation.
+func (a *Authorizer) boundPolicy(d Decision, methodARN string) events.APIGatewayCustomAuthorizerResponse {
+	effect := "Deny"
+	if d.Effect == Allow {
+		effect = "Allow"
+	}
+	return events.APIGatewayCustomAuthorizerResponse{
+		PrincipalID: d.g.sub,
+		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{Version: policyVersion, Statement: []events.IAMPolicyStatement{
+			{Action: invokeAction, Effect: effect, Resource: []string{methodARN}},
+		}},
+		Context: d.g.restContext(),
+	}
 }
 
 // statements returns the policy statements for a route mask and prefix.

@@ -109,6 +109,8 @@ var Functions = []Function{
 			{Actions: []string{"dynamodb:Query"}, Resources: []string{indexArn}},
 			{Actions: []string{"ssm:GetParameter"}, Resources: []string{signingKey}},
 			{Actions: []string{"cognito-idp:AdminUserGlobalSignOut"}, Resources: []string{userPoolArn}},
+			// The refresh-time re-read of the user (SHORTFUSE_COGNITO_RECHECK).
+			{Actions: []string{"cognito-idp:AdminGetUser", "cognito-idp:AdminListGroupsForUser"}, Resources: []string{userPoolArn}},
 			decryptParameters,
 		},
 		Ungranted: keysFromSSM,

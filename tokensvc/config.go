@@ -48,6 +48,10 @@ type Config struct {
 	SigningKey string // SHORTFUSE_SIGNING_KEY: keys.Load source
 	SigningKID string // SHORTFUSE_SIGNING_KID: active key id
 
+	// CognitoRecheck is how often, at most, a refresh re-reads the user's
+	// state and groups from Cognito (SHORTFUSE_COGNITO_RECHECK; 0: never).
+	CognitoRecheck time.Duration
+
 	AdminGroup string // SHORTFUSE_ADMIN_GROUP
 	// AdminGlobalSignOut (SHORTFUSE_ADMIN_GLOBAL_SIGNOUT, default true):
 	// user revocations also sign the user out of Cognito; the default of
@@ -111,6 +115,14 @@ func LoadConfig(env *config.Env) (Config, error) {
 
 	c.SigningKey = env.Required("SHORTFUSE_SIGNING_KEY")
 	c.SigningKID = env.String("SHORTFUSE_SIGNING_KID", "")
+
+	c.CognitoRecheck = env.Duration("SHORTFUSE_COGNITO_RECHECK", 0, 0, 24*time.Hour)
+	if c.CognitoRecheck > 0 && c.CognitoRecheck < time.Minute {
+		env.Fail("SHORTFUSE_COGNITO_RECHECK", "%s is shorter than a minute (0 turns the check off)", c.CognitoRecheck)
+	}
+	if c.CognitoRecheck > 0 && c.UserPoolID == "" {
+		env.Fail("SHORTFUSE_COGNITO_RECHECK", "needs SHORTFUSE_COGNITO_USER_POOL_ID")
+	}
 
 	c.AdminGroup = env.String("SHORTFUSE_ADMIN_GROUP", "shortfuse-admin")
 	c.Revocation = revoke.LoadPolicy(env)

@@ -84,6 +84,10 @@ func (s *Service) refresh(r *http.Request, form url.Values, info *reqInfo) (*Tok
 	} else if revoked {
 		return nil, ErrInvalidGrant.WithDescription("session has been revoked")
 	}
+	// Pools without Cognito events: what Cognito says now (recheck.go).
+	if err := s.recheckUser(ctx, sess, now, info); err != nil {
+		return nil, err
+	}
 
 	if grace {
 		resp, err := s.graceAnswer(ctx, sess, tok, hash, scope, now, info)

@@ -58,6 +58,8 @@ type Service struct {
 
 	cognitoKeys jwtverify.KeySource
 	signOut     revoke.SignOuter
+	users       CognitoUsers
+	recheck     *recheck // nil when SHORTFUSE_COGNITO_RECHECK is off
 	cors        *cors.Policy
 }
 
@@ -81,6 +83,10 @@ func WithCognitoKeys(k jwtverify.KeySource) Option { return func(s *Service) { s
 // WithSignOut enables Cognito global sign-out on admin user revocation,
 // in Config.UserPoolID.
 func WithSignOut(c revoke.SignOuter) Option { return func(s *Service) { s.signOut = c } }
+
+// WithCognitoUsers gives the refresh-time check (SHORTFUSE_COGNITO_RECHECK)
+// its Cognito client.
+func WithCognitoUsers(c CognitoUsers) Option { return func(s *Service) { s.users = c } }
 
 // New returns a Service. It checks its configuration once, here.
 func New(cfg Config, st Storage, ks *keys.Set, opts ...Option) (*Service, error) {
@@ -160,6 +166,9 @@ func New(cfg Config, st Storage, ks *keys.Set, opts ...Option) (*Service, error)
 		return nil, fmt.Errorf("tokensvc: %w", err)
 	}
 	s.cfg.Revocation = s.revoker.Policy()
+	if s.recheck, err = newRecheck(s.users, cfg.UserPoolID, cfg.CognitoRecheck); err != nil {
+		return nil, err
+	}
 	if s.cors, err = cors.New(cfg.CORSOrigins); err != nil {
 		return nil, fmt.Errorf("tokensvc: %w", err)
 	}

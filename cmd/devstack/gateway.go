@@ -45,6 +45,7 @@ const demoRoutes = `[
 var authorizerTunables = []string{
 	"SHORTFUSE_AUTHORIZER_MODE", "SHORTFUSE_AUTHORIZER_SHAPE", "SHORTFUSE_ROUTES", "SHORTFUSE_DIRECT_MAX_AGE",
 	"SHORTFUSE_REVOCATION_POLL", "SHORTFUSE_REVOCATION_GRACE", "SHORTFUSE_REVOCATION_STRICT", "SHORTFUSE_TOKEN_CACHE_SIZE",
+	"SHORTFUSE_DPOP_MAX_AGE", "SHORTFUSE_DPOP_REPLAY_CACHE", "SHORTFUSE_GATEWAY_CACHE_TTL",
 }
 
 func dynamoClient(env Env) *dynamodb.Client {
@@ -68,6 +69,11 @@ func authorizerVars(env Env) map[string]string {
 		"SHORTFUSE_TABLE":            env.Table,
 		"SHORTFUSE_AWS_ENDPOINT":     env.DynamoEndpoint,
 		"SHORTFUSE_CLIENTS":          env.ClientID,
+	}
+	if env.APIGatewayURL != "" {
+		// Clients address the local gateway without the stage in the
+		// path, as behind a custom domain: DPoP proofs name this URL.
+		vars["SHORTFUSE_PUBLIC_BASE_URL"] = env.APIGatewayURL
 	}
 	for _, k := range authorizerTunables {
 		if v, ok := os.LookupEnv(k); ok {

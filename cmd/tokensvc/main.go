@@ -92,7 +92,8 @@ func build(ctx context.Context, env *config.Env, log *slog.Logger) (*tokensvc.Se
 	opts := []tokensvc.Option{tokensvc.WithLogger(log), tokensvc.WithCognitoKeys(cognitoKeys),
 		tokensvc.WithMetrics(obs.NewCounter(os.Stdout, "tokensvc"))}
 	if cfg.UserPoolID != "" {
-		opts = append(opts, tokensvc.WithSignOut(cognitoidentityprovider.NewFromConfig(awsCfg)))
+		cog := cognitoidentityprovider.NewFromConfig(awsCfg)
+		opts = append(opts, tokensvc.WithSignOut(cog), tokensvc.WithCognitoUsers(cog))
 	}
 	st := store.New(dynamodb.NewFromConfig(awsCfg), cfg.Table)
 	svc, err := tokensvc.New(cfg, st, ks, opts...)

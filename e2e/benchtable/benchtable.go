@@ -70,8 +70,11 @@ const (
 	Refresh           = "BenchmarkRefresh"
 	ExchangeVsPutItem = "BenchmarkExchangeVsPutItem"
 
-	// DPoP (package shared/dpop).
+	// DPoP: the proof check (package shared/dpop) and the authorizer's
+	// decisions on bound tokens (package e2e).
 	DPoPVsSignature = "BenchmarkDPoPVsSignature"
+	DPoPCached      = "BenchmarkDPoPCachedVsSignature"
+	DPoPFresh       = "BenchmarkDPoPFreshVsSignatures"
 )
 
 // Goals.
@@ -219,6 +222,17 @@ func (t *Table) dpopRows() {
 		s, _ := t.get(DPoPVsSignature, "sig-ns/op")
 		t.add("DPoP proof check / bare ES256 check (interleaved, medians)", fmt.Sprintf("%.2fx (%s / %s)", r, us(d), us(s)),
 			fmt.Sprintf("<= %.1fx", maxDPoPRatio), met(r <= maxDPoPRatio))
+	}
+	for _, row := range []struct{ bench, what string }{
+		{DPoPCached, "DPoP decision, cached token / bare ES256 proof check"},
+		{DPoPFresh, "DPoP decision, fresh token / bare RS256 token + ES256 proof checks"},
+	} {
+		if r, ok := t.get(row.bench, "ratio"); ok {
+			d, _ := t.get(row.bench, "decision-ns/op")
+			s, _ := t.get(row.bench, "sig-ns/op")
+			t.add(row.what+" (interleaved, medians)", fmt.Sprintf("%.2fx (%s / %s)", r, us(d), us(s)),
+				fmt.Sprintf("<= %.1fx", maxDPoPRatio), met(r <= maxDPoPRatio))
+		}
 	}
 }
 

@@ -27,7 +27,7 @@ func (g *Gateway) event(r *http.Request, arn, identity string) (any, error) {
 		return events.APIGatewayCustomAuthorizerRequest{Type: "TOKEN", AuthorizationToken: identity, MethodArn: arn}, nil
 
 	case ShapeRESTRequest:
-		headers, multi := restHeaders(r.Header)
+		headers, multi := restHeaders(forwarded(r))
 		query, multiQuery := restQuery(r)
 		return events.APIGatewayCustomAuthorizerRequestTypeRequest{
 			Type:                            "REQUEST",
@@ -57,7 +57,7 @@ func (g *Gateway) event(r *http.Request, arn, identity string) (any, error) {
 			Resource:              path,
 			Path:                  path,
 			HTTPMethod:            r.Method,
-			Headers:               httpHeaders(r.Header),
+			Headers:               httpHeaders(forwarded(r)),
 			QueryStringParameters: query,
 			RequestContext: events.APIGatewayV2CustomAuthorizerV1RequestTypeRequestContext{
 				Path: path, AccountID: g.o.AccountID, ResourceID: "dev", Stage: g.o.Stage,
@@ -82,7 +82,7 @@ func (g *Gateway) event(r *http.Request, arn, identity string) (any, error) {
 			RawPath:               path,
 			RawQueryString:        r.URL.RawQuery,
 			Cookies:               cookies,
-			Headers:               httpHeaders(r.Header),
+			Headers:               httpHeaders(forwarded(r)),
 			QueryStringParameters: query,
 			RequestContext: events.APIGatewayV2HTTPRequestContext{
 				RouteKey:   "$default",
@@ -99,6 +99,23 @@ func (g *Gateway) event(r *http.Request, arn, identity string) (any, error) {
 			},
 		}, nil
 	}
+}
+
+// forwarded returns r's headers as API Gateway passes them on: with Host
+// (which net/http keeps apart) and X-Forwarded-Proto, so that the
+// authorizer can rebuild the URL the client addressed (a DPoP proof's htu).
+func forwarded(r *http.Request) http.Header {
+	h := r.Header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	h.Set("Host", r.Host)
+	proto := "http"
+	if r.TLS != nil {
+		proto = "https"
+	}
+	h.Set("X-Forwarded-Proto", proto)
+	return h
 }
 
 // restHeaders returns REST-style headers: the last value of each in

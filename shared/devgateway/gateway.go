@@ -268,12 +268,15 @@ func writeError(w http.ResponseWriter, status int, errType, msg string) {
 
 func (g *Gateway) authorize(r *http.Request, arn, identity string) result {
 	now := g.o.Now()
-	key := identity
+	// The DPoP header is an identity source too, as a deployment that
+	// accepts DPoP-bound tokens must configure it: a proof is single-use,
+	// so an answer cached for one proof must not serve another request.
+	key := identity + "\x00" + strings.Join(r.Header.Values("DPoP"), ",")
 	if g.o.Shape == ShapeHTTPSimple {
 		// A simple response answers for one route only: like an HTTP API
 		// whose identity sources include $context.routeKey, key it by
 		// route too (here every method and path is its own route).
-		key = identity + "\x00" + arn
+		key += "\x00" + arn
 	}
 	if g.o.CacheTTL > 0 {
 		g.mu.Lock()

@@ -31,6 +31,11 @@ type Claims struct {
 	Groups    []string // cognito:groups or groups
 	Scope     string
 	Locale    string
+	ACR       string   // acr: authentication context class (RFC 9470)
+	AMR       []string // amr: authentication methods (RFC 8176)
+	// JKT is cnf.jkt (RFC 9449 §6.1): the thumbprint of the key the
+	// token is bound to; "" for a bearer token.
+	JKT string
 
 	ExpiresAt time.Time
 	NotBefore time.Time

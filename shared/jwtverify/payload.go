@@ -28,6 +28,9 @@ const (
 	hasScope
 	hasLocale
 	hasAuthTime
+	hasACR
+	hasAMR
+	hasCnf
 )
 
 // maxNumericDate bounds NumericDate values (year 5138): far beyond any real
@@ -80,6 +83,12 @@ func parseClaims(b string) (*Claims, uint32, error) {
 			bit, date = hasIat, &c.IssuedAt
 		case "auth_time":
 			bit, date = hasAuthTime, &c.AuthTime
+		case "acr":
+			bit, str = hasACR, &c.ACR
+		case "amr":
+			bit = hasAMR
+		case "cnf":
+			bit = hasCnf
 		case "aud":
 			bit = hasAud
 		case "groups":
@@ -110,6 +119,10 @@ func parseClaims(b string) (*Claims, uint32, error) {
 			}
 		case bit == hasGroups:
 			groups, err = s.strArray()
+		case bit == hasAMR:
+			c.AMR, err = s.strArray()
+		case bit == hasCnf:
+			c.JKT, err = s.confirmation()
 		default:
 			cognitoGroups, err = s.strArray()
 		}
@@ -148,4 +161,35 @@ func (s *scanner) numericDate() (time.Time, error) {
 	}
 	sec, frac := math.Modf(f)
 	return time.Unix(int64(sec), int64(frac*1e9)), nil
+}
+
+// confirmation reads a cnf claim (RFC 7800): an object whose jkt member,
+// when present, must be a non-empty string. Other confirmation methods are
+// not supported, so a cnf without jkt is refused rather than ignored: the
+// token is bound to something this verifier cannot check.
+func (s *scanner) confirmation() (string, error) {
+	if s.peek() != '{' {
+		return "", errType
+	}
+	var jkt string
+	seen := false
+	err := s.members(func(name string) error {
+		if name != "jkt" {
+			return errType
+		}
+		if seen {
+			return errType
+		}
+		seen = true
+		v, err := s.str()
+		jkt = v
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	if jkt == "" {
+		return "", errType
+	}
+	return jkt, nil
 }

@@ -20,11 +20,15 @@ import (
 // replaces the old, so at most one code and one magic link are live. The
 // code itself is never stored, only a MAC of it.
 //
-// The item also carries the user's attempt budget: window_start and
+// The item also carries the user's attempt ceiling: window_start and
 // window_attempts count code attempts across every challenge issued within
-// one window, so that re-issuing codes does not buy more guesses. Issuing
-// keeps them within the window and starts a new window once it has passed;
-// dropping an unsent challenge keeps them too, unless nothing was counted.
+// one window. Once the ceiling is reached, new challenges are paced at the
+// slower SlowInterval for the rest of the window, so re-issuing codes buys
+// few extra guesses; answers are never refused because of it, so a stranger
+// who spends the count cannot stop the owner from using a live code. Issuing
+// keeps the counters within the window and starts a new window once it has
+// passed; dropping an unsent challenge keeps them too, unless nothing was
+// counted.
 
 // Challenge is one issued sign-in code and magic link.
 type Challenge struct {
@@ -47,16 +51,18 @@ func (c *Challenge) Live(now time.Time) bool {
 	return c.UsedAt.IsZero() && now.Before(c.ExpiresAt)
 }
 
-// AttemptBudget bounds the code attempts of one user over a window, across
-// every challenge issued to them in it.
+// AttemptBudget is the ceiling on the code attempts of one user over a
+// window, across every challenge issued to them in it: past Attempts, new
+// challenges are issued at most once per SlowInterval.
 type AttemptBudget struct {
-	Attempts int           // code attempts per window, at least 1
-	Window   time.Duration // one second to ChallengeRetention
+	Attempts     int           // code attempts per window before new codes slow down, at least 1
+	Window       time.Duration // one second to ChallengeRetention
+	SlowInterval time.Duration // least time between two challenges once the ceiling is reached, 0 to Window
 }
 
 func (b AttemptBudget) check() error {
-	if b.Attempts < 1 || b.Window < time.Second || b.Window > ChallengeRetention {
-		return fmt.Errorf("store: attempt budget needs at least one attempt and a window of one second to %s", ChallengeRetention)
+	if b.Attempts < 1 || b.Window < time.Second || b.Window > ChallengeRetention || b.SlowInterval < 0 || b.SlowInterval > b.Window {
+		return fmt.Errorf("store: attempt budget needs at least one attempt, a window of one second to %s and a slow interval within it", ChallengeRetention)
 	}
 	return nil
 }
@@ -67,9 +73,9 @@ func (b AttemptBudget) windowCutoff(now time.Time) int64 {
 	return unixFloor(now.Add(-b.Window))
 }
 
-// ErrLocked is IssueChallenge's answer while the user's attempt budget is
-// spent: no new challenge is issued before the window has passed.
-var ErrLocked = errors.New("store: attempt budget spent")
+// ErrSlowed is IssueChallenge's answer while the user's attempt ceiling is
+// reached and the last challenge was sent less than SlowInterval ago.
+var ErrSlowed = errors.New("store: attempt ceiling reached, new codes slowed")
 
 // ChallengeRetention is how long a challenge item outlives its expiry, and
 // the longest attempt window: a window begins no later than the expiry of
@@ -105,11 +111,15 @@ func checkChallengeKey(k, id string) error {
 // when there is none, or it was sent at least minInterval ago, expired or
 // was used (issueFree); the attempt window then either has passed or never
 // began (issueNewWindow: the counters restart at c.SentAt), or it is running
-// with attempts left (issueSameWindow: the counters stay).
+// below the ceiling (issueSameWindow: the counters stay). At the ceiling
+// only the slow interval counts (issueSlowed): an expired or used code does
+// not let the next one out earlier.
 const (
 	issueFree       = "(attribute_not_exists(cid) OR sent_at <= :cutoff OR expires_at <= :now OR attribute_exists(used_at))"
 	issueNewWindow  = issueFree + " AND (attribute_not_exists(window_start) OR window_start <= :wcut)"
 	issueSameWindow = issueFree + " AND window_start > :wcut AND window_attempts < :budget"
+	issueSlowed     = "window_start > :wcut AND window_attempts >= :budget" +
+		" AND (attribute_not_exists(sent_at) OR (sent_at <= :cutoff AND sent_at <= :slowcut))"
 )
 
 // IssueChallenge stores c as the user's challenge, replacing the previous
@@ -119,10 +129,12 @@ const (
 //
 // While the user's attempt window (started by the first challenge after
 // the previous window passed) is running, the new challenge inherits its
-// counters; once budget.Attempts code attempts were counted in it, no
-// challenge is issued until it has passed, and the answer is ErrLocked with
-// the current challenge, nil when there is none. Each write is one
-// conditional update, so concurrent calls never reset or skip a window.
+// counters; once budget.Attempts code attempts were counted in it, a new
+// challenge is issued only when the previous one was sent at least
+// budget.SlowInterval ago (and minInterval); before that the answer is
+// ErrSlowed with the current challenge, nil when there is none. Each write
+// is one conditional update, so concurrent calls never reset or skip a
+// window.
 func (s *Store) IssueChallenge(ctx context.Context, c *Challenge, minInterval time.Duration, budget AttemptBudget) (cur *Challenge, issued bool, err error) {
 	if err := checkChallengeKey(c.Key, c.ID); err != nil {
 		return nil, false, err
@@ -137,21 +149,26 @@ func (s *Store) IssueChallenge(ctx context.Context, c *Challenge, minInterval ti
 	// The pacing compares whole seconds: a challenge sent at second t blocks
 	// new ones until t + minInterval.
 	values := map[string]types.AttributeValue{
-		":cid":    attrS(c.ID),
-		":mac":    attrB(c.CodeMAC),
-		":zero":   attrN(0),
-		":max":    attrN(int64(c.MaxAttempts)),
-		":now":    attrTime(now),
-		":exp":    attrTime(c.ExpiresAt),
-		":ttl":    attrN(addSeconds(unixCeil(c.ExpiresAt), ChallengeRetention)),
-		":cutoff": attrN(unixFloor(now.Add(-minInterval))),
-		":wcut":   attrN(budget.windowCutoff(now)),
-		":budget": attrN(int64(budget.Attempts)),
+		":cid":     attrS(c.ID),
+		":mac":     attrB(c.CodeMAC),
+		":zero":    attrN(0),
+		":max":     attrN(int64(c.MaxAttempts)),
+		":now":     attrTime(now),
+		":exp":     attrTime(c.ExpiresAt),
+		":ttl":     attrN(addSeconds(unixCeil(c.ExpiresAt), ChallengeRetention)),
+		":cutoff":  attrN(unixFloor(now.Add(-minInterval))),
+		":wcut":    attrN(budget.windowCutoff(now)),
+		":budget":  attrN(int64(budget.Attempts)),
+		":slowcut": attrN(unixFloor(now.Add(-budget.SlowInterval))),
 	}
 	const set = "SET cid = :cid, code_mac = :mac, attempts = :zero, max_attempts = :max," +
 		" sent_at = :now, expires_at = :exp, #ttl = :ttl"
 	newWindowValues := maps.Clone(values)
 	delete(newWindowValues, ":budget")
+	delete(newWindowValues, ":slowcut")
+	sameWindowValues := maps.Clone(values)
+	delete(sameWindowValues, ":slowcut")
+
 	writes := []struct {
 		update, cond string
 		values       map[string]types.AttributeValue
@@ -159,7 +176,8 @@ func (s *Store) IssueChallenge(ctx context.Context, c *Challenge, minInterval ti
 		// A new window first: the usual case for a user who signs in now
 		// and then, and for a new one.
 		{set + ", window_start = :now, window_attempts = :zero REMOVE used_at", issueNewWindow, newWindowValues},
-		{set + " REMOVE used_at", issueSameWindow, values},
+		{set + " REMOVE used_at", issueSameWindow, sameWindowValues},
+		{set + " REMOVE used_at", issueSlowed, values},
 	}
 	for range 3 {
 		for _, w := range writes {
@@ -203,7 +221,7 @@ func (s *Store) IssueChallenge(ctx context.Context, c *Challenge, minInterval ti
 			}
 		}
 		if _, ok := it[attrWindowStart]; ok && ws > budget.windowCutoff(now) && wa >= int64(budget.Attempts) {
-			return cur, false, ErrLocked
+			return cur, false, ErrSlowed
 		}
 		if cur != nil && cur.Live(now) && unixFloor(cur.SentAt) > unixFloor(now.Add(-minInterval)) {
 			return cur, false, nil
@@ -243,14 +261,14 @@ func (s *Store) GetChallenge(ctx context.Context, k string) (*Challenge, error) 
 	return decodeChallenge(k, it)
 }
 
-// AttemptChallenge counts one code attempt against challenge id and
-// against the user's attempt window, and returns the challenge after the
-// count, for the caller to compare the code. It is one conditional update:
-// the challenge must still be id, unused, unexpired at now, below its
-// attempt limit, and the window must have fewer than budget.Attempts
-// attempts; otherwise ErrConflict (or ErrNotFound) and nothing is counted.
-// A spent window keeps refusing until IssueChallenge starts the next one,
-// so a window holds at most budget.Attempts attempts however long it runs.
+// AttemptChallenge counts one code attempt against challenge id and in the
+// user's attempt window, and returns the challenge after the count, for the
+// caller to compare the code. It is one conditional update: the challenge
+// must still be id, unused, unexpired at now and below its own attempt
+// limit; otherwise ErrConflict (or ErrNotFound) and nothing is counted. The
+// window's count never refuses an attempt (it slows new challenges, see
+// IssueChallenge): a code keeps its full attempts for its owner. budget is
+// checked for validity only.
 func (s *Store) AttemptChallenge(ctx context.Context, k, id string, now time.Time, budget AttemptBudget) (*Challenge, error) {
 	if err := checkChallengeKey(k, id); err != nil {
 		return nil, err
@@ -265,11 +283,9 @@ func (s *Store) AttemptChallenge(ctx context.Context, k, id string, now time.Tim
 			" window_attempts = if_not_exists(window_attempts, :zero) + :one," +
 			" window_start = if_not_exists(window_start, :now)"),
 		ConditionExpression: aws.String("attribute_exists(pk) AND cid = :id AND attempts < max_attempts" +
-			" AND expires_at > :now AND attribute_not_exists(used_at)" +
-			" AND (attribute_not_exists(window_attempts) OR window_attempts < :budget)"),
+			" AND expires_at > :now AND attribute_not_exists(used_at)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":one": attrN(1), ":zero": attrN(0), ":id": attrS(id), ":now": attrTime(now),
-			":budget": attrN(int64(budget.Attempts)),
 		},
 		ReturnValues: types.ReturnValueAllNew,
 	})

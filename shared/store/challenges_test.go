@@ -166,22 +166,23 @@ func TestIssueChallengeRace(t *testing.T) {
 	}
 }
 
-// The attempt budget spans every code issued within the window: spending it
-// over several codes refuses further attempts and further codes until the
-// window has passed, and a new window starts with the next code after that.
-func TestAttemptBudgetAcrossReissues(t *testing.T) {
+// The attempt ceiling spans every code issued within the window: reaching
+// it over several codes slows new codes to one per SlowInterval until the
+// window has passed, while a live code keeps its own attempts; a new window
+// starts with the next code after that.
+func TestAttemptCeilingAcrossReissues(t *testing.T) {
 	ctx := context.Background()
 	clock := newFakeClock(time.Unix(1_800_000_000, 0))
 	s, _ := newTestStore(t, WithClock(clock.Now))
 	const k = "user0004key"
-	budget := AttemptBudget{Attempts: 7, Window: time.Hour}
+	budget := AttemptBudget{Attempts: 7, Window: time.Hour, SlowInterval: 15 * time.Minute}
 	start := clock.Now()
 	attempt := func(id string) error {
 		_, err := s.AttemptChallenge(ctx, k, id, clock.Now(), budget)
 		return err
 	}
-	// Three codes, a minute apart, each tried until its own limit or the
-	// budget runs out: 3 + 3 + 1 attempts.
+	// Three codes, a minute apart, each tried to its own limit: 3 + 3 + 3
+	// attempts, past the ceiling of 7; none refused.
 	ids := []string{"budget001", "budget002", "budget003"}
 	for i, id := range ids {
 		c, issued, err := s.IssueChallenge(ctx, newChallenge(k, id, clock.Now()), time.Minute, budget)
@@ -191,35 +192,51 @@ func TestAttemptBudgetAcrossReissues(t *testing.T) {
 		if c.WindowAttempts != 3*i || !c.WindowStart.Equal(start) {
 			t.Fatalf("issue %s: window %s with %d attempts, want %s with %d", id, c.WindowStart, c.WindowAttempts, start, 3*i)
 		}
-		for j := 0; j < 3 && 3*i+j < budget.Attempts; j++ {
+		if i == len(ids)-1 {
+			break // the last one stays live, with its attempts, for later
+		}
+		for j := range 3 {
 			if err := attempt(id); err != nil {
 				t.Fatalf("%s attempt %d: %v", id, j+1, err)
 			}
 		}
 		clock.Add(time.Minute)
 	}
-	// The budget is spent: the live code refuses and counts nothing.
-	if err := attempt("budget003"); !errors.Is(err, ErrConflict) {
-		t.Fatalf("attempt past the budget: %v", err)
-	}
-	cur, err := s.GetChallenge(ctx, k)
-	if err != nil || cur.ID != "budget003" || cur.Attempts != 1 || cur.WindowAttempts != budget.Attempts {
-		t.Fatalf("after refusal: %+v %v", cur, err)
-	}
-	// No new code while the window runs, whatever the pacing says.
-	for _, at := range []time.Time{clock.Now(), start.Add(budget.Window - time.Second)} {
-		clock.Set(at)
-		cur, issued, err := s.IssueChallenge(ctx, newChallenge(k, "locked001", clock.Now()), time.Minute, budget)
-		if !errors.Is(err, ErrLocked) || issued || cur == nil || cur.ID != "budget003" {
-			t.Fatalf("issue at %s with the budget spent: %+v %v %v", at, cur, issued, err)
+	// Past the ceiling (6 + 1 = 7), the live code still takes its attempts.
+	for j := range 3 {
+		if err := attempt("budget003"); err != nil {
+			t.Fatalf("attempt %d past the ceiling: %v", j+1, err)
 		}
 	}
 	if err := attempt("budget003"); !errors.Is(err, ErrConflict) {
-		t.Fatalf("attempt at the end of the window: %v", err)
+		t.Fatalf("attempt past the code's own limit: %v", err)
 	}
-	// Once the window has passed, the next code starts a new one.
+	cur, err := s.GetChallenge(ctx, k)
+	if err != nil || cur.ID != "budget003" || cur.Attempts != 3 || cur.WindowAttempts != 9 {
+		t.Fatalf("after the code's attempts: %+v %v", cur, err)
+	}
+	// No new code within the slow interval, even with the code spent or
+	// expired; one right after it.
+	sent := clock.Now()
+	for _, at := range []time.Time{sent, sent.Add(5 * time.Minute), sent.Add(budget.SlowInterval - time.Second)} {
+		clock.Set(at)
+		cur, issued, err := s.IssueChallenge(ctx, newChallenge(k, "slowed001", clock.Now()), time.Minute, budget)
+		if !errors.Is(err, ErrSlowed) || issued || cur == nil || cur.ID != "budget003" {
+			t.Fatalf("issue at +%s past the ceiling: %+v %v %v", at.Sub(sent), cur, issued, err)
+		}
+	}
+	clock.Set(sent.Add(budget.SlowInterval))
+	c, issued, err := s.IssueChallenge(ctx, newChallenge(k, "slowed002", clock.Now()), time.Minute, budget)
+	if err != nil || !issued || c.WindowAttempts != 9 || !c.WindowStart.Equal(start) {
+		t.Fatalf("issue after the slow interval: %+v %v %v", c, issued, err)
+	}
+	if err := attempt("slowed002"); err != nil {
+		t.Fatalf("attempt on the slowed code: %v", err)
+	}
+	// Once the window has passed, the next code starts a new one at the
+	// usual pace.
 	clock.Set(start.Add(budget.Window))
-	c, issued, err := s.IssueChallenge(ctx, newChallenge(k, "fresh0001", clock.Now()), time.Minute, budget)
+	c, issued, err = s.IssueChallenge(ctx, newChallenge(k, "fresh0001", clock.Now()), time.Minute, budget)
 	if err != nil || !issued || c.WindowAttempts != 0 || !c.WindowStart.Equal(clock.Now()) {
 		t.Fatalf("issue after the window: %+v %v %v", c, issued, err)
 	}
@@ -236,7 +253,7 @@ func TestAttemptBudgetReset(t *testing.T) {
 	clock := newFakeClock(time.Unix(1_800_000_000, 0))
 	s, _ := newTestStore(t, WithClock(clock.Now))
 	const k = "user0005key"
-	budget := AttemptBudget{Attempts: 3, Window: 10 * time.Minute}
+	budget := AttemptBudget{Attempts: 3, Window: 10 * time.Minute, SlowInterval: 5 * time.Minute}
 	if _, _, err := s.IssueChallenge(ctx, newChallenge(k, "reset0001", clock.Now()), 0, budget); err != nil {
 		t.Fatal(err)
 	}
@@ -262,12 +279,16 @@ func TestAttemptBudgetReset(t *testing.T) {
 	if _, err := s.AttemptChallenge(ctx, k, "reset0003", clock.Now(), budget); err != nil {
 		t.Fatal(err)
 	}
-	// Spent, and the challenge dropped: still locked, with no challenge.
+	// At the ceiling with the challenge dropped (its mail failed): the next
+	// one may go out, since nothing was sent.
 	if err := s.DeleteChallenge(ctx, k, "reset0003"); err != nil {
 		t.Fatal(err)
 	}
-	if cur, issued, err := s.IssueChallenge(ctx, newChallenge(k, "reset0004", clock.Now()), 0, budget); !errors.Is(err, ErrLocked) || issued || cur != nil {
-		t.Fatalf("issue with the budget spent and no challenge: %+v %v %v", cur, issued, err)
+	if _, issued, err := s.IssueChallenge(ctx, newChallenge(k, "reset0004", clock.Now()), 0, budget); err != nil || !issued {
+		t.Fatalf("issue at the ceiling after a drop: %v %v", issued, err)
+	}
+	if cur, issued, err := s.IssueChallenge(ctx, newChallenge(k, "reset0041", clock.Now()), 0, budget); !errors.Is(err, ErrSlowed) || issued || cur == nil {
+		t.Fatalf("issue at the ceiling: %+v %v %v", cur, issued, err)
 	}
 	clock.Add(budget.Window)
 	c, issued, err = s.IssueChallenge(ctx, newChallenge(k, "reset0005", clock.Now()), 0, budget)
@@ -284,7 +305,8 @@ func TestAttemptBudgetReset(t *testing.T) {
 		t.Fatalf("issue after an unspent window: %+v %v %v", c, issued, err)
 	}
 
-	for _, b := range []AttemptBudget{{Attempts: 0, Window: time.Hour}, {Attempts: 3}, {Attempts: 3, Window: 25 * time.Hour}} {
+	for _, b := range []AttemptBudget{{Attempts: 0, Window: time.Hour}, {Attempts: 3}, {Attempts: 3, Window: 25 * time.Hour},
+		{Attempts: 3, Window: time.Hour, SlowInterval: 2 * time.Hour}, {Attempts: 3, Window: time.Hour, SlowInterval: -1}} {
 		if _, _, err := s.IssueChallenge(ctx, newChallenge(k, "badbudget", clock.Now()), 0, b); err == nil {
 			t.Errorf("issue with budget %+v accepted", b)
 		}
@@ -323,7 +345,8 @@ func TestAttemptBudgetReset(t *testing.T) {
 	}
 }
 
-// Concurrent attempts never count past the budget.
+// Concurrent attempts never count past a code's own limit, whatever the
+// window's ceiling.
 func TestAttemptBudgetRace(t *testing.T) {
 	ctx := context.Background()
 	s, _ := newTestStore(t)
@@ -331,7 +354,7 @@ func TestAttemptBudgetRace(t *testing.T) {
 	const k = "user0007key"
 	budget := AttemptBudget{Attempts: 10, Window: time.Hour}
 	c := newChallenge(k, "budrace01", now)
-	c.MaxAttempts = 20 // only the budget limits
+	c.MaxAttempts = 10 // the ceiling (also 10) refuses nothing
 	if _, _, err := s.IssueChallenge(ctx, c, 0, budget); err != nil {
 		t.Fatal(err)
 	}

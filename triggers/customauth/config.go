@@ -11,6 +11,7 @@ import (
 	"github.com/shortfuse/shortfuse/shared/config"
 	"github.com/shortfuse/shortfuse/shared/secret"
 	"github.com/shortfuse/shortfuse/shared/store"
+	"github.com/shortfuse/shortfuse/triggers/templates"
 )
 
 // Config is the passwordless sign-in policy. The three functions read the
@@ -31,20 +32,30 @@ type Config struct {
 	// (SHORTFUSE_AUTH_LINK_KEY): file:PATH, env:VAR, ssm:NAME (SecureString)
 	// or secretsmanager:ID, at least 32 bytes.
 	KeySource string
-	// LockoutAttempts is the attempt budget: code answers counted per user
-	// per LockoutWindow, across every code mailed in it
+	// LockoutAttempts is the per-user ceiling: code answers counted per
+	// user per LockoutWindow, across every code mailed in it
 	// (SHORTFUSE_AUTH_LOCKOUT_ATTEMPTS, default 10, 3 to 1000, at least
-	// MaxAttempts). Once spent, answers are refused and no new code is
-	// mailed until the window has passed. Magic links are not counted.
+	// MaxAttempts). Past it nothing is refused: new codes are mailed at
+	// most once per SlowInterval for the rest of the window. Magic links are
+	// not counted.
 	LockoutAttempts int
-	// LockoutWindow is the span of the budget (SHORTFUSE_AUTH_LOCKOUT_WINDOW,
+	// LockoutWindow is the span of the ceiling (SHORTFUSE_AUTH_LOCKOUT_WINDOW,
 	// default 1h, 1m to 24h). A window starts with the first code mailed
 	// after the previous one has passed.
 	LockoutWindow time.Duration
+	// SlowInterval is the least time between two codes to one user once the
+	// ceiling is reached (SHORTFUSE_AUTH_SLOW_INTERVAL, default 15m or the
+	// window when shorter, from MinInterval to LockoutWindow).
+	SlowInterval time.Duration
 	// RequireVerifiedEmail mails codes only to verified addresses
 	// (SHORTFUSE_AUTH_REQUIRE_VERIFIED_EMAIL, default true); other users are
 	// treated like unknown ones.
 	RequireVerifiedEmail bool
+	// UnverifiedName is what a sign-in mail to an unverified address (only
+	// with RequireVerifiedEmail false) shows of the user's name
+	// (SHORTFUSE_MESSAGE_UNVERIFIED_NAME, default none; see package
+	// templates). Only create reads it.
+	UnverifiedName templates.NameMode
 }
 
 // LoadConfig reads the policy; problems are recorded in env.
@@ -73,6 +84,10 @@ func LoadConfig(env *config.Env) Config {
 	if c.MinInterval >= c.CodeTTL {
 		env.Fail("SHORTFUSE_AUTH_LINK_MIN_INTERVAL", "%s must be shorter than SHORTFUSE_AUTH_CODE_TTL (%s)", c.MinInterval, c.CodeTTL)
 	}
+	c.SlowInterval = env.Duration("SHORTFUSE_AUTH_SLOW_INTERVAL", min(15*time.Minute, c.LockoutWindow), 0, 24*time.Hour)
+	if c.SlowInterval < c.MinInterval || c.SlowInterval > c.LockoutWindow {
+		env.Fail("SHORTFUSE_AUTH_SLOW_INTERVAL", "%s must be from SHORTFUSE_AUTH_LINK_MIN_INTERVAL (%s) to SHORTFUSE_AUTH_LOCKOUT_WINDOW (%s)", c.SlowInterval, c.MinInterval, c.LockoutWindow)
+	}
 	if c.LockoutAttempts < c.MaxAttempts {
 		env.Fail("SHORTFUSE_AUTH_LOCKOUT_ATTEMPTS", "%d must be at least SHORTFUSE_AUTH_MAX_ATTEMPTS (%d)", c.LockoutAttempts, c.MaxAttempts)
 	}
@@ -81,7 +96,7 @@ func LoadConfig(env *config.Env) Config {
 
 // budget is the store's view of the attempt budget.
 func (c Config) budget() store.AttemptBudget {
-	return store.AttemptBudget{Attempts: c.LockoutAttempts, Window: c.LockoutWindow}
+	return store.AttemptBudget{Attempts: c.LockoutAttempts, Window: c.LockoutWindow, SlowInterval: min(c.SlowInterval, c.LockoutWindow)}
 }
 
 // MinKeyBytes is the least length of the HMAC key.

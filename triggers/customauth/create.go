@@ -84,8 +84,8 @@ func (c *Create) Handle(ctx context.Context, ev CreateEvent) (CreateEvent, error
 }
 
 // issue stores a new challenge and mails it, or reuses the live one within
-// the minimum interval or while the attempt budget is spent; it returns the
-// challenge id the session answers.
+// the minimum interval (or the slow interval, past the attempt ceiling); it
+// returns the challenge id the session answers.
 func (c *Create) issue(ctx context.Context, ev CreateEvent, u user, now time.Time) (string, error) {
 	log := c.opts.Logger
 	code, err := newCode(c.cfg.CodeLength)
@@ -105,16 +105,17 @@ func (c *Create) issue(ctx context.Context, ev CreateEvent, u user, now time.Tim
 		ExpiresAt:   now.Add(c.cfg.CodeTTL),
 	}
 	cur, issued, err := c.store.IssueChallenge(ctx, ch, c.cfg.MinInterval, c.cfg.budget())
-	if errors.Is(err, store.ErrLocked) {
-		// The user's attempt budget is spent: answer as when the pacing
-		// holds a mail back, so the client learns nothing, and point the
-		// session at the current challenge, whose answers are refused.
+	if errors.Is(err, store.ErrSlowed) {
+		// The user's attempt ceiling is reached and the slow interval has
+		// not passed: answer as when the pacing holds a mail back, so the
+		// client learns nothing, and point the session at the current
+		// challenge, which keeps its own attempts for whoever holds the code.
 		id := ""
 		if cur != nil {
 			id = cur.ID
 		}
-		log.WarnContext(ctx, "createauth: attempt budget spent, no new code", "event", "signin_locked",
-			"user_key", obs.TokenID(u.key), "known", u.known, "window", c.cfg.LockoutWindow.String())
+		log.WarnContext(ctx, "createauth: attempt ceiling reached, new codes slowed", "event", "signin_slowed",
+			"user_key", obs.TokenID(u.key), "known", u.known, "slow_interval", c.cfg.SlowInterval.String())
 		return id, nil
 	}
 	if err != nil {
@@ -180,6 +181,9 @@ func (c *Create) send(ctx context.Context, ev CreateEvent, u user, cid, code str
 	name := attrs["given_name"]
 	if name == "" {
 		name = attrs["name"]
+	}
+	if attrs["email_verified"] != "true" {
+		name = c.cfg.UnverifiedName.ForUnverified(name)
 	}
 	m, err := c.tmpl.Render(c.tmpl.Locale(attrs["locale"], ev.Request.ClientMetadata["locale"]), templates.SignIn, templates.Data{
 		AppName:  c.appName,

@@ -64,8 +64,8 @@ func (f *memChallenges) IssueChallenge(ctx context.Context, c *store.Challenge, 
 	defer f.mu.Unlock()
 	cur, ok := f.m[c.Key]
 	inWindow := ok && c.SentAt.Before(cur.WindowStart.Add(b.Window))
-	if inWindow && cur.WindowAttempts >= b.Attempts {
-		return &cur, false, store.ErrLocked
+	if inWindow && cur.WindowAttempts >= b.Attempts && !cur.SentAt.IsZero() && c.SentAt.Sub(cur.SentAt) < max(b.SlowInterval, min) {
+		return &cur, false, store.ErrSlowed
 	}
 	if ok && cur.Live(c.SentAt) && c.SentAt.Sub(cur.SentAt) < min {
 		return &cur, false, nil
@@ -100,7 +100,7 @@ func (f *memChallenges) AttemptChallenge(ctx context.Context, k, id string, now 
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, ok := f.m[k]
-	if !ok || c.ID != id || !c.Live(now) || c.Attempts >= c.MaxAttempts || c.WindowAttempts >= b.Attempts {
+	if !ok || c.ID != id || !c.Live(now) || c.Attempts >= c.MaxAttempts {
 		return nil, store.ErrConflict
 	}
 	c.Attempts++
@@ -173,7 +173,7 @@ func (discardMail) Send(context.Context, mail.Message) (string, error) { return 
 
 func testConfig() Config {
 	return Config{CodeLength: 6, CodeTTL: 5 * time.Minute, MaxAttempts: 3, LinkBaseURL: "https://app.example/signin",
-		MinInterval: time.Minute, LockoutAttempts: 10, LockoutWindow: time.Hour, RequireVerifiedEmail: true}
+		MinInterval: time.Minute, LockoutAttempts: 10, LockoutWindow: time.Hour, SlowInterval: 15 * time.Minute, RequireVerifiedEmail: true}
 }
 
 func knownAttrs() map[string]string {

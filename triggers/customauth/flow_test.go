@@ -117,7 +117,7 @@ func newRigWith(t testing.TB, sender mail.Sender, edit func(*customauth.Config))
 		t.Fatal(err)
 	}
 	cfg := customauth.Config{CodeLength: 6, CodeTTL: 5 * time.Minute, MaxAttempts: 3, LinkBaseURL: linkBase,
-		MinInterval: time.Minute, LockoutAttempts: 10, LockoutWindow: time.Hour, RequireVerifiedEmail: true}
+		MinInterval: time.Minute, LockoutAttempts: 10, LockoutWindow: time.Hour, SlowInterval: 15 * time.Minute, RequireVerifiedEmail: true}
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -478,17 +478,20 @@ func (r *rig) startShape(t *testing.T, username string) ([]string, *authflow.Res
 	return steps, res
 }
 
-// The attempt budget spans codes: once it is spent, a new sign-in mails
-// nothing and looks exactly like one the pacing holds back, and even the
-// right code is refused, until the window has passed.
-func TestAttemptBudgetSpansCodes(t *testing.T) {
+// A stranger who knows a username spends the attempt ceiling over several
+// codes. Nothing is refused to the owner: a live code the stranger did not
+// exhaust still signs in, the magic link in the newest mail always does,
+// and new codes only come more slowly until the window has passed. A
+// slowed sign-in looks exactly like one the pacing holds back.
+func TestStrangerCannotLockOutOwner(t *testing.T) {
 	r := newRigWith(t, nil, func(c *customauth.Config) { c.LockoutAttempts = 5 })
 	u := r.addUser(true)
 	addr := u.Attributes["email"]
 	spent := time.Duration(0)
 	advance := func(d time.Duration) { r.clock.Add(d); spent += d }
 
-	// First code: three wrong answers end the sign-in (3 of 5 spent).
+	// The stranger's first sign-in mails the owner code 1; three wrong
+	// answers end it (3 counted).
 	res := r.start(t, u.Username, customauth.MethodCode)
 	code1, _ := r.mailTo(t, addr)
 	for i := 1; i <= 3; i++ {
@@ -506,15 +509,12 @@ func TestAttemptBudgetSpansCodes(t *testing.T) {
 	}
 
 	// A second code after the interval; a sign-in within the interval is
-	// held back by the pacing, which is what a locked sign-in must look like.
+	// held back by the pacing.
 	advance(r.cfg.MinInterval)
 	res = r.start(t, u.Username, customauth.MethodCode)
 	code2, _ := r.mailTo(t, addr)
-	paced, pacedRes := r.startShape(t, u.Username)
-	if n := r.mailCount(t, addr); n != 2 {
-		t.Fatalf("%d mails, want 2", n)
-	}
-	// Two wrong answers spend the budget; then the right code is refused.
+	paced, ownerRes := r.startShape(t, u.Username)
+	// Two wrong answers reach the ceiling of 5.
 	for i := 1; i <= 2; i++ {
 		next, err := r.respond(t, res, wrong(code2))
 		if err != nil || next.Authenticated {
@@ -522,29 +522,25 @@ func TestAttemptBudgetSpansCodes(t *testing.T) {
 		}
 		res = next
 	}
-	if out, err := r.respond(t, res, code2); !errors.Is(err, authflow.ErrNotAuthorized) {
-		t.Fatalf("right code with the budget spent: %+v %v", out, err)
-	}
-	if out, err := r.respond(t, pacedRes, code2); err != nil || out.Authenticated {
-		t.Fatalf("right code in another session with the budget spent: %+v %v", out, err)
+	// The owner, in their own session, answers code 2: it has one attempt
+	// left, and the ceiling refuses nothing.
+	if out, err := r.respond(t, ownerRes, code2); err != nil || !out.Authenticated {
+		t.Fatalf("owner's right code past the ceiling: %+v %v", out, err)
 	}
 
-	// Past the interval, a new sign-in mails nothing and answers as the
-	// paced one did; the code in hand stays refused.
+	// Past the interval, a new sign-in mails nothing (slowed) and answers
+	// as the paced one did.
 	advance(r.cfg.MinInterval)
-	locked, lockedRes := r.startShape(t, u.Username)
-	if strings.Join(locked, "\n") != strings.Join(paced, "\n") {
-		t.Fatalf("locked sign-in:\n%s\npaced sign-in:\n%s", strings.Join(locked, "\n"), strings.Join(paced, "\n"))
+	slowed, _ := r.startShape(t, u.Username)
+	if strings.Join(slowed, "\n") != strings.Join(paced, "\n") {
+		t.Fatalf("slowed sign-in:\n%s\npaced sign-in:\n%s", strings.Join(slowed, "\n"), strings.Join(paced, "\n"))
 	}
 	if n := r.mailCount(t, addr); n != 2 {
-		t.Fatalf("%d mails with the budget spent, want 2", n)
-	}
-	if out, err := r.respond(t, lockedRes, code2); err != nil || out.Authenticated {
-		t.Fatalf("old code with the budget spent: %+v %v", out, err)
+		t.Fatalf("%d mails while slowed, want 2", n)
 	}
 	logs := r.logs.String()
-	if !strings.Contains(logs, `"event":"signin_locked"`) || !strings.Contains(logs, `"user_key":"`) {
-		t.Fatalf("no signin_locked event in the log:\n%s", logs)
+	if !strings.Contains(logs, `"event":"signin_slowed"`) || !strings.Contains(logs, `"user_key":"`) {
+		t.Fatalf("no signin_slowed event in the log:\n%s", logs)
 	}
 	for _, c := range []string{code1, code2} {
 		if strings.Contains(logs, c) {
@@ -552,14 +548,33 @@ func TestAttemptBudgetSpansCodes(t *testing.T) {
 		}
 	}
 
-	// Once the window has passed, the next sign-in mails a code that works.
+	// The slow interval after code 2, the next sign-in mails code 3. The
+	// stranger exhausts it at once; the owner still signs in with the magic
+	// link of that mail.
+	advance(r.cfg.SlowInterval - r.cfg.MinInterval)
+	res = r.start(t, u.Username, customauth.MethodCode)
+	code3, link3 := r.mailTo(t, addr)
+	for i := 1; i <= 3; i++ {
+		next, err := r.respond(t, res, wrong(code3))
+		if i == 3 {
+			if !errors.Is(err, authflow.ErrNotAuthorized) {
+				t.Fatalf("third wrong answer on code 3: %v", err)
+			}
+			break
+		}
+		res = next
+	}
+	tok, _ := customauth.TokenFromLink(link3)
+	linkRes := r.start(t, u.Username, customauth.MethodLink)
+	if out, err := r.respond(t, linkRes, tok); err != nil || !out.Authenticated {
+		t.Fatalf("owner's magic link with the ceiling reached: %+v %v", out, err)
+	}
+
+	// Once the window has passed, the usual pacing is back.
 	advance(r.cfg.LockoutWindow - spent)
 	res = r.start(t, u.Username, customauth.MethodCode)
-	if n := r.mailCount(t, addr); n != 3 {
-		t.Fatalf("%d mails after the window, want 3", n)
-	}
-	code3, _ := r.mailTo(t, addr)
-	if out, err := r.respond(t, res, code3); err != nil || !out.Authenticated {
+	code4, _ := r.mailTo(t, addr)
+	if out, err := r.respond(t, res, code4); err != nil || !out.Authenticated {
 		t.Fatalf("new code after the window: %+v %v", out, err)
 	}
 }

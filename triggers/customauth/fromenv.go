@@ -48,13 +48,16 @@ func load(env *config.Env, log *slog.Logger, extra func()) (deps, error) {
 func CreateFromEnv(ctx context.Context, env *config.Env, log *slog.Logger) (*Create, error) {
 	var mc mail.Config
 	var tc templates.Config
+	var names templates.NameMode
 	d, err := load(env, log, func() {
 		mc = mail.LoadConfig(env)
 		tc = templates.LoadConfig(env)
+		names = templates.LoadNameMode(env)
 	})
 	if err != nil {
 		return nil, err
 	}
+	d.cfg.UnverifiedName = names
 	set, err := tc.Load()
 	if err != nil {
 		return nil, err

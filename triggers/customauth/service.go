@@ -10,11 +10,13 @@
 // has at most one live link. Mails to one user are paced by a minimum
 // interval; within it, a new sign-in reuses the live code and link.
 //
-// Code answers are also counted per user over a window, across every code
-// mailed in it (Config.LockoutAttempts per Config.LockoutWindow): once that
-// budget is spent, answers are wrong and no new code is mailed until the
-// window has passed, so requesting new codes buys no extra guesses. Links,
-// 256-bit signed tokens, are not counted and keep working.
+// Each code takes at most Config.MaxAttempts answers. Code answers are also
+// counted per user over a window, across every code mailed in it
+// (Config.LockoutAttempts per Config.LockoutWindow): past that ceiling no
+// answer is refused, but new codes are mailed at most once per
+// Config.SlowInterval, so requesting new codes buys few extra guesses and a
+// stranger cannot lock the owner out. Links, 256-bit signed tokens, are not
+// counted and keep working.
 //
 // The client protocol (see Decide):
 //

@@ -94,8 +94,9 @@ func (v *Verify) check(ctx context.Context, ev VerifyEvent) (bool, error) {
 		return false, nil
 	}
 	// Count the attempt first, whatever the answer looks like, so that every
-	// answer costs one of the challenge's attempts and one of the user's
-	// attempt budget. Once either is spent, every answer is wrong.
+	// answer costs one of the challenge's attempts and counts toward the
+	// user's ceiling (which slows new codes, never refuses an answer).
+	// Once the challenge's attempts are spent, every answer is wrong.
 	ch, err := v.store.AttemptChallenge(ctx, u.key, cid, now, v.cfg.budget())
 	if err != nil {
 		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {

@@ -91,13 +91,118 @@ func TestLocaleOrder(t *testing.T) {
 
 func TestScriptInNameEscaped(t *testing.T) {
 	h := newHandler(t)
-	out, err := h.Handle(context.Background(), event("CustomMessage_SignUp",
+	out, err := h.Handle(context.Background(), event("CustomMessage_ForgotPassword",
 		map[string]any{"given_name": `<script>alert(1)</script>`, "email": "a@b.example"}, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(out.Response.EmailMessage, "<script>") || !strings.Contains(out.Response.EmailMessage, "&lt;script&gt;alert(1)&lt;/script&gt;") {
 		t.Fatalf("not escaped: %s", out.Response.EmailMessage)
+	}
+}
+
+// Anyone can sign up with someone else's address: what they put in the name
+// must not reach that address while it is unverified.
+func TestUnverifiedName(t *testing.T) {
+	spoof := "Your account is locked, call +1 415 555 0100 or visit evil.example"
+	for _, tc := range []struct {
+		mode, want string
+	}{
+		{"", ""},
+		{"none", ""},
+		{"short", "Your account"},
+	} {
+		h, err := FromEnv(config.FromMap(map[string]string{"SHORTFUSE_MESSAGE_UNVERIFIED_NAME": tc.mode}), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, src := range templates.CognitoSources {
+			for _, attr := range []string{"given_name", "name"} {
+				out, err := h.Handle(context.Background(), event("CustomMessage_"+string(src), map[string]any{attr: spoof, "email": "victim@example.com"}, nil))
+				if err != nil {
+					t.Fatal(err)
+				}
+				r := out.Response
+				all := r.EmailSubject + r.EmailMessage + r.SMSMessage
+				if !templates.IsUnverified(src) {
+					if !strings.Contains(all, "is locked, call") {
+						t.Errorf("%s: verified address lost the name", src)
+					}
+					continue
+				}
+				for _, bad := range []string{"evil", "415", "555", "0100", "call", "locked"} {
+					if strings.Contains(all, bad) {
+						t.Errorf("mode %q, %s, %s: %q reached the message", tc.mode, src, attr, bad)
+					}
+				}
+				if tc.want != "" && !strings.Contains(r.EmailMessage, tc.want) {
+					t.Errorf("mode %q, %s: %q missing", tc.mode, src, tc.want)
+				}
+			}
+		}
+	}
+	h, err := FromEnv(config.FromMap(map[string]string{"SHORTFUSE_MESSAGE_UNVERIFIED_NAME": "full"}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := h.Handle(context.Background(), event("CustomMessage_SignUp", map[string]any{"given_name": spoof}, nil))
+	if !strings.Contains(out.Response.EmailMessage, "is locked, call") {
+		t.Error("mode full dropped the name")
+	}
+	if _, err := FromEnv(config.FromMap(map[string]string{"SHORTFUSE_MESSAGE_UNVERIFIED_NAME": "some"}), nil); err == nil ||
+		!strings.Contains(err.Error(), "SHORTFUSE_MESSAGE_UNVERIFIED_NAME") {
+		t.Errorf("bad mode: %v", err)
+	}
+}
+
+// A changed address in a domain the sign-up policy refuses gets no code, so
+// it can never become verified.
+func TestAttributeChangeDomain(t *testing.T) {
+	h, err := FromEnv(config.FromMap(map[string]string{
+		"SHORTFUSE_SIGNUP_DENIED_DOMAINS":  "evil.example,=apex.example",
+		"SHORTFUSE_SIGNUP_ALLOWED_DOMAINS": "",
+	}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowOnly, err := FromEnv(config.FromMap(map[string]string{"SHORTFUSE_SIGNUP_ALLOWED_DOMAINS": "corp.example"}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		h     *Handler
+		src   string
+		email any
+		want  error
+	}{
+		{h, "UpdateUserAttribute", "new@evil.example", ErrDomainNotAllowed},
+		{h, "VerifyUserAttribute", "new@evil.example", ErrDomainNotAllowed},
+		{h, "UpdateUserAttribute", "new@x.evil.example", ErrDomainNotAllowed},
+		{h, "VerifyUserAttribute", "New@X.Y.EVIL.example", ErrDomainNotAllowed},
+		{h, "UpdateUserAttribute", "new@apex.example", ErrDomainNotAllowed},
+		{h, "UpdateUserAttribute", "new@x.apex.example", nil},
+		{h, "UpdateUserAttribute", "new@evil.example.", ErrEmailInvalid},
+		{h, "UpdateUserAttribute", "new@\uff45vil.example", ErrEmailInvalid},
+		{h, "UpdateUserAttribute", 42, ErrEmailInvalid},
+		{h, "UpdateUserAttribute", "new@ok.example", nil},
+		{h, "UpdateUserAttribute", nil, nil},           // SMS verification of a phone number
+		{h, "SignUp", "new@evil.example", nil},         // pre sign-up's job
+		{h, "ForgotPassword", "old@evil.example", nil}, // an address verified before the rule
+		{allowOnly, "VerifyUserAttribute", "new@other.example", ErrDomainNotAllowed},
+		{allowOnly, "VerifyUserAttribute", "new@x.corp.example", ErrDomainNotAllowed},
+		{allowOnly, "VerifyUserAttribute", "new@corp.example", nil},
+	} {
+		attrs := map[string]any{"phone_number": "+14155550100"}
+		if tc.email != nil {
+			attrs["email"] = tc.email
+		}
+		out, err := tc.h.Handle(context.Background(), event("CustomMessage_"+tc.src, attrs, nil))
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%s %v: err %v, want %v", tc.src, tc.email, err, tc.want)
+		}
+		if err != nil && (out.Response.EmailMessage != "" || out.Response.SMSMessage != "") {
+			t.Errorf("%s %v: refused but a message was built", tc.src, tc.email)
+		}
 	}
 }
 
@@ -136,7 +241,7 @@ func TestFixtures(t *testing.T) {
 	for _, tc := range []struct {
 		file, want string
 	}{
-		{"testdata/cognito-local-signup.json", "Willkommen, Ada!"},
+		{"testdata/cognito-local-signup.json", "Willkommen!"}, // no name to an unverified address
 		{"testdata/cognito-admincreateuser.json", "Benutzername: <strong>{username}</strong>"},
 	} {
 		in, err := os.ReadFile(tc.file)

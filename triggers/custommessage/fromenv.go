@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	"github.com/shortfuse/shortfuse/shared/config"
+	"github.com/shortfuse/shortfuse/triggers/domains"
 	"github.com/shortfuse/shortfuse/triggers/templates"
 )
 
@@ -12,6 +13,7 @@ import (
 // error here, not when a message is due.
 func FromEnv(env *config.Env, log *slog.Logger) (*Handler, error) {
 	tc := templates.LoadConfig(env)
+	p := Policy{Domains: domains.LoadPolicy(env), UnverifiedName: templates.LoadNameMode(env)}
 	if err := env.Err(); err != nil {
 		return nil, err
 	}
@@ -19,5 +21,5 @@ func FromEnv(env *config.Env, log *slog.Logger) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return New(set, tc.AppName, log), nil
+	return NewWithPolicy(set, tc.AppName, p, log), nil
 }

@@ -172,6 +172,7 @@ function render() {
   $("#admincmd").textContent =
     `go run ./cmd/shortfuse users revoke --user ${c.sub} --table ${table} --endpoint ${ddb}\n` +
     `# or one session only:\ngo run ./cmd/shortfuse sessions revoke --session ${info.sid} --table ${table} --endpoint ${ddb}`;
+  $("#admin").hidden = !(Array.isArray(c.groups) && c.groups.includes(config.adminGroup ?? "shortfuse-admin"));
   renderStats();
 }
 
@@ -244,6 +245,19 @@ async function signInWith(email, password) {
   log(`exchanged for a session (${info.sid.slice(0, 12)}…), access token for ${Math.round((info.expiresAt - Date.now()) / 1000)} s`);
   render();
 }
+
+$("#admin").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const sub = e.target.sub.value.trim();
+  try {
+    const res = await client.fetch(`${config.tokenServiceUrl.replace(/\/+$/, "")}/admin/users/${encodeURIComponent(sub)}/revoke`, { method: "POST" });
+    const text = await res.text();
+    $("#answer").textContent = `${res.status} ${res.statusText}\n${pretty(text)}`;
+    log(`admin revoke ${sub} → ${res.status}`, !res.ok);
+  } catch (err) {
+    log(String(err), true);
+  }
+});
 
 $("#call").addEventListener("click", callApi);
 $("#sessions").addEventListener("click", () => listSessions().catch((e) => log(String(e), true)));

@@ -47,6 +47,11 @@ export interface ShortfuseOptions {
   autoRefresh?: boolean;
   /** Hook called before every request: the seam for sender-constrained (DPoP) tokens. */
   signRequest?: RequestSigner;
+  /**
+   * Called with every answer to a request the SDK sent; returning true sends it once more,
+   * signed again (a DPoP-Nonce challenge, for instance). The answer's body is left unread.
+   */
+  retryOnResponse?: (req: OutgoingRequest, res: Response) => boolean | Promise<boolean>;
   /** How long a tab waits for the others to report their tokens before refreshing (ms, default 250). */
   syncTimeoutMs?: number;
   /** Transient failures (network, 5xx, 429) of one refresh retried with the same token (default 3). */
@@ -463,26 +468,32 @@ export class ShortfuseClient extends EventTarget {
   }
 
   private async post(url: string, params: Record<string, string>, kind: OutgoingRequest["kind"]): Promise<Response> {
-    const headers = new Headers({ "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" });
-    await this.o.signRequest?.({ kind, method: "POST", url, headers });
-    try {
-      return await this.fetchImpl(url, {
-        method: "POST",
-        headers,
-        body: new URLSearchParams(params).toString(),
-        credentials: "omit",
-        cache: "no-store",
-      });
-    } catch (e) {
-      throw new TokenError("network_error", 0, e instanceof Error ? e.message : String(e));
+    const body = new URLSearchParams(params).toString();
+    for (let again = true; ; again = false) {
+      const headers = new Headers({ "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" });
+      const out: OutgoingRequest = { kind, method: "POST", url, headers };
+      await this.o.signRequest?.(out);
+      let res: Response;
+      try {
+        res = await this.fetchImpl(url, { method: "POST", headers, body, credentials: "omit", cache: "no-store" });
+      } catch (e) {
+        throw new TokenError("network_error", 0, e instanceof Error ? e.message : String(e));
+      }
+      if (!again || !(await this.o.retryOnResponse?.(out, res))) return res;
     }
   }
 
   private async send(req: Request, s: TokenState, kind: OutgoingRequest["kind"]): Promise<Response> {
-    const headers = new Headers(req.headers);
-    headers.set("Authorization", `${s.tokenType} ${s.accessToken}`);
-    await this.o.signRequest?.({ kind, method: req.method, url: req.url, headers, accessToken: s.accessToken });
-    return this.fetchImpl(new Request(req, { headers }));
+    const spare = this.o.retryOnResponse ? req.clone() : null;
+    for (let r = req; ; ) {
+      const headers = new Headers(r.headers);
+      headers.set("Authorization", `${s.tokenType} ${s.accessToken}`);
+      const out: OutgoingRequest = { kind, method: r.method, url: r.url, headers, accessToken: s.accessToken };
+      await this.o.signRequest?.(out);
+      const res = await this.fetchImpl(new Request(r, { headers }));
+      if (!spare || r === spare || !(await this.o.retryOnResponse?.(out, res))) return res;
+      r = spare;
+    }
   }
 
   /** A call to the token service's Bearer endpoints, with the same 401 handling as fetch. */

@@ -261,6 +261,45 @@ test("signRequest sees every request and its headers are sent", async (t) => {
   assert.deepEqual(srv.log.map((e) => e.headers.dpop), ["proof-token", "proof-api", "proof-sessions", "proof-revoke"]);
 });
 
+test("retryOnResponse sends a request once more, signed again", async (t) => {
+  const srv = new FakeTokenService();
+  let nonce = 0;
+  const b = browser(srv, {
+    signRequest: ({ headers }) => headers.set("DPoP", `proof-${nonce}`),
+    retryOnResponse: (req, res) => {
+      if (!res.headers.get("DPoP-Nonce")) return false;
+      nonce++;
+      return true;
+    },
+  });
+  t.after(b.close);
+  const [c] = b.list;
+  const challenged = new Set();
+  srv.intercept = (path) =>
+    (path === "/token" || path === "/api") && !challenged.has(path) && challenged.add(path)
+      ? new Response('{"error":"use_dpop_nonce"}', { status: path === "/token" ? 400 : 401, headers: { "DPoP-Nonce": "n1" } })
+      : undefined;
+  await c.signIn();
+  assert.equal((await c.fetch("https://api.example/api", { method: "POST", body: "payload" })).status, 200);
+  assert.deepEqual(srv.log.map((e) => `${e.path} ${e.headers.dpop}`), ["/token proof-0", "/token proof-1", "/api proof-1", "/api proof-2"]);
+  assert.equal(c.stats.unauthorized, 0);
+});
+
+test("alone, without Web Locks or BroadcastChannel", async (t) => {
+  const clock = { t: 1_000_000 };
+  const srv = new FakeTokenService({ lifetime: 10, now: () => clock.t });
+  const b = browser(srv, { clock, locks: null, channel: null });
+  t.after(b.close);
+  const [c] = b.list;
+  await c.signIn();
+  clock.t += 9_000;
+  const tokens = await Promise.all([c.accessToken(), c.accessToken(), c.accessToken()]);
+  assert.equal(new Set(tokens).size, 1);
+  assert.equal(c.stats.refreshes, 1);
+  await c.signOut();
+  assert.equal(c.signedIn, false);
+});
+
 test("web storage keeps the session across page loads; garbage is ignored", async (t) => {
   const srv = new FakeTokenService();
   const storage = fakeStorage();
