@@ -38,9 +38,20 @@ node_modules/.package-lock.json: package.json package-lock.json
 dev: node_modules web-build
 	$(GO) run ./cmd/devstack $(DEVSTACK_FLAGS)
 
-# Stops a stack started elsewhere (same as Ctrl-C in its terminal).
+# Stops a stack started elsewhere (same as Ctrl-C in its terminal) and waits
+# for it. A pid file left by a stack that did not stop cleanly, or naming a
+# process that is not a dev stack (a reused pid), is removed instead.
+DEVSTACK_DIR ?= .devstack
 dev-stop:
-	@if [[ -f .devstack/devstack.pid ]]; then kill -INT "$$(cat .devstack/devstack.pid)" && echo "sent SIGINT to $$(cat .devstack/devstack.pid)"; else echo "no dev stack running"; fi
+	@pidfile='$(DEVSTACK_DIR)/devstack.pid'; \
+	if [[ ! -f "$$pidfile" ]]; then echo "no dev stack running"; exit 0; fi; \
+	pid="$$(tr -dc 0-9 < "$$pidfile")"; \
+	if [[ -n "$$pid" ]] && kill -0 "$$pid" 2>/dev/null && [[ "$$(ps -o comm= -p "$$pid")" == devstack* ]]; then \
+	  kill -INT "$$pid" && echo "sent SIGINT to $$pid"; \
+	  for _ in $$(seq 1 100); do kill -0 "$$pid" 2>/dev/null || exit 0; sleep 0.2; done; \
+	  echo "dev stack $$pid still running after 20 s"; exit 1; \
+	fi; \
+	rm -f "$$pidfile"; echo "no dev stack running (removed the stale pid file $$pidfile)"
 
 test: node_modules web
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...

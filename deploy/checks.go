@@ -90,12 +90,42 @@ func CheckReferences(t *Template) []error {
 	for _, section := range []string{"Resources", "Outputs", "Globals", "Conditions"} {
 		walk(section, t.Tree[section])
 	}
+	// A parameter used only in a branch of Fn::If that Tree does not show
+	// (the other branch of a condition) is used too.
+	markRawRefs(t.Raw, used)
 	for _, p := range sortedKeys(params) {
 		if !used[p] {
 			errs = append(errs, problem("references", "parameter %s is never used; remove it or wire it", p))
 		}
 	}
 	return errs
+}
+
+// markRawRefs marks every name referenced in a raw (long-form) tree.
+func markRawRefs(v any, used map[string]bool) {
+	switch x := v.(type) {
+	case map[string]any:
+		if name, ok := x["Ref"].(string); ok && len(x) == 1 {
+			used[name] = true
+		}
+		for k, val := range x {
+			if sub, ok := val.(string); ok && k == "Fn::Sub" {
+				for _, r := range Refs(sub) {
+					used[r.Name] = true
+				}
+			}
+			markRawRefs(val, used)
+		}
+	case []any:
+		for i, val := range x {
+			if sub, ok := val.(string); ok && i == 0 {
+				for _, r := range Refs(sub) {
+					used[r.Name] = true
+				}
+			}
+			markRawRefs(val, used)
+		}
+	}
 }
 
 // ---------------------------------------------------------------- functions
@@ -153,6 +183,19 @@ func CheckFunctions(t *Template) []error {
 func CheckTriggers(t *Template) []error {
 	var errs []error
 	pools := t.Resources("AWS::Cognito::UserPool")
+	if t.ExistingPool() {
+		// `shortfuse triggers attach` hooks the functions into the pool;
+		// the stack must let that pool, and only it, invoke them.
+		if len(pools) != 0 {
+			errs = append(errs, problem("triggers", "ExistingUserPoolId is set, yet the stack creates %v: give it Condition: CreateUserPool", pools))
+		}
+		for _, spec := range Functions {
+			if spec.Trigger != "" && !invokable(t, spec.LogicalID, "cognito-idp.amazonaws.com", func(src string) bool { return src == existingPoolArn }) {
+				errs = append(errs, problem("triggers", "no AWS::Lambda::Permission lets cognito-idp.amazonaws.com invoke %s from the existing pool (SourceArn %s): the %s trigger would fail once attached", spec.LogicalID, existingPoolArn, spec.Trigger))
+			}
+		}
+		return errs
+	}
 	if len(pools) != 1 {
 		return []error{problem("triggers", "want exactly one AWS::Cognito::UserPool, found %d", len(pools))}
 	}
@@ -205,7 +248,7 @@ func CheckUserPool(t *Template) []error {
 		}
 	}
 	clients := t.CFN.GetAllCognitoUserPoolClientResources()
-	if len(clients) == 0 {
+	if len(clients) == 0 && !t.ExistingPool() {
 		errs = append(errs, problem("userpool", "no AWS::Cognito::UserPoolClient: the token service needs an app client"))
 	}
 	for _, id := range sortedKeys(clients) {
@@ -563,6 +606,7 @@ func CheckIAM(t *Template) []error {
 					if strings.Contains(a, "*") || strings.Contains(res, "*") {
 						continue
 					}
+					res := canonicalPool(res)
 					g, ok := grantFor(spec, a, res)
 					switch {
 					case !ok:
@@ -578,7 +622,7 @@ func CheckIAM(t *Template) []error {
 		for _, g := range spec.Grants {
 			for _, a := range g.Actions {
 				for _, res := range g.Resources {
-					if !granted[[2]string{strings.ToLower(a), res}] {
+					if !granted[[2]string{strings.ToLower(a), res}] && !t.absentHere(res) {
 						errs = append(errs, problem("iam", "%s lacks %s on %s", id, a, res))
 					}
 				}
@@ -790,6 +834,9 @@ func CheckCognitoEvents(t *Template) []error {
 	for i, b := range branches {
 		names := stringList(b["eventName"])
 		poolFilter := stringList(mapAt(b, "requestParameters")["userPoolId"])
+		for i := range poolFilter {
+			poolFilter[i] = canonicalPool(poolFilter[i])
+		}
 		for _, n := range names {
 			matched[n] = true
 			switch {

@@ -107,6 +107,28 @@ func Validate(t *Template) []error {
 			"additionalProperties": false,
 			"patternProperties":    map[string]any{"^[a-zA-Z0-9]+$": map[string]any{"type": "object"}},
 		}
+		// CloudFormation allows 200 parameters per template; the bundled
+		// schema still has the old limit.
+		if pp := shallowCopy(props["Parameters"]); pp != nil {
+			pp["maxProperties"] = 200
+			props["Parameters"] = pp
+		}
+		// Rules (parameter assertions) postdate the bundled schema.
+		props["Rules"] = map[string]any{
+			"type":                 "object",
+			"additionalProperties": false,
+			"patternProperties": map[string]any{"^[a-zA-Z0-9]+$": map[string]any{
+				"type": "object", "required": []any{"Assertions"},
+				"properties": map[string]any{
+					"RuleCondition": map[string]any{"type": "object"},
+					"Assertions": map[string]any{"type": "array", "minItems": 1, "items": map[string]any{
+						"type": "object", "required": []any{"Assert"}, "additionalProperties": false,
+						"properties": map[string]any{"Assert": map[string]any{"type": "object"}, "AssertDescription": map[string]any{"type": "string"}},
+					}},
+				},
+				"additionalProperties": false,
+			}},
+		}
 		doc["properties"] = props
 		return doc
 	})

@@ -43,6 +43,16 @@ type Template struct {
 	// CFN is goformation's typed view of Effective; nil when ParseErr is set.
 	CFN      *cloudformation.Template
 	ParseErr error
+
+	// Params are the parameter values ParseWith deployed the template
+	// with (defaults included); nil for Parse, which checks every Fn::If as
+	// if its condition held.
+	Params map[string]string
+
+	// Raw is the document with intrinsic functions as written ({"Fn::If":
+	// [...]}, {"Ref": ...}); nil for a Template built by FromTree. Both
+	// branches of every Fn::If are in it.
+	Raw map[string]any
 }
 
 // Load reads and prepares the template at path (YAML or JSON).
@@ -56,6 +66,10 @@ func Load(path string) (*Template, error) {
 
 // Parse prepares a template from YAML or JSON source.
 func Parse(data []byte) (*Template, error) {
+	raw, err := rawTree(data)
+	if err != nil {
+		return nil, err
+	}
 	out, err := intrinsics.ProcessYAML(data, &intrinsics.ProcessorOptions{
 		IntrinsicHandlerOverrides: placeholderHandlers(),
 	})
@@ -66,7 +80,24 @@ func Parse(data []byte) (*Template, error) {
 	if err := json.Unmarshal(out, &tree); err != nil {
 		return nil, fmt.Errorf("deploy: template is not an object: %w", err)
 	}
-	return FromTree(tree)
+	t, err := FromTree(tree)
+	if t != nil {
+		t.Raw = raw
+	}
+	return t, err
+}
+
+// rawTree is the document with its intrinsic functions in long form.
+func rawTree(data []byte) (map[string]any, error) {
+	out, err := intrinsics.ProcessYAML(data, &intrinsics.ProcessorOptions{NoProcess: true})
+	if err != nil {
+		return nil, fmt.Errorf("deploy: %w", err)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(out, &raw); err != nil {
+		return nil, fmt.Errorf("deploy: template is not an object: %w", err)
+	}
+	return raw, nil
 }
 
 // FromTree builds a Template from a placeholder tree such as Tree or a
@@ -142,6 +173,49 @@ func (t *Template) Props(id string) map[string]any {
 func (t *Template) ResourceType(id string) string {
 	s, _ := t.Resource(id)["Type"].(string)
 	return s
+}
+
+// ---------------------------------------------------------------- the user pool
+
+// Placeholders of the user pool the stack uses: the one it creates, or the
+// one ExistingUserPoolId names.
+const (
+	createdPool     = "${UserPool}"
+	createdPoolArn  = "${UserPool.Arn}"
+	existingPool    = "${ExistingUserPoolId}"
+	existingPoolArn = "arn:${AWS::Partition}:cognito-idp:${AWS::Region}:${AWS::AccountId}:userpool/${ExistingUserPoolId}"
+)
+
+// ExistingPool reports whether the template was deployed (ParseWith) to
+// use an existing user pool instead of creating one.
+func (t *Template) ExistingPool() bool { return t.Params["ExistingUserPoolId"] != "" }
+
+// canonicalPool writes a reference to the stack's user pool the one way
+// the Functions spec does, whichever pool it is.
+func canonicalPool(s string) string {
+	switch s {
+	case existingPoolArn:
+		return createdPoolArn
+	case existingPool:
+		return createdPool
+	}
+	return s
+}
+
+// absentHere reports whether a grant's resource is a parameter left empty
+// in this deployment (an optional KMS key, say), so the statement that
+// would name it is rightly left out by its condition.
+func (t *Template) absentHere(res string) bool {
+	if t.Params == nil {
+		return false
+	}
+	refs := Refs(res)
+	for _, r := range refs {
+		if v, ok := t.Params[r.Name]; ok && v == "" {
+			return true
+		}
+	}
+	return false
 }
 
 // ---------------------------------------------------------------- placeholders

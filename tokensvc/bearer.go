@@ -18,8 +18,18 @@ type caller struct {
 
 // bearerToken extracts the token of an RFC 6750 Authorization header.
 func bearerToken(h string) (string, bool) {
+	scheme, _, _ := strings.Cut(h, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return credentialToken(h)
+}
+
+// credentialToken extracts the token of a Bearer (RFC 6750) or DPoP
+// (RFC 9449 §7.1) Authorization header.
+func credentialToken(h string) (string, bool) {
 	scheme, tok, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
+	if !ok || !(strings.EqualFold(scheme, "Bearer") || strings.EqualFold(scheme, "DPoP")) {
 		return "", false
 	}
 	tok = strings.TrimLeft(tok, " ")
@@ -37,24 +47,52 @@ func bearerToken(h string) (string, bool) {
 	return tok, true
 }
 
-// authenticate checks the request's Bearer token: an access token of this
-// service whose session is still active. admin additionally requires the
-// configured admin group.
+// authenticate checks the request's access token: one of this service
+// whose session is still active, sent as a Bearer token or, when it is
+// DPoP-bound, with the DPoP scheme and a proof made with its key for this
+// request. admin additionally requires the configured admin group.
 func (s *Service) authenticate(r *http.Request, info *reqInfo, admin bool) (*caller, error) {
 	h := r.Header.Get("Authorization")
-	if scheme, _, _ := strings.Cut(h, " "); !strings.EqualFold(scheme, "Bearer") {
-		return nil, ErrNoToken.WithDescription("a Bearer access token is required")
+	scheme, _, _ := strings.Cut(h, " ")
+	isDPoP := strings.EqualFold(scheme, "DPoP")
+	if !isDPoP && !strings.EqualFold(scheme, "Bearer") {
+		return nil, ErrNoToken.WithDescription("a Bearer or DPoP access token is required")
 	}
-	tok, ok := bearerToken(h)
+	invalid := func(description string) *Error {
+		e := ErrInvalidToken.WithDescription("%s", description)
+		e.dpop = isDPoP // answer in the scheme the client used
+		return e
+	}
+	tok, ok := credentialToken(h)
 	if !ok {
-		return nil, ErrInvalidToken.WithDescription("malformed Authorization header")
+		return nil, invalid("malformed Authorization header")
 	}
 	info.tokenID = tokenID(tok)
 	claims, err := s.access.Verify(r.Context(), tok)
 	if err != nil {
-		return nil, ErrInvalidToken.WithDescription("access token is invalid or expired").WithCause(err)
+		return nil, invalid("access token is invalid or expired").WithCause(err)
 	}
 	info.sub, info.sid, info.clientID = claims.Subject, claims.SessionID, claims.ClientID
+	switch {
+	case claims.JKT != "" && !isDPoP:
+		e := ErrInvalidToken.WithDescription("the access token is DPoP-bound: send it with the DPoP scheme and a proof")
+		e.dpop = true
+		return nil, e
+	case claims.JKT == "" && isDPoP:
+		e := ErrInvalidToken.WithDescription("the access token is not DPoP-bound: send it as a Bearer token")
+		e.dpop = true
+		return nil, e
+	case claims.JKT != "":
+		jkt, err := s.proof(r, tok, claims.JKT, true)
+		if err != nil {
+			return nil, err
+		}
+		if jkt == "" {
+			e := ErrInvalidDPoPProof.WithDescription("no DPoP proof")
+			e.Status, e.dpop = http.StatusUnauthorized, true
+			return nil, e
+		}
+	}
 	sess, err := s.activeSession(r, claims)
 	if err != nil {
 		return nil, err

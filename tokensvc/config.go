@@ -9,6 +9,7 @@ import (
 	"github.com/shortfuse/shortfuse/shared/appclient"
 	"github.com/shortfuse/shortfuse/shared/config"
 	"github.com/shortfuse/shortfuse/shared/cors"
+	"github.com/shortfuse/shortfuse/shared/dpop"
 	"github.com/shortfuse/shortfuse/shared/revoke"
 )
 
@@ -83,6 +84,35 @@ type Config struct {
 	// CORSOrigins are the browser origins allowed to call the service
 	// (SHORTFUSE_CORS_ORIGINS, exact origins, see shared/cors).
 	CORSOrigins []string
+
+	// DPoP (RFC 9449). DPoP is the default policy (SHORTFUSE_DPOP:
+	// required, allowed or off; default allowed) and ClientDPoP the
+	// per-client ones set in SHORTFUSE_CLIENTS ("id:dpop=required").
+	DPoP       string
+	ClientDPoP map[string]string
+	// DPoPMaxAge is how old a proof may be (SHORTFUSE_DPOP_MAX_AGE) and
+	// DPoPReplayCapacity how many proofs a container remembers
+	// (SHORTFUSE_DPOP_REPLAY_CACHE).
+	DPoPMaxAge         time.Duration
+	DPoPReplayCapacity int
+	// DPoPNonceKey, when set, is a secret source (file:, env:, ssm:,
+	// secretsmanager:) of the key of server nonces (SHORTFUSE_DPOP_NONCE_KEY):
+	// proofs must then carry a nonce the service issued.
+	DPoPNonceKey string
+	// PublicBaseURL is the URL clients address the service at, which proofs
+	// name in htu (SHORTFUSE_PUBLIC_BASE_URL, default the issuer).
+	PublicBaseURL string
+}
+
+// DPoPFor is the DPoP policy of client id.
+func (c *Config) DPoPFor(id string) string {
+	if p, ok := c.ClientDPoP[id]; ok {
+		return p
+	}
+	if c.DPoP == "" {
+		return appclient.DPoPAllowed
+	}
+	return c.DPoP
 }
 
 // LoadConfig reads the configuration from env and reports every problem at
@@ -155,6 +185,18 @@ func LoadConfig(env *config.Env) (Config, error) {
 		env.Fail("SHORTFUSE_CORS_ORIGINS", "%v", err)
 	}
 	c.CORSOrigins = origins
+
+	c.DPoP = env.OneOf("SHORTFUSE_DPOP", appclient.DPoPAllowed, appclient.DPoPRequired, appclient.DPoPAllowed, appclient.DPoPOff)
+	c.ClientDPoP = clientDPoP(env.String("SHORTFUSE_CLIENTS", ""))
+	c.DPoPMaxAge = env.Duration("SHORTFUSE_DPOP_MAX_AGE", dpop.DefaultMaxAge, 5*time.Second, 10*time.Minute)
+	c.DPoPReplayCapacity = env.Int("SHORTFUSE_DPOP_REPLAY_CACHE", dpop.DefaultReplayCapacity, 1000, 10_000_000)
+	c.DPoPNonceKey = env.String("SHORTFUSE_DPOP_NONCE_KEY", "")
+	c.PublicBaseURL = strings.TrimSuffix(env.URL("SHORTFUSE_PUBLIC_BASE_URL", c.Issuer), "/")
+	if c.PublicBaseURL != "" {
+		if _, err := dpop.NormalizeURL(c.PublicBaseURL); err != nil || strings.ContainsAny(c.PublicBaseURL, "?#") {
+			env.Fail("SHORTFUSE_PUBLIC_BASE_URL", "not an absolute http(s) URL without query or fragment")
+		}
+	}
 	return c, env.Err()
 }
 
@@ -215,6 +257,22 @@ func clientGrace(v string) map[string]time.Duration {
 	for _, c := range list {
 		if c.HasGrace {
 			out[c.ID] = c.Grace
+		}
+	}
+	return out
+}
+
+// clientDPoP returns the per-client DPoP policies; parse errors are
+// reported by parseClients.
+func clientDPoP(v string) map[string]string {
+	list, err := appclient.Parse(v)
+	if err != nil {
+		return nil
+	}
+	out := map[string]string{}
+	for _, c := range list {
+		if c.DPoP != "" {
+			out[c.ID] = c.DPoP
 		}
 	}
 	return out

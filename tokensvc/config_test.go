@@ -62,6 +62,28 @@ func TestLoadConfigGraceAndCORS(t *testing.T) {
 	}
 }
 
+func TestLoadConfigDPoP(t *testing.T) {
+	c, err := LoadConfig(config.FromMap(baseEnv()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DPoPFor("web") != "allowed" || c.PublicBaseURL != "https://auth.example.com" || c.DPoPMaxAge != time.Minute || c.DPoPNonceKey != "" {
+		t.Fatalf("defaults: %+v", c)
+	}
+	m := baseEnv()
+	m["SHORTFUSE_DPOP"] = "required"
+	m["SHORTFUSE_CLIENTS"] = "web,mobile:30:dpop=off"
+	m["SHORTFUSE_PUBLIC_BASE_URL"] = "https://api.example.com/auth/"
+	m["SHORTFUSE_DPOP_NONCE_KEY"] = "ssm:/shortfuse/dpop-nonce"
+	if c, err = LoadConfig(config.FromMap(m)); err != nil {
+		t.Fatal(err)
+	}
+	if c.DPoPFor("web") != "required" || c.DPoPFor("mobile") != "off" || c.PublicBaseURL != "https://api.example.com/auth" ||
+		c.DPoPNonceKey != "ssm:/shortfuse/dpop-nonce" {
+		t.Fatalf("%+v", c)
+	}
+}
+
 func TestLoadConfigErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -94,6 +116,10 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"client grace too long", map[string]string{"SHORTFUSE_CLIENTS": "web:grace=90"}, "SHORTFUSE_CLIENTS"},
 		{"wildcard origin", map[string]string{"SHORTFUSE_CORS_ORIGINS": "*"}, "SHORTFUSE_CORS_ORIGINS"},
 		{"origin with path", map[string]string{"SHORTFUSE_CORS_ORIGINS": "https://app.example.com/"}, "SHORTFUSE_CORS_ORIGINS"},
+		{"bad DPoP policy", map[string]string{"SHORTFUSE_DPOP": "sometimes"}, "SHORTFUSE_DPOP"},
+		{"bad client DPoP policy", map[string]string{"SHORTFUSE_CLIENTS": "web:dpop=maybe"}, "SHORTFUSE_CLIENTS"},
+		{"DPoP max age too long", map[string]string{"SHORTFUSE_DPOP_MAX_AGE": "1h"}, "SHORTFUSE_DPOP_MAX_AGE"},
+		{"public base URL with a query", map[string]string{"SHORTFUSE_PUBLIC_BASE_URL": "https://a.example.com/x?y"}, "SHORTFUSE_PUBLIC_BASE_URL"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -15,8 +15,8 @@ func TestBearerChallenge(t *testing.T) {
 		name, authorization, want string
 		status                    int
 	}{
-		{"no Authorization header", "", `Bearer realm="shortfuse"`, 401},
-		{"another scheme", "Basic dXNlcjpwYXNz", `Bearer realm="shortfuse"`, 401},
+		{"no Authorization header", "", `Bearer realm="shortfuse", DPoP algs="ES256 EdDSA RS256"`, 401},
+		{"another scheme", "Basic dXNlcjpwYXNz", `Bearer realm="shortfuse", DPoP algs="ES256 EdDSA RS256"`, 401},
 		{"scheme alone", "Bearer", `Bearer realm="shortfuse", error="invalid_token"`, 401},
 		{"malformed token", "Bearer a b", `Bearer realm="shortfuse", error="invalid_token"`, 401},
 		{"invalid token", "Bearer garbage", `Bearer realm="shortfuse", error="invalid_token"`, 401},

@@ -17,6 +17,9 @@ type Error struct {
 	// noCredentials marks a request that carried no credentials at all: its
 	// challenge names no error (RFC 6750 §3.1).
 	noCredentials bool
+	// dpop marks an error about a DPoP proof or a DPoP-bound token: its
+	// challenge uses the DPoP scheme (RFC 9449 §7.1).
+	dpop bool
 }
 
 // Errors returned by the service.

@@ -79,6 +79,12 @@ func (s *Service) exchange(r *http.Request, form url.Values, info *reqInfo) (*To
 	case claims.Subject == "" || claims.AuthTime.IsZero():
 		return nil, errSubjectToken.WithDescription("subject_token lacks sub or auth_time")
 	}
+	// The proof is checked once the client, and so its DPoP policy, is
+	// known, and before anything is stored.
+	jkt, err := s.grantProof(r, clientID)
+	if err != nil {
+		return nil, err
+	}
 
 	family := claims.OriginJTI
 	if family == "" {
@@ -101,6 +107,9 @@ func (s *Service) exchange(r *http.Request, form url.Values, info *reqInfo) (*To
 		Scope:         scope,
 		OriginJTI:     family,
 		AuthTime:      claims.AuthTime,
+		ACR:           claims.ACR,
+		AMR:           claims.AMR,
+		JKT:           jkt,
 		CreatedAt:     now,
 		LastUsedAt:    now,
 		AbsExpiresAt:  now.Add(s.cfg.SessionMaxTTL),
@@ -137,7 +146,7 @@ func (s *Service) exchange(r *http.Request, form url.Values, info *reqInfo) (*To
 	return &TokenResponse{
 		AccessToken:     access,
 		IssuedTokenType: TokenTypeAccessToken,
-		TokenType:       "Bearer",
+		TokenType:       tokenType(sess),
 		ExpiresIn:       int64(ttl / time.Second),
 		RefreshToken:    refresh,
 		Scope:           scope,

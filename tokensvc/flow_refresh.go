@@ -70,6 +70,11 @@ func (s *Service) refresh(r *http.Request, form url.Values, info *reqInfo) (*Tok
 	if _, ok := s.cfg.Clients[sess.ClientID]; !ok {
 		return nil, ErrInvalidGrant.WithDescription("client is no longer allowed")
 	}
+	// Before anything changes: a refresh token bound to a key is worth
+	// nothing without a proof made with that key.
+	if err := s.refreshProof(r, sess); err != nil {
+		return nil, err
+	}
 	scope := sess.Scope
 	if req := form.Get("scope"); req != "" {
 		// RFC 6749 §6: a refresh may narrow the scope, never widen it.
@@ -129,7 +134,7 @@ func (s *Service) refresh(r *http.Request, form url.Values, info *reqInfo) (*Tok
 	}
 	return &TokenResponse{
 		AccessToken:  access,
-		TokenType:    "Bearer",
+		TokenType:    tokenType(rotated),
 		ExpiresIn:    int64(ttl / time.Second),
 		RefreshToken: next,
 		Scope:        scope,

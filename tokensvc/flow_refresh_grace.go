@@ -114,7 +114,7 @@ func (s *Service) graceAnswer(ctx context.Context, sess *store.Session, tok stri
 	}
 	return &TokenResponse{
 		AccessToken:  access,
-		TokenType:    "Bearer",
+		TokenType:    tokenType(used),
 		ExpiresIn:    int64(ttl / time.Second),
 		RefreshToken: next,
 		Scope:        scope,

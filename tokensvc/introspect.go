@@ -23,6 +23,8 @@ type IntrospectionResponse struct {
 	Aud       string `json:"aud,omitempty"`
 	JTI       string `json:"jti,omitempty"`
 	SID       string `json:"sid,omitempty"`
+	// Cnf is the key a DPoP-bound token is bound to (RFC 9449 §6.2).
+	Cnf *confirmation `json:"cnf,omitempty"`
 }
 
 // handleIntrospect implements RFC 7662 for callers holding an access token
@@ -64,7 +66,7 @@ func (s *Service) introspect(ctx context.Context, tok string) (*IntrospectionRes
 		return &IntrospectionResponse{
 			Active: true, Sub: sess.Sub, ClientID: sess.ClientID, Username: sess.Username,
 			Scope: sess.Scope, TokenType: "refresh_token", SID: sess.ID, Iss: s.cfg.Issuer,
-			Exp: sess.IdleExpiresAt.Unix(), Iat: sess.LastUsedAt.Unix(),
+			Exp: sess.IdleExpiresAt.Unix(), Iat: sess.LastUsedAt.Unix(), Cnf: cnfOf(sess.JKT),
 		}, nil
 	}
 	if !looksLikeJWT(tok) {
@@ -82,6 +84,10 @@ func (s *Service) introspect(ctx context.Context, tok string) (*IntrospectionRes
 		Active: true, Sub: claims.Subject, ClientID: claims.ClientID, Username: claims.Username,
 		Scope: claims.Scope, TokenType: "Bearer", Exp: claims.ExpiresAt.Unix(),
 		Iat: claims.IssuedAt.Unix(), Iss: claims.Issuer, JTI: claims.JTI, SID: claims.SessionID,
+		Cnf: cnfOf(claims.JKT),
+	}
+	if claims.JKT != "" {
+		resp.TokenType = "DPoP"
 	}
 	if len(claims.Audience) > 0 {
 		resp.Aud = claims.Audience[0]

@@ -21,6 +21,7 @@ func (s *Service) metadataDoc() map[string]any {
 		"scopes_supported":                           scopes,
 		"token_endpoint_auth_methods_supported":      []string{"none"},
 		"revocation_endpoint_auth_methods_supported": []string{"none"},
+		"dpop_signing_alg_values_supported":          s.dpop.Algorithms(),
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shortfuse/shortfuse/shared/cors"
+	"github.com/shortfuse/shortfuse/shared/dpop"
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
 	"github.com/shortfuse/shortfuse/shared/keys"
 	"github.com/shortfuse/shortfuse/shared/obs"
@@ -61,6 +62,9 @@ type Service struct {
 	users       CognitoUsers
 	recheck     *recheck // nil when SHORTFUSE_COGNITO_RECHECK is off
 	cors        *cors.Policy
+
+	dpop     *dpop.Verifier
+	nonceKey []byte // WithDPoPNonceKey
 }
 
 // Option configures a Service.
@@ -172,6 +176,9 @@ func New(cfg Config, st Storage, ks *keys.Set, opts ...Option) (*Service, error)
 	if s.cors, err = cors.New(cfg.CORSOrigins); err != nil {
 		return nil, fmt.Errorf("tokensvc: %w", err)
 	}
+	if err := s.newDPoP(); err != nil {
+		return nil, fmt.Errorf("tokensvc: DPoP: %w", err)
+	}
 	if s.metadata, err = json.Marshal(s.metadataDoc()); err != nil {
 		return nil, err
 	}
@@ -180,6 +187,7 @@ func New(cfg Config, st Storage, ks *keys.Set, opts ...Option) (*Service, error)
 		{method: "POST", pattern: "/revoke", h: s.handleRevoke},
 		{method: "POST", pattern: "/introspect", h: s.handleIntrospect},
 		{method: "GET", pattern: "/sessions", h: s.handleListSessions},
+		{method: "GET", pattern: "/userinfo", h: s.handleUserInfo},
 		{method: "DELETE", pattern: "/sessions/{id}", h: s.handleDeleteSession},
 		{method: "GET", pattern: "/admin/users/{sub}/sessions", h: s.handleAdminListSessions},
 		{method: "DELETE", pattern: "/admin/sessions/{id}", h: s.handleAdminRevokeSession},
@@ -329,12 +337,12 @@ func (s *Service) writeError(w http.ResponseWriter, err error) {
 	if e.Status == http.StatusServiceUnavailable {
 		h.Set("Retry-After", "1")
 	}
-	if e.Status == http.StatusUnauthorized && e.Code == ErrInvalidToken.Code {
-		if e.noCredentials {
-			// RFC 6750 §3.1: no error code when no credentials were sent.
-			h.Set("WWW-Authenticate", `Bearer realm="shortfuse"`)
-		} else {
-			h.Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="shortfuse", error=%q`, e.Code))
+	if e.Status == http.StatusUnauthorized && (e.Code == ErrInvalidToken.Code || e.dpop) {
+		h.Set("WWW-Authenticate", s.challenge(e))
+	}
+	if e.Code == ErrUseDPoPNonce.Code {
+		if n := s.dpop.Nonces(); n != nil {
+			h.Set(dpop.NonceHeader, n.Current())
 		}
 	}
 	if e.Status == http.StatusForbidden && e.Code == ErrInsufficientScope.Code {

@@ -316,3 +316,19 @@ func TestListSessionsBounded(t *testing.T) {
 		t.Fatalf("listing %+v", list)
 	}
 }
+
+func TestUserInfo(t *testing.T) {
+	e := newEnv(t)
+	tr := e.login("user-info", map[string]any{"cognito:groups": []string{"staff"}})
+	resp := e.get("GET", "/userinfo", tr.AccessToken)
+	if resp.Code != http.StatusOK || resp.json["sub"] != "user-info" || resp.json["sid"] != strings.Split(tr.RefreshToken, ".")[0] ||
+		resp.json["client_id"] != testClient || resp.json["exp"] == nil {
+		t.Fatalf("%d %s", resp.Code, resp.Body)
+	}
+	if g, _ := resp.json["groups"].([]any); len(g) != 1 || g[0] != "staff" {
+		t.Fatalf("groups %v", resp.json["groups"])
+	}
+	wantError(t, e.get("GET", "/userinfo", ""), http.StatusUnauthorized, "invalid_token")
+	e.post("/revoke", map[string][]string{"token": {tr.RefreshToken}}, "")
+	wantError(t, e.get("GET", "/userinfo", tr.AccessToken), http.StatusUnauthorized, "invalid_token")
+}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/shortfuse/shortfuse/shared/dpop"
 	"github.com/shortfuse/shortfuse/shared/obs"
 	"github.com/shortfuse/shortfuse/shared/store"
 )
@@ -42,9 +43,19 @@ type accessClaims struct {
 	Scope    string   `json:"scope,omitempty"`
 	Groups   []string `json:"groups,omitempty"`
 	Username string   `json:"username,omitempty"`
+	// Of the Cognito login (RFC 9470), for step-up rules at the API.
+	ACR string   `json:"acr,omitempty"`
+	AMR []string `json:"amr,omitempty"`
+	// Cnf binds the token to the session's DPoP key (RFC 9449 §6.1).
+	Cnf *confirmation `json:"cnf,omitempty"`
 }
 
 func (s *Service) handleToken(w http.ResponseWriter, r *http.Request, info *reqInfo) error {
+	if n := s.dpop.Nonces(); n != nil {
+		// A fresh nonce on every answer, so a client always has one to
+		// use (RFC 9449 §8.2).
+		w.Header().Set(dpop.NonceHeader, n.Current())
+	}
 	form, err := parseForm(w, r, s.cfg.MaxBodyBytes)
 	if err != nil {
 		return err
@@ -113,6 +124,9 @@ func (s *Service) issueAccessToken(sess *store.Session, scope string, now, exp t
 		Scope:    scope,
 		Groups:   sess.Groups,
 		Username: sess.Username,
+		ACR:      sess.ACR,
+		AMR:      sess.AMR,
+		Cnf:      cnfOf(sess.JKT),
 	})
 	if err != nil {
 		return "", 0, ErrServer.WithCause(err)

@@ -30,7 +30,7 @@ func (s *Service) handleRevoke(w http.ResponseWriter, r *http.Request, info *req
 	}
 	// token_type_hint is only a hint (§2.1): the two kinds of token have
 	// different shapes, so the shape decides.
-	sid, owner := "", ""
+	sid, owner, jkt := "", "", ""
 	if id, hash, ok := parseRefreshToken(tok); ok {
 		sess, err := s.store.GetSession(r.Context(), id)
 		switch {
@@ -38,12 +38,12 @@ func (s *Service) handleRevoke(w http.ResponseWriter, r *http.Request, info *req
 		case err != nil:
 			return err
 		case hashIn(hash, append([][]byte{sess.RefreshHash}, sess.PrevRefreshHashes...)):
-			sid, owner = sess.ID, sess.ClientID
+			sid, owner, jkt = sess.ID, sess.ClientID, sess.JKT
 			info.sub, info.clientID = sess.Sub, sess.ClientID
 		}
 	} else if looksLikeJWT(tok) {
 		if claims, err := s.access.Verify(r.Context(), tok); err == nil && claims.SessionID != "" {
-			sid, owner = claims.SessionID, claims.ClientID
+			sid, owner, jkt = claims.SessionID, claims.ClientID, claims.JKT
 			info.sub, info.clientID = claims.Subject, claims.ClientID
 		}
 	}
@@ -51,6 +51,17 @@ func (s *Service) handleRevoke(w http.ResponseWriter, r *http.Request, info *req
 		// Someone else's token: refused, not silently ignored, so a client
 		// that mixed up its tokens finds out (§2.1).
 		return ErrUnauthorizedClient.WithDescription("token was issued to another client")
+	}
+	if jkt != "" {
+		// A bound token is worth nothing without its key, and that holds
+		// for ending its session too.
+		got, err := s.proof(r, "", jkt, false)
+		if err == nil && got == "" {
+			err = ErrInvalidDPoPProof.WithDescription("the token is DPoP-bound: send a proof made with its key")
+		}
+		if err != nil {
+			return err
+		}
 	}
 	if sid != "" {
 		info.sid = sid

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 )
@@ -23,9 +24,15 @@ type Env struct {
 	LambdaInvokeURL string // base URL of the dev Lambda host (an SDK BaseEndpoint)
 	TokenServiceURL string // "" until a "tokensvc" service is registered
 	APIGatewayURL   string // "" until a "gateway" service is registered
+	DemoURL         string // "" until a "demo" service is registered
 	ServiceURLs     map[string]string
 	// AWS has static dummy credentials and Region; set BaseEndpoint per client.
 	AWS aws.Config
+}
+
+// DemoOrigin is the demo page's origin, "" without a demo service.
+func (e Env) DemoOrigin() string {
+	return strings.TrimSuffix(e.DemoURL, "/")
 }
 
 // endpoints is the JSON written to .devstack/endpoints.json.
@@ -43,6 +50,7 @@ type endpoints struct {
 	LambdaInvokeURL string            `json:"lambda_invoke_url"`
 	TokenServiceURL string            `json:"token_service_url"`
 	APIGatewayURL   string            `json:"api_gateway_url,omitempty"`
+	DemoURL         string            `json:"demo_url,omitempty"`
 	Services        map[string]string `json:"services,omitempty"`
 	PID             int               `json:"pid"`
 }
@@ -62,6 +70,7 @@ func writeEndpoints(path string, env Env) error {
 		LambdaInvokeURL: env.LambdaInvokeURL,
 		TokenServiceURL: env.TokenServiceURL,
 		APIGatewayURL:   env.APIGatewayURL,
+		DemoURL:         env.DemoURL,
 		Services:        env.ServiceURLs,
 		PID:             os.Getpid(),
 	}, "", "  ")

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -14,11 +13,16 @@ import (
 
 	"github.com/shortfuse/shortfuse/authorizer"
 	sfconfig "github.com/shortfuse/shortfuse/shared/config"
+	"github.com/shortfuse/shortfuse/shared/cors"
 	"github.com/shortfuse/shortfuse/shared/devgateway"
 	"github.com/shortfuse/shortfuse/shared/obs"
 	"github.com/shortfuse/shortfuse/shared/store"
 )
 
+// The local API has the deployed shape (template.yaml): one gateway in
+// front of the token service, its public routes open, its bearer routes
+// (/sessions, /introspect, /admin/*, /userinfo) behind the authorizer, in
+// the template's http-simple shape, with the template's route table.
 func init() {
 	setups = append(setups, createAuthorizerTable)
 	functions = append(functions, Function{Name: "authorizer", New: newAuthorizer})
@@ -26,19 +30,22 @@ func init() {
 		Name:        "gateway",
 		Port:        8090,
 		New:         newGateway,
-		Walkthrough: gatewayWalkthrough,
+		Walkthrough: apiWalkthrough,
 	})
 }
 
-// demoRoutes is the local gateway's route table unless SHORTFUSE_ROUTES is
-// set: /hello for any valid token, /admin/* for the admin group, orders by
-// scope.
-const demoRoutes = `[
-	{"route": "GET /hello"},
-	{"route": "ANY /admin/*", "groups": ["shortfuse-admin"]},
-	{"route": "GET /orders", "scopes": ["read"]},
-	{"route": "POST /orders", "scopes": ["write"]}
-]`
+// publicRoutes are the template's routes with AuthorizationType NONE.
+var publicRoutes = []string{
+	"POST /token", "POST /revoke", "GET /.well-known/jwks.json", "GET /.well-known/oauth-authorization-server",
+}
+
+// templateRoutes is the template's SHORTFUSE_ROUTES: any valid token may
+// call a protected route; admin routes and introspection need the admin
+// group.
+func templateRoutes(adminGroup string) string {
+	return fmt.Sprintf(`[{"route":"ANY /*"},{"route":"ANY /admin/*","groups":[%q]},{"route":"POST /introspect","groups":[%q]}]`,
+		adminGroup, adminGroup)
+}
 
 // authorizerTunables may be set in the environment to change the local
 // authorizer; everything else follows from the stack.
@@ -64,8 +71,8 @@ func createAuthorizerTable(ctx context.Context, env Env) error {
 func authorizerVars(env Env) map[string]string {
 	vars := map[string]string{
 		"SHORTFUSE_AUTHORIZER_MODE":  authorizer.ModeExchange,
-		"SHORTFUSE_AUTHORIZER_SHAPE": string(authorizer.ShapeRESTToken),
-		"SHORTFUSE_ROUTES":           demoRoutes,
+		"SHORTFUSE_AUTHORIZER_SHAPE": string(authorizer.ShapeHTTPSimple),
+		"SHORTFUSE_ROUTES":           templateRoutes(adminGroup()),
 		"SHORTFUSE_TABLE":            env.Table,
 		"SHORTFUSE_AWS_ENDPOINT":     env.DynamoEndpoint,
 		"SHORTFUSE_CLIENTS":          env.ClientID,
@@ -91,6 +98,15 @@ func authorizerVars(env Env) map[string]string {
 	return vars
 }
 
+// adminGroup is the token service's admin group, which the route table
+// requires too.
+func adminGroup() string {
+	if g := os.Getenv("SHORTFUSE_ADMIN_GROUP"); g != "" {
+		return g
+	}
+	return "shortfuse-admin"
+}
+
 // newAuthorizer builds the authorizer function. The token service is not
 // listening yet, so its JWK Set is fetched on the first request.
 func newAuthorizer(ctx context.Context, env Env) (lambda.Handler, error) {
@@ -109,49 +125,56 @@ func newAuthorizer(ctx context.Context, env Env) (lambda.Handler, error) {
 	return a.Handler(cfg.Shape)
 }
 
-// newGateway serves the local API Gateway stand-in in front of the demo
-// backend. SHORTFUSE_GATEWAY_CACHE_TTL (seconds) turns on its emulation of
-// API Gateway's authorizer cache.
-func newGateway(ctx context.Context, env Env) (http.Handler, error) {
+// gatewayCacheTTL is SHORTFUSE_GATEWAY_CACHE_TTL (seconds): the local
+// gateway's emulation of API Gateway's authorizer cache, off by default.
+func gatewayCacheTTL() (time.Duration, error) {
 	e := sfconfig.FromOS()
 	ttl := e.Duration("SHORTFUSE_GATEWAY_CACHE_TTL", 0, 0, time.Hour)
-	if err := e.Err(); err != nil {
+	return ttl, e.Err()
+}
+
+// corsOrigins is SHORTFUSE_CORS_ORIGINS plus the demo's origin.
+func corsOrigins(env Env) ([]string, error) {
+	list, err := cors.ParseOrigins(os.Getenv("SHORTFUSE_CORS_ORIGINS"))
+	if err != nil {
+		return nil, fmt.Errorf("SHORTFUSE_CORS_ORIGINS: %w", err)
+	}
+	if o := env.DemoOrigin(); o != "" {
+		list = append(list, o)
+	}
+	return list, nil
+}
+
+// newGateway serves the API: the token service behind the local API
+// Gateway stand-in, with CORS answered by the gateway as an HTTP API's
+// CorsConfiguration does.
+func newGateway(ctx context.Context, env Env) (http.Handler, error) {
+	ttl, err := gatewayCacheTTL()
+	if err != nil {
 		return nil, err
+	}
+	origins, err := corsOrigins(env)
+	if err != nil {
+		return nil, err
+	}
+	policy, err := cors.New(origins)
+	if err != nil {
+		return nil, err
+	}
+	backend, err := newTokenService(ctx, env)
+	if err != nil {
+		return nil, fmt.Errorf("token service: %w", err)
 	}
 	return devgateway.New(devgateway.Options{
 		InvokeURL: env.LambdaInvokeURL,
 		AWS:       env.AWS,
 		Function:  "authorizer",
 		Shape:     authorizerVars(env)["SHORTFUSE_AUTHORIZER_SHAPE"],
+		Backend:   backend,
+		Public:    publicRoutes,
+		CORS:      policy,
 		Region:    env.Region,
 		CacheTTL:  ttl,
 		Logger:    obs.NewLogger(os.Stderr, os.Getenv("SHORTFUSE_LOG_LEVEL")).With("component", "gateway"),
 	})
-}
-
-func gatewayWalkthrough(env Env) Section {
-	gw, ts := env.APIGatewayURL, env.TokenServiceURL
-	return Section{
-		Title: "API gateway + authorizer (a call, a revocation, the call refused)",
-		Commands: strings.Join([]string{
-			"# Exchange the Cognito ID token (from the sign-in step) for a session of your own:",
-			fmt.Sprintf(`GW=$(curl -sS %s/token -d grant_type=urn:ietf:params:oauth:grant-type:token-exchange \`, ts),
-			`  -d subject_token_type=urn:ietf:params:oauth:token-type:id_token --data-urlencode "subject_token=$ID_TOKEN" -d scope=read)`,
-			`export GW_ACCESS=$(node -p 'JSON.parse(process.argv[1]).access_token' "$GW")`,
-			`export GW_REFRESH=$(node -p 'JSON.parse(process.argv[1]).refresh_token' "$GW")`,
-			"# 1. The call succeeds; /hello echoes the context the authorizer passed on:",
-			fmt.Sprintf(`curl -sS -i -w '\n' %s/hello -H "Authorization: Bearer $GW_ACCESS"`, gw),
-			"# A route the token may not call (needs the shortfuse-admin group) is refused with 403,",
-			"# and a call without a token with 401:",
-			fmt.Sprintf(`curl -sS -i -w '\n' %s/admin/users -H "Authorization: Bearer $GW_ACCESS"`, gw),
-			fmt.Sprintf(`curl -sS -i -w '\n' %s/hello`, gw),
-			"# 2. Revoke the session (sign out, RFC 7009):",
-			fmt.Sprintf(`curl -sS -i %s/revoke --data-urlencode "token=$GW_REFRESH"`, ts),
-			"# 3. Within one revocation poll (1 s) the same call is refused with 401:",
-			fmt.Sprintf(`sleep 1.5; curl -sS -i -w '\n' %s/hello -H "Authorization: Bearer $GW_ACCESS"`, gw),
-			"# The authorizer itself, through the Lambda Invoke API, with a REST TOKEN event:",
-			fmt.Sprintf(`curl -sS -w '\n' %s/2015-03-31/functions/authorizer/invocations \`, env.LambdaInvokeURL),
-			`  -d '{"type":"TOKEN","authorizationToken":"Bearer '"$GW_ACCESS"'","methodArn":"arn:aws:execute-api:` + env.Region + `:000000000000:devapi/dev/GET/hello"}'`,
-		}, "\n"),
-	}
 }

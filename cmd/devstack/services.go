@@ -8,8 +8,9 @@ import (
 // Service is an HTTP server run by the dev stack, such as the token service.
 type Service struct {
 	// Name identifies the service: flag -<name>-port, environment variable
-	// SHORTFUSE_<NAME>_PORT, key in Env.ServiceURLs. "tokensvc" fills
-	// Env.TokenServiceURL and "gateway" Env.APIGatewayURL.
+	// SHORTFUSE_<NAME>_PORT, key in Env.ServiceURLs. "gateway" fills
+	// Env.APIGatewayURL and Env.TokenServiceURL (the token service is its
+	// backend), "demo" Env.DemoURL.
 	Name string
 	// Port is the default port.
 	Port int

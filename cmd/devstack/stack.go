@@ -195,10 +195,11 @@ func startStack(ctx context.Context, cfg config, logger *slog.Logger) (_ *stack,
 		u := url(cfg.ports[s.Name])
 		env.ServiceURLs[s.Name] = u
 		switch s.Name {
-		case "tokensvc":
-			env.TokenServiceURL = u
 		case "gateway":
-			env.APIGatewayURL = u
+			// The token service is served behind the gateway, as deployed.
+			env.APIGatewayURL, env.TokenServiceURL = u, u
+		case "demo":
+			env.DemoURL = u + "/"
 		}
 	}
 	st.env = env

@@ -239,18 +239,49 @@ func signUpMailSection(env Env) Section {
 	}
 }
 
-// customAuthSection starts a passwordless sign-in by invoking the custom
-// auth functions the way Cognito would.
+// customAuthSection runs a whole passwordless sign-in by invoking the
+// custom auth functions in the order Cognito's documented loop does
+// (define, create, verify, define...), since cognito-local cannot run
+// CUSTOM_AUTH: a START round, then a mailed code read from the SES
+// emulator and answered, until define issues tokens.
 func customAuthSection(env Env) Section {
-	create := fmt.Sprintf(`{"version":"1","triggerSource":"CreateAuthChallenge_Authentication","region":"%s","userPoolId":"%s","userName":"trent","callerContext":{"clientId":"%s"},"request":{"userAttributes":{"sub":"trent-sub","email":"trent@%s","email_verified":"true"},"challengeName":"CUSTOM_CHALLENGE","session":[{"challengeName":"CUSTOM_CHALLENGE","challengeResult":false,"challengeMetadata":"START"}],"clientMetadata":{"signInMethod":"code"}}}`,
-		env.Region, env.UserPoolID, env.ClientID, devTrustedDomain)
+	user := "trent@" + devTrustedDomain
+	common := fmt.Sprintf(`"version":"1","region":"%s","userPoolId":"%s","userName":"trent","callerContext":{"clientId":"%s"}`,
+		env.Region, env.UserPoolID, env.ClientID)
+	attrs := fmt.Sprintf(`"userAttributes":{"sub":"trent-sub","email":"%s","email_verified":"true"}`, user)
+	start := `{"challengeName":"CUSTOM_CHALLENGE","challengeResult":false,"challengeMetadata":"START"}`
+	answered := `{"challengeName":"CUSTOM_CHALLENGE","challengeResult":true,"challengeMetadata":"ANSWER"}`
+	define := func(session string) string {
+		return fmt.Sprintf(`{%s,"triggerSource":"DefineAuthChallenge_Authentication","request":{%s,"session":[%s],"userNotFound":false}}`, common, attrs, session)
+	}
+	create := func(session string) string {
+		return fmt.Sprintf(`{%s,"triggerSource":"CreateAuthChallenge_Authentication","request":{%s,"challengeName":"CUSTOM_CHALLENGE","session":[%s],"clientMetadata":{"signInMethod":"code"},"userNotFound":false}}`,
+			common, attrs, session)
+	}
+	verify := fmt.Sprintf(`{%s,"triggerSource":"VerifyAuthChallengeResponse_Authentication","request":{%s,"privateChallengeParameters":{"step":"answer","cid":"'"$PW_CID"'"},"challengeAnswer":"'"$PW_CODE"'","clientMetadata":{"signInMethod":"code"},"userNotFound":false}}`,
+		common, attrs)
+	code := fmt.Sprintf(`curl -sS %s/store | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const m=JSON.parse(s).emails.filter(e=>e.destination.to.includes("%s")&&/sign in/i.test(e.subject)).pop();console.log(/>(\d{6})</.exec(m.body.html)[1])})'`,
+		env.SESEndpoint, user)
 	return Section{
-		Title: "Passwordless sign-in (custom auth functions; cognito-local cannot run CUSTOM_AUTH)",
+		Title: "Passwordless sign-in, start to finish (custom auth functions driven as Cognito would; cognito-local cannot run CUSTOM_AUTH)",
 		Commands: strings.Join([]string{
-			"# createauth mails a one-time code and a magic link (see " + env.SESWebURL + "):",
-			fmt.Sprintf("curl -sS -w '\\n' %s/2015-03-31/functions/createauth/invocations -d '%s'", env.LambdaInvokeURL, create),
-			"# defineauth decides the next round from Cognito's session array:",
-			fmt.Sprintf(`curl -sS -w '\n' %s/2015-03-31/functions/defineauth/invocations -d '{"request":{"session":[]}}'`, env.LambdaInvokeURL),
+			"# invoke FUNCTION EVENT EXPECTED: one invocation through the Lambda Invoke API, its answer checked.",
+			fmt.Sprintf(`invoke() { local out; out=$(curl -sS %s/2015-03-31/functions/$1/invocations -d "$2"); echo "$out"; if grep -q "$3" <<<"$out"; then echo "   $1: $3"; else echo "!! $1: expected $3" >&2; return 1; fi; }`, env.LambdaInvokeURL),
+			"# InitiateAuth(CUSTOM_AUTH): define, with an empty session, asks for a custom challenge; create's first round is START (no mail):",
+			fmt.Sprintf(`invoke defineauth '%s' '"challengeName":"CUSTOM_CHALLENGE"'`, define("")),
+			fmt.Sprintf(`invoke createauth '%s' '"challengeMetadata":"START"'`, create("")),
+			"# The client answers START; define asks for the real challenge and create mails a code and a magic link:",
+			fmt.Sprintf(`invoke defineauth '%s' '"challengeName":"CUSTOM_CHALLENGE"'`, define(start)),
+			fmt.Sprintf(`PW_CID=$(curl -sS %s/2015-03-31/functions/createauth/invocations -d '%s' | node -p 'JSON.parse(require("fs").readFileSync(0)).response.privateChallengeParameters.cid')`,
+				env.LambdaInvokeURL, create(start)),
+			"# RespondToAuthChallenge with the mailed code (read from " + env.SESWebURL + "): verify checks it once,",
+			"sleep 0.5",
+			"PW_CODE=$(" + code + ")",
+			fmt.Sprintf(`invoke verifyauth '%s' '"answerCorrect":true'`, verify),
+			"# and define, seeing the correct answer, tells Cognito to issue tokens:",
+			fmt.Sprintf(`invoke defineauth '%s' '"issueTokens":true'`, define(start+","+answered)),
+			"# The same code again is refused (single use):",
+			fmt.Sprintf(`invoke verifyauth '%s' '"answerCorrect":false'`, verify),
 		}, "\n"),
 	}
 }

@@ -40,10 +40,11 @@ Commands:
                   [--global-signout=false] do not sign the user out of Cognito
   keys generate   [--alg ES256|RS256|EdDSA] [--out FILE]
                                     generate a signing key (private JWK)
-` + inviteUsage + `
+` + inviteUsage + triggersUsage + `
 Common flags (also from the environment):
   --table NAME          DynamoDB table (SHORTFUSE_TABLE)
-  --endpoint URL        DynamoDB endpoint, for the local stack (SHORTFUSE_AWS_ENDPOINT)
+  --endpoint URL        AWS endpoint (DynamoDB; Cognito and CloudFormation for triggers),
+                        for the local stack (SHORTFUSE_AWS_ENDPOINT)
   --region REGION       AWS region (AWS_REGION)
   --json                print JSON instead of text
   --timeout DURATION    give up after this long (default 30s)
@@ -67,7 +68,7 @@ type cli struct {
 
 func (c *cli) commonFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.table, "table", c.getenv("SHORTFUSE_TABLE"), "DynamoDB table")
-	fs.StringVar(&c.endpoint, "endpoint", c.getenv("SHORTFUSE_AWS_ENDPOINT"), "DynamoDB endpoint URL (local stack)")
+	fs.StringVar(&c.endpoint, "endpoint", c.getenv("SHORTFUSE_AWS_ENDPOINT"), "AWS endpoint URL (local stack)")
 	fs.StringVar(&c.region, "region", c.getenv("AWS_REGION"), "AWS region")
 	fs.BoolVar(&c.jsonOut, "json", false, "print JSON")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "overall time limit")
@@ -97,6 +98,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		"keys generate":   c.keysGenerate,
 	}
 	for k, f := range c.inviteCommands() {
+		cmds[k] = f
+	}
+	for k, f := range c.triggersCommands() {
 		cmds[k] = f
 	}
 	cmd, ok := cmds[name]

@@ -10,6 +10,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -27,6 +28,7 @@ import (
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
 	"github.com/shortfuse/shortfuse/shared/keys"
 	"github.com/shortfuse/shortfuse/shared/obs"
+	"github.com/shortfuse/shortfuse/shared/secret"
 	"github.com/shortfuse/shortfuse/shared/store"
 	"github.com/shortfuse/shortfuse/tokensvc"
 )
@@ -76,12 +78,17 @@ func build(ctx context.Context, env *config.Env, log *slog.Logger) (*tokensvc.Se
 	if err != nil {
 		return nil, cfg, err
 	}
-	ks, err := keys.Load(ctx, cfg.SigningKey, cfg.SigningKID, keys.Fetchers{
-		SSM:     ssm.NewFromConfig(awsCfg),
-		Secrets: secretsmanager.NewFromConfig(awsCfg),
-	})
+	ssmClient, secretsClient := ssm.NewFromConfig(awsCfg), secretsmanager.NewFromConfig(awsCfg)
+	ks, err := keys.Load(ctx, cfg.SigningKey, cfg.SigningKID, keys.Fetchers{SSM: ssmClient, Secrets: secretsClient})
 	if err != nil {
 		return nil, cfg, err
+	}
+	var nonceKey []byte
+	if cfg.DPoPNonceKey != "" {
+		nonceKey, err = secret.Read(ctx, cfg.DPoPNonceKey, secret.Fetchers{SSM: ssmClient, Secrets: secretsClient}, 4096)
+		if err != nil {
+			return nil, cfg, fmt.Errorf("SHORTFUSE_DPOP_NONCE_KEY: %w", err)
+		}
 	}
 	cognitoKeys := jwtverify.NewRemoteJWKS(cfg.CognitoJWKSURL, jwtverify.RemoteOptions{})
 	// A failed warm-up is not fatal: the first exchange fetches again, and
@@ -91,6 +98,9 @@ func build(ctx context.Context, env *config.Env, log *slog.Logger) (*tokensvc.Se
 	}
 	opts := []tokensvc.Option{tokensvc.WithLogger(log), tokensvc.WithCognitoKeys(cognitoKeys),
 		tokensvc.WithMetrics(obs.NewCounter(os.Stdout, "tokensvc"))}
+	if nonceKey != nil {
+		opts = append(opts, tokensvc.WithDPoPNonceKey(nonceKey))
+	}
 	if cfg.UserPoolID != "" {
 		cog := cognitoidentityprovider.NewFromConfig(awsCfg)
 		opts = append(opts, tokensvc.WithSignOut(cog), tokensvc.WithCognitoUsers(cog))

@@ -15,6 +15,8 @@
 //	      (default: the token service's SHORTFUSE_ACCESS_TOKEN_TTL)
 //	grace refresh grace window in seconds, 0 to MaxGrace; 0 turns it off
 //	      (default: the token service's SHORTFUSE_REFRESH_GRACE)
+//	dpop  DPoP (RFC 9449) policy: required, allowed or off
+//	      (default: the token service's SHORTFUSE_DPOP)
 package appclient
 
 import (
@@ -47,7 +49,20 @@ type Client struct {
 	// its own (no window), hence the flag.
 	Grace    time.Duration
 	HasGrace bool
+	// DPoP is the client's DPoP policy (DPoPRequired, DPoPAllowed,
+	// DPoPOff), "" for the deployment's default.
+	DPoP string
 }
+
+// DPoP policies.
+const (
+	DPoPRequired = "required" // every token is DPoP-bound; a request without a proof is refused
+	DPoPAllowed  = "allowed"  // a request with a proof gets bound tokens, one without gets Bearer tokens
+	DPoPOff      = "off"      // DPoP headers are ignored; tokens are Bearer tokens
+)
+
+// ValidDPoP reports whether p is one of the DPoP policies.
+func ValidDPoP(p string) bool { return p == DPoPRequired || p == DPoPAllowed || p == DPoPOff }
 
 // setters apply one key=value to a client. Adding a per-client setting is
 // one entry here, a field on Client and a line in the package doc.
@@ -59,6 +74,13 @@ var setters = map[string]func(c *Client, v string) error{
 			return fmt.Errorf("lifetime %q is not a number of seconds in [%d, %d]", v, int(MinTTL.Seconds()), int(MaxTTL.Seconds()))
 		}
 		c.TTL = d
+		return nil
+	},
+	"dpop": func(c *Client, v string) error {
+		if !ValidDPoP(v) {
+			return fmt.Errorf("dpop %q is not required, allowed or off", v)
+		}
+		c.DPoP = v
 		return nil
 	},
 	"grace": func(c *Client, v string) error {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"time"
 
@@ -188,4 +189,18 @@ func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Date", time.Now().UTC().Format(http.TimeFormat))
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// SampleEvent is the authorizer event the gateway would send for a request
+// with method, path and Authorization header, as JSON: for walkthroughs
+// that invoke the authorizer directly.
+func (g *Gateway) SampleEvent(method, path, authorization string) ([]byte, error) {
+	r := httptest.NewRequest(method, path, nil)
+	r.Header.Set("Authorization", authorization)
+	r.RemoteAddr = "127.0.0.1:1"
+	ev, err := g.event(r, g.prefix+"/"+method+path, authorization)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(ev)
 }

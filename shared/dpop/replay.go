@@ -76,10 +76,3 @@ func (c *replayCache) use(k replayKey, expires, now int64) error {
 	c.count++
 	return nil
 }
-
-// len returns the number of entries held, expired or not.
-func (c *replayCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.count
-}

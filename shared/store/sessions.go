@@ -31,6 +31,9 @@ const (
 	aScope        = "scope"
 	aOriginJTI    = "origin_jti"
 	aAuthTime     = "auth_time"
+	aACR          = "acr"
+	aAMR          = "amr"
+	aJKT          = "jkt"
 	aCreatedAt    = "created_at"
 	aLastUsedAt   = "last_used_at"
 	aIdleExp      = "idle_exp"
@@ -116,6 +119,11 @@ func sessionItem(sess *Session, ttl int64) item {
 	putTime(it, aLastUsedAt, sess.LastUsedAt)
 	putTime(it, aAuthTime, sess.AuthTime)
 	putTime(it, aAccessExp, sess.AccessExpiresAt)
+	putS(it, aACR, sess.ACR)
+	if len(sess.AMR) > 0 {
+		it[aAMR] = attrStrings(sess.AMR)
+	}
+	putS(it, aJKT, sess.JKT)
 	putTime(it, aRevokedAt, sess.RevokedAt)
 	putS(it, aRevokeReason, sess.RevokeReason)
 	putS(it, aRevLog, sess.RevocationLog)
@@ -149,6 +157,9 @@ func decodeSession(it item) (*Session, error) {
 		Scope:           d.str(aScope),
 		OriginJTI:       d.str(aOriginJTI),
 		AuthTime:        d.time(aAuthTime),
+		ACR:             d.str(aACR),
+		AMR:             d.strings(aAMR),
+		JKT:             d.str(aJKT),
 		CreatedAt:       d.reqTime(aCreatedAt),
 		LastUsedAt:      d.time(aLastUsedAt),
 		IdleExpiresAt:   d.reqTime(aIdleExp),

@@ -48,6 +48,12 @@ type Session struct {
 	Scope     string
 	OriginJTI string    // origin_jti (or jti) of the Cognito ID token exchanged
 	AuthTime  time.Time // auth_time of the Cognito login
+	ACR       string    // acr of the Cognito login, when it has one
+	AMR       []string  // amr of the Cognito login, when it has one
+	// JKT is the RFC 7638 thumbprint of the DPoP key the session's tokens
+	// are bound to (RFC 9449): every refresh needs a proof made with it.
+	// "" for a session of Bearer tokens. It never changes.
+	JKT string
 
 	CreatedAt     time.Time
 	LastUsedAt    time.Time

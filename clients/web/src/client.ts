@@ -123,6 +123,7 @@ export class ShortfuseClient extends EventTarget {
   private state: TokenState | null = null;
   private readonly ended = new Set<string>();
   private inflight: Promise<TokenState> | undefined;
+  private lastForced = -Infinity;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
 
@@ -205,13 +206,9 @@ export class ShortfuseClient extends EventTarget {
     let res = await this.send(req.clone(), s, "api");
     if (res.status !== 401) return res;
     this.stats.unauthorized++;
-    try {
-      s = await this.refresh(s.accessToken);
-    } catch (e) {
-      if (e instanceof SignedOutError) return res;
-      throw e;
-    }
-    res = await this.send(req, s, "api");
+    const fresh = await this.afterUnauthorized(s);
+    if (!fresh) return res;
+    res = await this.send(req, fresh, "api");
     if (res.status === 401) this.stats.unauthorizedAfterRetry++;
     return res;
   }
@@ -360,16 +357,21 @@ export class ShortfuseClient extends EventTarget {
     return this.now() >= s.expiresAt - this.aheadMs(s);
   }
 
-  private schedule(): void {
+  private schedule(minDelay = 0): void {
     clearTimeout(this.timer);
     const s = this.state;
     if (!s || this.closed || this.o.autoRefresh === false) return;
-    // Tabs wake at slightly different times so that one refreshes and the others
-    // find its tokens when they get the lock.
+    // Tabs wake at slightly different times inside the refresh-ahead window, so that
+    // one refreshes and the others find its tokens when they get the lock.
     const ahead = this.aheadMs(s);
-    const delay = Math.max(0, s.expiresAt - ahead - this.now() - Math.random() * ahead * 0.25);
+    const delay = Math.max(minDelay, s.expiresAt - ahead - this.now() + Math.random() * ahead * 0.25);
     this.timer = setTimeout(() => {
-      this.refresh().catch(() => {});
+      this.refresh()
+        .catch(() => {})
+        .finally(() => {
+          // Nothing new (the service was unreachable): try again in a second.
+          if (this.state === s) this.schedule(1000);
+        });
     }, delay);
     (this.timer as { unref?: () => void }).unref?.();
   }
@@ -498,17 +500,29 @@ export class ShortfuseClient extends EventTarget {
 
   /** A call to the token service's Bearer endpoints, with the same 401 handling as fetch. */
   private async fetchKind(url: string, init: RequestInit, kind: OutgoingRequest["kind"]): Promise<Response> {
-    let s = await this.current();
+    const s = await this.current();
     const req = new Request(url, { ...init, credentials: "omit", cache: "no-store" });
-    let res = await this.send(req.clone(), s, kind);
+    const res = await this.send(req.clone(), s, kind);
     if (res.status !== 401) return res;
+    const fresh = await this.afterUnauthorized(s);
+    return fresh ? this.send(req, fresh, kind) : res;
+  }
+
+  /**
+   * The tokens to retry a refused call with, or null to hand the 401 back: the
+   * session ended, or a refresh forced by a 401 happened less than a second ago
+   * (an API that refuses every token must not make each call rotate the session).
+   */
+  private async afterUnauthorized(s: TokenState): Promise<TokenState | null> {
+    if (this.state && this.state.accessToken !== s.accessToken) return this.state; // rotated meanwhile
+    if (this.now() - this.lastForced < 1000) return null;
+    this.lastForced = this.now();
     try {
-      s = await this.refresh(s.accessToken);
+      return await this.refresh(s.accessToken);
     } catch (e) {
-      if (e instanceof SignedOutError) return res;
+      if (e instanceof SignedOutError) return null;
       throw e;
     }
-    return this.send(req, s, kind);
   }
 }
 

@@ -69,8 +69,9 @@ test("sign-in exchanges the ID token (RFC 8693) and keeps the tokens", async (t)
 });
 
 test("fetch attaches the token; a 401 is retried once after a refresh", async (t) => {
-  const srv = new FakeTokenService();
-  const b = browser(srv);
+  const clock = { t: 1_000_000 };
+  const srv = new FakeTokenService({ now: () => clock.t });
+  const b = browser(srv, { clock });
   t.after(b.close);
   const [c] = b.list;
   await c.signIn();
@@ -88,10 +89,33 @@ test("fetch attaches the token; a 401 is retried once after a refresh", async (t
   assert.equal(c.stats.refreshes, 1);
 
   // Always refused: exactly one retry, the 401 is handed back.
+  clock.t += 1000;
   srv.intercept = (path) => (path === "/api" ? new Response(null, { status: 401 }) : undefined);
   const refusedRes = await c.fetch("https://api.example/api");
   assert.equal(refusedRes.status, 401);
   assert.equal(c.stats.unauthorizedAfterRetry, 1);
+  assert.equal(c.stats.refreshes, 2);
+
+  // An API that refuses everything: at most one forced refresh a second, not one per call.
+  const many = await Promise.all(Array.from({ length: 20 }, () => c.fetch("https://api.example/api")));
+  assert.ok(many.every((r) => r.status === 401));
+  assert.equal(c.stats.refreshes, 2);
+  clock.t += 1000;
+  await c.fetch("https://api.example/api");
+  assert.equal(c.stats.refreshes, 3);
+});
+
+test("the timer refreshes ahead of expiry without any call", async (t) => {
+  const srv = new FakeTokenService({ lifetime: 5 });
+  const b = browser(srv, { autoRefresh: true });
+  t.after(b.close);
+  const [c] = b.list;
+  await c.signIn();
+  const first = await c.accessToken();
+  // 5-second tokens are refreshed 2 to 2.5 s ahead of expiry.
+  await new Promise((resolve) => c.addEventListener("tokens", resolve, { once: true }));
+  assert.equal(c.stats.refreshes, 1);
+  assert.notEqual(await c.accessToken(), first);
 });
 
 test("one refresh for many concurrent calls in one tab", async (t) => {
