@@ -171,7 +171,8 @@ type Decision struct {
 	// or ErrRoute.
 	Reason error
 
-	g *grant // nil when no token was verified
+	g  *grant // nil when no token was verified
+	ok mask   // the routes the token may call now, step-up rules applied
 }
 
 // Subject returns the token's sub, or "" when no token was verified.
@@ -190,6 +191,9 @@ type grant struct {
 	groups                    []string
 	rev                       revset.Token
 	jkt                       string    // cnf.jkt: the key the token is bound to, or ""
+	acr                       string    // of the sign-in, for step-up rules
+	amr                       []string  // of the sign-in, for step-up rules
+	authTime                  time.Time // of the sign-in, for step-up rules
 	until                     time.Time // the cached grant is usable before this
 	ok                        mask      // per route of the table: may this token call it
 	memo                      atomic.Pointer[memo]
@@ -197,6 +201,7 @@ type grant struct {
 
 type memo struct {
 	key  string // what the response depends on besides the token (the ARN prefix)
+	ok   mask   // and the routes allowed at the time (step-up rules)
 	resp any
 }
 
@@ -214,9 +219,12 @@ func (a *Authorizer) newGrant(c *jwtverify.Claims) *grant {
 			OriginJTI: c.OriginJTI,
 			AuthTime:  c.AuthTime,
 		},
-		jkt:   c.JKT,
-		until: c.ExpiresAt,
-		ok:    a.routes.satisfied(c.Groups, c.Scope),
+		jkt:      c.JKT,
+		acr:      c.ACR,
+		amr:      c.AMR,
+		authTime: c.AuthTime,
+		until:    c.ExpiresAt,
+		ok:       a.routes.satisfied(c.Groups, c.Scope),
 	}
 	if a.maxAge > 0 && !c.IssuedAt.IsZero() {
 		if t := c.IssuedAt.Add(a.maxAge); t.Before(g.until) {
@@ -281,10 +289,18 @@ func (a *Authorizer) DecideRequest(ctx context.Context, r *Request, arn MethodAR
 		}
 		return Decision{Effect: Unavailable, Reason: err, g: g}
 	}
-	if !a.routes.allows(g.ok, arn.Resource) {
-		return Decision{Effect: Deny, Reason: ErrRoute, g: g}
+	// Step-up rules depend on the time, so they are applied per request
+	// to the grant's cached answers.
+	ok, stepUp := a.routes.stepUpMask(g.ok, g, a.now(), arn.Resource)
+	switch {
+	case !a.routes.allows(g.ok, arn.Resource):
+		return Decision{Effect: Deny, Reason: ErrRoute, g: g, ok: ok}
+	case stepUp != nil:
+		return Decision{Effect: Deny, Reason: stepUp, g: g, ok: ok}
+	case !a.routes.allows(ok, arn.Resource):
+		return Decision{Effect: Deny, Reason: ErrRoute, g: g, ok: ok}
 	}
-	return Decision{Effect: Allow, g: g}
+	return Decision{Effect: Allow, g: g, ok: ok}
 }
 
 // record counts a decision by outcome and logs it.

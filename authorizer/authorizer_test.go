@@ -408,7 +408,8 @@ func TestFailClosed(t *testing.T) {
 	t.Run("log unreachable at cold start", func(t *testing.T) {
 		log := &memLog{}
 		log.fail(store.ErrUnavailable)
-		set := revset.New(log, revset.Options{Poll: time.Hour, Grace: 2 * time.Hour})
+		set := revset.New(revset.SourceFunc(log.RevocationsSince), revset.Options{Poll: time.Hour, Grace: 2 * time.Hour,
+			InitWait: 50 * time.Millisecond, LoadWait: time.Millisecond})
 		defer set.Close()
 		if err := set.Start(context.Background()); err == nil {
 			t.Fatal("load succeeded")

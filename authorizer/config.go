@@ -56,8 +56,11 @@ type Config struct {
 	// (SHORTFUSE_LEEWAY).
 	Leeway time.Duration
 
-	Poll, Grace time.Duration
-	Strict      bool
+	// Revocation log: see package revset and docs/scale.md.
+	Poll, Grace, Overlap time.Duration
+	InitWait             time.Duration
+	Strict, Consistent   bool
+	Layout               store.RevocationLayout
 	// Lookback is how far back the initial load reads the revocation log
 	// (zero: all of it). In direct mode it covers the longest a writer
 	// keeps an entry live.
@@ -141,6 +144,12 @@ func LoadConfig(env *config.Env) (Config, error) {
 	}
 	c.Strict = env.Bool("SHORTFUSE_REVOCATION_STRICT", false)
 	c.Lookback = revocationLookback(env, c)
+	c.Overlap = env.Duration("SHORTFUSE_REVOCATION_OVERLAP", revset.DefaultOverlap, 100*time.Millisecond, time.Minute)
+	c.Consistent = env.Bool("SHORTFUSE_REVOCATION_CONSISTENT", false)
+	// Lambda gives a function's init phase 10 s; the rest of init needs a
+	// little of it.
+	c.InitWait = env.Duration("SHORTFUSE_REVOCATION_INIT_WAIT", revset.DefaultInitWait, 100*time.Millisecond, 9*time.Second)
+	c.Layout = store.RevocationLayoutFromEnv(env)
 
 	if src := env.Required("SHORTFUSE_ROUTES"); src != "" {
 		data := []byte(src)
@@ -287,16 +296,23 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Authorizer, error) {
 			}
 			db = dynamodb.NewFromConfig(awsCfg)
 		}
-		set := revset.New(store.New(db, cfg.Table), revset.Options{
-			Poll:     cfg.Poll,
-			Grace:    cfg.Grace,
-			Strict:   cfg.Strict,
-			Lookback: cfg.Lookback,
-			Now:      deps.Now,
-			Logger:   log,
+		layout := cfg.Layout
+		if layout == (store.RevocationLayout{}) {
+			layout = store.DefaultRevocationLayout()
+		}
+		set := revset.New(store.New(db, cfg.Table, store.WithRevocationLayout(layout)), revset.Options{
+			Poll:       cfg.Poll,
+			Grace:      cfg.Grace,
+			Overlap:    cfg.Overlap,
+			Consistent: cfg.Consistent,
+			InitWait:   cfg.InitWait,
+			Strict:     cfg.Strict,
+			Lookback:   cfg.Lookback,
+			Now:        deps.Now,
+			Logger:     log,
 		})
 		if err := set.Start(ctx); err != nil {
-			log.Error("revocation log not loaded at init; refusing every request until it is", "error", err.Error())
+			log.Error("revocation log not loaded at init; loading in the background and refusing every request until it is", "error", err.Error())
 		}
 		closers = append(closers, set.Close)
 		rev = set

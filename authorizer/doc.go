@@ -101,6 +101,26 @@
 // Authorizer.Challenge) is logged with the refusal ("challenge") rather
 // than sent.
 //
+// # Step-up rules (RFC 9470)
+//
+// A route may also ask more of the sign-in behind the token: "max_age"
+// (seconds since its auth_time), "acr" (one of these authentication context
+// classes) and "amr" (all of these authentication methods, e.g. ["mfa"]);
+// the token service copies acr, amr and auth_time from the Cognito login
+// into its access tokens, and Cognito ID tokens carry them in direct mode.
+// They are checked on every request, cached token or not. A valid token
+// whose sign-in is too old or too weak for the route is refused with
+// ErrStepUp (a StepUpError naming max_age and acr_values), as a Deny: API
+// Gateway answers 403, and the authorizer cannot add the RFC 9470
+// WWW-Authenticate challenge to API Gateway's answers, so it logs it
+// ("challenge": Bearer error="insufficient_user_authentication",
+// max_age=..., acr_values="...") and, in the IAM policy shapes, puts it in the
+// context as "error" and "wwwAuthenticate", where a REST API gateway
+// response for ACCESS_DENIED can pass it on ($context.authorizer.wwwAuthenticate).
+// The policy leaves out the routes the sign-in no longer meets; a cached
+// policy can keep allowing a max_age route for up to the cache TTL after the
+// sign-in got too old, so set the TTL to 0, or count it in max_age.
+//
 // # Revocation bound
 //
 // Each warm authorizer polls the revocation log every SHORTFUSE_REVOCATION_POLL

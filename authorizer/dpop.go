@@ -180,6 +180,3 @@ func validPublicBase(s string) (string, error) {
 	}
 	return strings.TrimSuffix(s, "/"), nil
 }
-
-// stepUpChallenge is filled in by the route policy's step-up rules.
-func (d Decision) stepUpChallenge(*Request) string { return "" }

@@ -105,7 +105,7 @@ func newFixtureFor(t testing.TB, iss *jwttest.Issuer, mode string, jwks []byte, 
 		o(&cfg)
 	}
 	log := &memLog{}
-	set := revset.New(log, revset.Options{Poll: time.Hour, Grace: 2 * time.Hour})
+	set := revset.New(revset.SourceFunc(log.RevocationsSince), revset.Options{Poll: time.Hour, Grace: 2 * time.Hour})
 	t.Cleanup(set.Close)
 	if err := set.Start(context.Background()); err != nil {
 		t.Fatal(err)

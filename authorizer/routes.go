@@ -16,10 +16,18 @@ import (
 // as in the IAM policy API Gateway evaluates. A token may call a route when it
 // is in at least one of Groups (if any are listed) and holds every one of
 // Scopes (if any are listed); a route with neither admits any valid token.
+//
+// Step-up rules (RFC 9470) ask more of the sign-in behind the token: MaxAge
+// (seconds) since its auth_time, an acr among ACR, every amr member of AMR.
+// A valid token that fails them is refused with ErrStepUp and told what to
+// do (see StepUpError), unlike a token lacking a group or scope.
 type Route struct {
 	Pattern string   `json:"route"`
 	Groups  []string `json:"groups,omitempty"`
 	Scopes  []string `json:"scopes,omitempty"`
+	MaxAge  int      `json:"max_age,omitempty"`
+	ACR     []string `json:"acr,omitempty"`
+	AMR     []string `json:"amr,omitempty"`
 }
 
 // Routes is a compiled route table.
@@ -30,6 +38,7 @@ type Route struct {
 // Deny on those it does not satisfy that overlap one it does.
 type Routes struct {
 	routes []compiledRoute
+	stepUp bool // some route has step-up rules
 }
 
 type compiledRoute struct {
@@ -94,6 +103,17 @@ func NewRoutes(rs []Route) (*Routes, error) {
 			if s == "" || strings.ContainsAny(s, " ") {
 				return nil, fmt.Errorf("route table: route %d: bad scope %q", i, s)
 			}
+		}
+		if r.MaxAge < 0 || r.MaxAge > 366*24*3600 {
+			return nil, fmt.Errorf("route table: route %d: max_age %d is not a number of seconds up to a year", i, r.MaxAge)
+		}
+		for _, v := range append(slices.Clone(r.ACR), r.AMR...) {
+			if v == "" || strings.ContainsAny(v, " \"\\,") || len(v) > 256 {
+				return nil, fmt.Errorf("route table: route %d: bad acr or amr value %q", i, v)
+			}
+		}
+		if r.MaxAge > 0 || len(r.ACR) > 0 || len(r.AMR) > 0 {
+			t.stepUp = true
 		}
 		t.routes[i] = compiledRoute{Route: r, resources: res}
 	}

@@ -135,7 +135,7 @@ func (a *Authorizer) policyDecision(ctx context.Context, r *Request, methodARN s
 		if d.g.jkt != "" {
 			return a.boundPolicy(d, methodARN), nil
 		}
-		return a.policy(d.g, arn.Prefix), nil
+		return a.policy(d, arn.Prefix), nil
 	case Unavailable:
 		return events.APIGatewayCustomAuthorizerResponse{}, errUnavailable
 	}
@@ -147,18 +147,37 @@ func (a *Authorizer) policyDecision(ctx context.Context, r *Request, methodARN s
 // route of the stage: it allows exactly the routes the token may call and
 // explicitly denies those it may not call that overlap them. A request for
 // a route outside the Allow list is refused with 403 by API Gateway itself.
-func (a *Authorizer) policy(g *grant, prefix string) events.APIGatewayCustomAuthorizerResponse {
-	if m := g.memo.Load(); m != nil && m.key == prefix {
+//
+// With step-up rules the routes the token may call change with time (a
+// sign-in gets older), so the policy follows the decision's routes; a cached
+// policy can outlive a max_age by the cache's TTL. A step-up refusal's
+// context also holds "error" (insufficient_user_authentication) and
+// "wwwAuthenticate" (the RFC 9470 challenge), for a gateway response to
+// pass on.
+func (a *Authorizer) policy(d Decision, prefix string) events.APIGatewayCustomAuthorizerResponse {
+	g := d.g
+	var stepUp *StepUpError
+	if errors.As(d.Reason, &stepUp) {
+		r := events.APIGatewayCustomAuthorizerResponse{
+			PrincipalID:    g.sub,
+			PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{Version: policyVersion, Statement: a.statements(d.ok, prefix)},
+			Context:        g.restContext(),
+		}
+		r.Context["error"] = ErrStepUp.Error()
+		r.Context["wwwAuthenticate"] = d.stepUpChallenge(nil)
+		return r
+	}
+	if m := g.memo.Load(); m != nil && m.key == prefix && m.ok == d.ok {
 		if r, ok := m.resp.(events.APIGatewayCustomAuthorizerResponse); ok {
 			return r
 		}
 	}
 	r := events.APIGatewayCustomAuthorizerResponse{
 		PrincipalID:    g.sub,
-		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{Version: policyVersion, Statement: a.statements(g.ok, prefix)},
+		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{Version: policyVersion, Statement: a.statements(d.ok, prefix)},
 		Context:        g.restContext(),
 	}
-	g.memo.Store(&memo{key: prefix, resp: r})
+	g.memo.Store(&memo{key: prefix, ok: d.ok, resp: r})
 	return r
 }
 
@@ -173,13 +192,18 @@ func (a *Authorizer) boundPolicy(d Decision, methodARN string) events.APIGateway
 	if d.Effect == Allow {
 		effect = "Allow"
 	}
-	return events.APIGatewayCustomAuthorizerResponse{
+	r := events.APIGatewayCustomAuthorizerResponse{
 		PrincipalID: d.g.sub,
 		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{Version: policyVersion, Statement: []events.IAMPolicyStatement{
 			{Action: invokeAction, Effect: effect, Resource: []string{methodARN}},
 		}},
 		Context: d.g.restContext(),
 	}
+	if errors.Is(d.Reason, ErrStepUp) {
+		r.Context["error"] = ErrStepUp.Error()
+		r.Context["wwwAuthenticate"] = d.stepUpChallenge(&Request{DPoP: true})
+	}
+	return r
 }
 
 // statements returns the policy statements for a route mask and prefix.

@@ -21,6 +21,10 @@ type Config struct {
 	// Revocation is how long revocations last, read as every revocation
 	// writer reads it (revoke.LoadPolicy).
 	Revocation revoke.Policy
+	// RevocationLayout is where log entries are written
+	// (SHORTFUSE_REVOCATION_REPLICAS, SHORTFUSE_REVOCATION_SHARDS, as the
+	// token service's and the authorizer's).
+	RevocationLayout store.RevocationLayout
 
 	DynamoDBEndpoint string // SHORTFUSE_DYNAMODB_ENDPOINT (local stack)
 	CognitoEndpoint  string // SHORTFUSE_COGNITO_ENDPOINT (local stack)
@@ -36,6 +40,7 @@ func LoadConfig(env *config.Env) (Config, error) {
 		env.Fail("SHORTFUSE_COGNITO_USER_POOL_ID", "%q is not a user pool id", c.UserPoolID)
 	}
 	c.Revocation = revoke.LoadPolicy(env)
+	c.RevocationLayout = store.RevocationLayoutFromEnv(env)
 	c.DynamoDBEndpoint = env.URL("SHORTFUSE_DYNAMODB_ENDPOINT", "")
 	c.CognitoEndpoint = env.URL("SHORTFUSE_COGNITO_ENDPOINT", "")
 	return c, env.Err()
@@ -58,5 +63,6 @@ func FromEnv(ctx context.Context, env *config.Env, log *slog.Logger) (*Handler, 
 			o.BaseEndpoint = aws.String(cfg.CognitoEndpoint)
 		}
 	})
-	return New(cfg, store.New(db, cfg.Table, store.WithTimeout(awsx.CallTimeout)), cog, log)
+	return New(cfg, store.New(db, cfg.Table, store.WithTimeout(awsx.CallTimeout),
+		store.WithRevocationLayout(cfg.RevocationLayout)), cog, log)
 }

@@ -98,7 +98,7 @@ func newDecisionFixture(b *testing.B) (*decisionFixture, error) {
 	}
 	// Polled by hand: the benchmarks measure decisions, not polls. The set
 	// lives as long as the process.
-	set := revset.New(log, revset.Options{Poll: time.Hour, Grace: 2 * time.Hour})
+	set := revset.New(revset.SourceFunc(log.RevocationsSince), revset.Options{Poll: time.Hour, Grace: 2 * time.Hour})
 	if err := set.Start(context.Background()); err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/shortfuse/shortfuse/shared/cors"
 	"github.com/shortfuse/shortfuse/shared/dpop"
 	"github.com/shortfuse/shortfuse/shared/revoke"
+	"github.com/shortfuse/shortfuse/shared/store"
 )
 
 // Limits of the settings.
@@ -77,9 +78,13 @@ type Config struct {
 	// load that far back. A configuration whose entries would need longer is
 	// refused.
 	RevocationRetention time.Duration
-	MaxBodyBytes        int64         // SHORTFUSE_MAX_BODY_BYTES
-	Scopes              []string      // SHORTFUSE_SCOPES
-	Leeway              time.Duration // SHORTFUSE_LEEWAY
+	// RevocationLayout is where the revocation log is written
+	// (SHORTFUSE_REVOCATION_REPLICAS, SHORTFUSE_REVOCATION_SHARDS); the
+	// authorizers must read the same layout.
+	RevocationLayout store.RevocationLayout
+	MaxBodyBytes     int64         // SHORTFUSE_MAX_BODY_BYTES
+	Scopes           []string      // SHORTFUSE_SCOPES
+	Leeway           time.Duration // SHORTFUSE_LEEWAY
 
 	// CORSOrigins are the browser origins allowed to call the service
 	// (SHORTFUSE_CORS_ORIGINS, exact origins, see shared/cors).
@@ -120,6 +125,7 @@ func (c *Config) DPoPFor(id string) string {
 func LoadConfig(env *config.Env) (Config, error) {
 	var c Config
 	c.Table = env.Required("SHORTFUSE_TABLE")
+	c.RevocationLayout = store.RevocationLayoutFromEnv(env)
 	c.AWSEndpoint = env.URL("SHORTFUSE_AWS_ENDPOINT", "")
 	c.Issuer = strings.TrimSuffix(requiredURL(env, "SHORTFUSE_ISSUER"), "/")
 	c.Audience = env.String("SHORTFUSE_AUDIENCE", c.Issuer)

@@ -131,8 +131,13 @@ const eventRefreshGrace = "refresh_grace"
 // answer. nil, nil means it is not (reuse detection applies).
 func (s *Service) graceAfterLostRace(ctx context.Context, sid, tok string, hash []byte, scope string, info *reqInfo) (*TokenResponse, error) {
 	sess, err := s.store.GetSession(ctx, sid)
-	if err != nil {
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
+	}
+	if err != nil {
+		// Unknown state: answer 503 rather than count a likely retry as
+		// reuse; the retry, inside the window, gets its grace answer.
+		return nil, err
 	}
 	now := s.now()
 	if !s.inGrace(sess, hash, now) {

@@ -151,6 +151,20 @@ func TestRefreshGraceExpired(t *testing.T) {
 		t.Fatalf("session not revoked for reuse: %+v", sess)
 	}
 	revokedAt := sess.RevokedAt
+	revs, err := e.store.RevocationsSince(context.Background(), e.clock.Now().Add(-time.Hour), e.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	logged := 0
+	for _, r := range revs {
+		if r.Kind == store.RevokeSession && r.Value == sess.ID {
+			logged++
+		}
+	}
+	if logged == 0 {
+		t.Fatal("the reuse revocation was not logged for authorizers")
+	}
+	t.Logf("%d concurrent replays after the window: all invalid_grant, session revoked at %v, %d log entries for it", n, revokedAt, logged)
 	wantError(t, e.refresh(r1), http.StatusBadRequest, "invalid_grant")
 	if again := e.session(r0); !again.RevokedAt.Equal(revokedAt) {
 		t.Fatalf("revocation time moved: %v then %v", revokedAt, again.RevokedAt)

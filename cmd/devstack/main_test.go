@@ -392,6 +392,9 @@ func TestWalkthroughUnderOverrides(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the stack once per override")
 	}
+	// Two stacks at a time: most of a run is waiting (start-up, the
+	// revocation poll), and more would crowd a small machine.
+	slots := make(chan struct{}, 2)
 	for _, tc := range []struct {
 		name   string
 		env    []string
@@ -408,6 +411,9 @@ func TestWalkthroughUnderOverrides(t *testing.T) {
 			[]string{"shape rest-request"}, []string{"refused"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			slots <- struct{}{}
+			defer func() { <-slots }()
 			ds := startDevStack(t, tc.env...)
 			for _, want := range tc.script {
 				if !strings.Contains(ds.stdout.String(), want) {

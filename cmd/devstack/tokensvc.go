@@ -82,7 +82,7 @@ func newTokenService(ctx context.Context, env Env) (http.Handler, error) {
 	}
 	// cognito-local's AdminUserGlobalSignOut is missing, so global sign-out
 	// is not wired here: ?global_signout=true answers invalid_request.
-	return tokensvc.New(cfg, store.New(db, cfg.Table), ks,
+	return tokensvc.New(cfg, store.New(db, cfg.Table, store.WithRevocationLayout(cfg.RevocationLayout)), ks,
 		tokensvc.WithCognitoKeys(cognitoKeys),
 		tokensvc.WithLogger(obs.NewLogger(os.Stderr, os.Getenv("SHORTFUSE_LOG_LEVEL"))))
 }

@@ -182,7 +182,17 @@ func (c *cli) store(ctx context.Context) (*store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return store.New(dynamodb.NewFromConfig(cfg), c.table), nil
+	// The CLI writes revocations: it must use the layout the authorizers read.
+	vars := map[string]string{}
+	for _, k := range []string{store.EnvRevocationReplicas, store.EnvRevocationShards} {
+		vars[k] = c.getenv(k)
+	}
+	env := config.FromMap(vars)
+	layout := store.RevocationLayoutFromEnv(env)
+	if err := env.Err(); err != nil {
+		return nil, err
+	}
+	return store.New(dynamodb.NewFromConfig(cfg), c.table, store.WithRevocationLayout(layout)), nil
 }
 
 func (c *cli) printJSON(v any) error {

@@ -105,7 +105,7 @@ func build(ctx context.Context, env *config.Env, log *slog.Logger) (*tokensvc.Se
 		cog := cognitoidentityprovider.NewFromConfig(awsCfg)
 		opts = append(opts, tokensvc.WithSignOut(cog), tokensvc.WithCognitoUsers(cog))
 	}
-	st := store.New(dynamodb.NewFromConfig(awsCfg), cfg.Table)
+	st := store.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, store.WithRevocationLayout(cfg.RevocationLayout))
 	svc, err := tokensvc.New(cfg, st, ks, opts...)
 	return svc, cfg, err
 }

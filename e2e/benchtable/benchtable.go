@@ -75,6 +75,11 @@ const (
 	DPoPVsSignature = "BenchmarkDPoPVsSignature"
 	DPoPCached      = "BenchmarkDPoPCachedVsSignature"
 	DPoPFresh       = "BenchmarkDPoPFreshVsSignatures"
+
+	// Custom auth triggers (package triggers/customauth): known against
+	// unknown users, interleaved, on dynalite and the SES emulator.
+	TimingCreate = "BenchmarkTimingCreate"
+	TimingVerify = "BenchmarkTimingVerify"
 )
 
 // Goals.
@@ -86,6 +91,8 @@ const (
 	maxDelayMS       = 2000 // revocation to refusal, 1 s poll + 1 s margin
 	minExchangePct   = 80   // exchange throughput / bare PutItem throughput
 	maxDPoPRatio     = 1.3  // DPoP proof check or decision / its bare signature checks
+	maxTimingDiffMS  = 0.5  // |known - unknown| median of a sign-in trigger
+	maxTimingAUC     = 0.6  // chance a known user's call is the slower of a pair, and 1 minus it
 )
 
 type row struct {
@@ -212,7 +219,29 @@ func Build(res Results) *Table {
 		}
 	}
 	t.dpopRows()
+	t.timingRows()
 	return t
+}
+
+// timingRows adds whether the sign-in triggers tell known users from
+// unknown ones by their time.
+func (t *Table) timingRows() {
+	for _, row := range []struct{ bench, what string }{
+		{TimingCreate, "createauth known / unknown user (medians, interleaved, dynalite + SES emulator)"},
+		{TimingVerify, "verifyauth known / unknown user, wrong code (medians, interleaved, dynalite)"},
+	} {
+		k, ok1 := t.get(row.bench, "known-p50-ms")
+		u, ok2 := t.get(row.bench, "unknown-p50-ms")
+		a, ok3 := t.get(row.bench, "auc")
+		n, _ := t.get(row.bench, "samples")
+		if !ok1 || !ok2 || !ok3 {
+			continue
+		}
+		diff := k - u
+		t.add(row.what, fmt.Sprintf("%.2fx (%.2f ms / %.2f ms, %+.2f ms), AUC %.2f, %.0f each", k/u, k, u, diff, a, n),
+			fmt.Sprintf("within %.1f ms, AUC %.1f-%.1f", maxTimingDiffMS, 1-maxTimingAUC, maxTimingAUC),
+			met(diff <= maxTimingDiffMS && diff >= -maxTimingDiffMS && a <= maxTimingAUC && a >= 1-maxTimingAUC))
+	}
 }
 
 // dpopRows adds the DPoP figures.

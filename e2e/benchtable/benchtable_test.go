@@ -31,6 +31,10 @@ PASS
 pkg: github.com/shortfuse/shortfuse/shared/dpop
 BenchmarkDPoPVsSignature-2   	    2000	    154275 ns/op	     73000 dpop-ns/op	         1.100 ratio	     66000 sig-ns/op
 PASS
+pkg: github.com/shortfuse/shortfuse/triggers/customauth
+BenchmarkTimingCreate-2   	       1	14482976073 ns/op	         0.4883 auc	         0.1000 diff-ms	        18.66 known-p50-ms	         1.005 ratio	       200.0 samples	        18.56 unknown-p50-ms
+BenchmarkTimingVerify-2   	       1	 672445074 ns/op	         0.4940 auc	         0.009725 diff-ms	         0.9430 known-p50-ms	         1.010 ratio	       200.0 samples	         0.9333 unknown-p50-ms
+PASS
 `
 
 func TestTable(t *testing.T) {
@@ -58,6 +62,8 @@ func TestTable(t *testing.T) {
 		"18.2 ms",
 		"221.0 ms",
 		"3 (polls: 3)",
+		"1.01x (18.66 ms / 18.56 ms, +0.10 ms), AUC 0.49, 200 each",
+		"within 0.5 ms, AUC 0.4-0.6",
 		"663 ms",
 		"476 ops/s, p50 1.80 ms, p99 6.00 ms",
 		"385 ops/s",
@@ -85,12 +91,13 @@ func TestUnmet(t *testing.T) {
 		"1.200 ratio", "1.400 ratio",
 		"2000 ns/op", "6000 ns/op",
 		"3.000 ddb-calls/10k", "10003 ddb-calls/10k",
+		"0.4883 auc", "0.7947 auc",
 	).Replace(sample)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := strings.Join(Build(res).Unmet(), "; ")
-	for _, want := range []string{"fresh decision / bare RS256 check (interleaved, medians)", "repeated decision", "DynamoDB calls"} {
+	for _, want := range []string{"fresh decision / bare RS256 check (interleaved, medians)", "repeated decision", "DynamoDB calls", "createauth known / unknown"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("unmet %q lacks %q", got, want)
 		}

@@ -14,14 +14,15 @@ import (
 
 // fakeLog is an in-memory Source with a switchable outage.
 type fakeLog struct {
-	mu      sync.Mutex
-	entries []fakeEntry
-	down    bool
-	calls   int // reads answered
-	entered int // reads started, including those still blocked
-	sinces  []time.Time
-	seq     int
-	block   chan struct{} // when set, reads wait for it to close
+	mu       sync.Mutex
+	entries  []fakeEntry
+	down     bool
+	calls    int // reads answered
+	entered  int // reads started, including those still blocked
+	sinces   []time.Time
+	seq      int
+	block    chan struct{} // when set, reads wait for it to close (or their deadline)
+	pageSize int
 }
 
 type fakeEntry struct {
@@ -46,31 +47,51 @@ func (f *fakeLog) callCount() int { f.mu.Lock(); defer f.mu.Unlock(); return f.c
 
 func (f *fakeLog) enteredCount() int { f.mu.Lock(); defer f.mu.Unlock(); return f.entered }
 
-func (f *fakeLog) RevocationsSince(ctx context.Context, since, now time.Time) ([]store.Revocation, error) {
+func (f *fakeLog) RevocationLayout() store.RevocationLayout {
+	return store.RevocationLayout{Replicas: 1, Shards: 1}
+}
+
+// ReadRevocations answers in pages of f.pageSize entries (all when zero).
+func (f *fakeLog) ReadRevocations(ctx context.Context, q store.RevocationQuery) (store.RevocationPage, error) {
 	f.mu.Lock()
 	block := f.block
 	f.entered++
 	f.mu.Unlock()
 	if block != nil {
-		<-block
+		select {
+		case <-block:
+		case <-ctx.Done():
+		}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
-	f.sinces = append(f.sinces, since)
+	if q.After == "" {
+		f.sinces = append(f.sinces, q.Since)
+	}
 	if f.down {
-		return nil, errDown
+		return store.RevocationPage{}, errDown
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return store.RevocationPage{}, err
 	}
-	var out []store.Revocation
+	var p store.RevocationPage
+	last := ""
 	for _, e := range f.entries {
-		if !e.appended.Before(since) && e.r.Until.After(now) {
-			out = append(out, e.r)
+		if e.appended.Before(q.Since) || (q.After != "" && e.r.ID <= q.After) {
+			continue
+		}
+		if f.pageSize > 0 && p.Items == f.pageSize {
+			p.Next = last
+			break
+		}
+		p.Items++
+		last = e.r.ID
+		if e.r.Until.After(q.Now) {
+			p.Entries = append(p.Entries, e.r)
 		}
 	}
-	return out, nil
+	return p, nil
 }
 
 // clock is a manual clock safe for concurrent use.
@@ -95,6 +116,12 @@ func newSet(t *testing.T, src Source, c *clock, o Options) *Set {
 	}
 	if o.Grace == 0 {
 		o.Grace = 2 * o.Poll
+	}
+	if o.InitWait == 0 {
+		o.InitWait = 5 * time.Second
+	}
+	if o.LoadWait == 0 {
+		o.LoadWait = time.Millisecond
 	}
 	s := New(src, o)
 	t.Cleanup(s.Close)
@@ -204,28 +231,74 @@ func TestPollOverlapDedupeAndExpiry(t *testing.T) {
 func TestColdStartUnreachableFailsClosed(t *testing.T) {
 	c := newClock()
 	f := &fakeLog{down: true}
-	s := newSet(t, f, c, Options{Poll: time.Second, Grace: 10 * time.Second})
+	s := newSet(t, f, c, Options{Poll: time.Second, Grace: 10 * time.Second, InitWait: 50 * time.Millisecond})
 	ctx := context.Background()
-	if err := s.Start(ctx); err == nil {
-		t.Fatal("Start succeeded with the log down")
+	if err := s.Start(ctx); !errors.Is(err, ErrLoading) || !errors.Is(err, ErrStale) {
+		t.Fatalf("Start with the log down = %v, want ErrLoading", err)
 	}
 	if err := s.Check(ctx, Token{Subject: "u"}); !errors.Is(err, ErrStale) {
 		t.Fatalf("Check = %v, want ErrStale", err)
 	}
-	// Within one poll of the failed read, requests do not hammer the store.
+	// Requests do not read the log themselves: only the loader does, with
+	// backoff (50 ms doubling), so 100 refusals cost a handful of reads.
 	before := f.callCount()
 	for range 100 {
-		_ = s.Check(ctx, Token{Subject: "u"})
+		if err := s.Check(ctx, Token{Subject: "u"}); !errors.Is(err, ErrLoading) {
+			t.Fatalf("Check while loading = %v, want ErrLoading", err)
+		}
 	}
-	if got := f.callCount() - before; got != 0 {
-		t.Fatalf("%d reads during the retry pause, want 0", got)
+	if got := f.callCount() - before; got > 10 {
+		t.Fatalf("%d reads during 100 refused checks, want only the loader's few", got)
 	}
-	// The store comes back: the next request after the pause loads and passes.
+	// The store comes back: the loader completes and requests pass.
 	f.setDown(false)
-	c.Add(time.Second)
-	if err := s.Check(ctx, Token{Subject: "u"}); err != nil {
-		t.Fatalf("Check after recovery = %v", err)
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Check(ctx, Token{Subject: "u"}) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("never recovered")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
+	if !s.Stats().Loaded {
+		t.Fatal("Stats.Loaded false after recovery")
+	}
+}
+
+// A load of many pages where one page fails resumes at that page.
+func TestLoadResumesAtFailedPage(t *testing.T) {
+	c := newClock()
+	now := c.Now()
+	f := &fakeLog{pageSize: 10}
+	for i := range 95 {
+		f.add(now.Add(time.Duration(i-100)*time.Second), store.RevokeSession, fmt.Sprint("s", i), now, now.Add(time.Hour))
+	}
+	// The fourth page fails once.
+	var failed atomic.Bool
+	src := &failingPage{fakeLog: f, fail: func(q store.RevocationQuery) bool {
+		return q.After != "" && q.After == f.entries[29].r.ID && !failed.Swap(true)
+	}}
+	s := newSet(t, src, c, Options{})
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Stats(); got.Entries != 95 || got.Calls != 11 || got.Failures != 1 {
+		t.Fatalf("stats %+v; want 95 entries in 10 pages plus one retried page", got)
+	}
+	if err := s.Check(context.Background(), Token{SessionID: "s94"}); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("Check = %v", err)
+	}
+}
+
+type failingPage struct {
+	*fakeLog
+	fail func(store.RevocationQuery) bool
+}
+
+func (f *failingPage) ReadRevocations(ctx context.Context, q store.RevocationQuery) (store.RevocationPage, error) {
+	if f.fail(q) {
+		return store.RevocationPage{}, errDown
+	}
+	return f.fakeLog.ReadRevocations(ctx, q)
 }
 
 func TestGraceThenDeny(t *testing.T) {
@@ -442,7 +515,7 @@ func BenchmarkCheck(b *testing.B) {
 	}
 	s := New(f, Options{Poll: time.Hour, Grace: 2 * time.Hour})
 	defer s.Close()
-	if err := s.Refresh(context.Background()); err != nil {
+	if err := s.Start(context.Background()); err != nil {
 		b.Fatal(err)
 	}
 	tok := Token{Subject: "u", SessionID: "sess", JTI: "jti", OriginJTI: "o", AuthTime: now}

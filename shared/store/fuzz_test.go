@@ -151,7 +151,7 @@ func FuzzDecodeItem(f *testing.F) {
 	f.Add(itemToJSON(sessionItem(testSession(now), 1_700_100_000)))
 	f.Add(itemToJSON(sessionItem(&Session{ID: "s", Sub: "u", CreatedAt: now, IdleExpiresAt: now, AbsExpiresAt: now, RefreshHash: []byte{1}}, 0)))
 	id, _ := newRevocationID(now)
-	f.Add(itemToJSON(revocationItem(Revocation{ID: id, Kind: RevokeJTI, Value: "j", At: now, Until: now.Add(time.Minute)})))
+	f.Add(itemToJSON(revocationItem(revlogPK, Revocation{ID: id, Kind: RevokeJTI, Value: "j", At: now, Until: now.Add(time.Minute)}, "8x2")))
 	f.Add([]byte(`{"pk":{"S":"USER#u"},"sk":{"S":"STATE"},"revoked_at":{"N":"1700000000"},"ttl":{"N":"1"}}`))
 	f.Add([]byte(`{"pk":{"S":"SESSION#s"},"sid":{"S":"s"},"sub":{"S":"u"},"created_at":{"N":"-1"},"abs_exp":{"N":"99999999999999999999"},"idle_exp":{"N":"1.5"},"refresh_hash":{"B":""}}`))
 	f.Add([]byte(`{"sid":{"N":"1"},"groups":{"L":[{"S":"a"},{"N":"1"}]},"prev_hashes":{"L":[{"NULL":true},{"B":"AA=="},{"M":{}}]},"ttl":{"S":"x"}}`))
@@ -175,9 +175,9 @@ func FuzzDecodeItem(f *testing.F) {
 				t.Fatalf("session round trip:\n got %+v\nwant %+v", *again, *s)
 			}
 		}
-		if r, err := decodeRevocation(it); err == nil {
-			again, err := decodeRevocation(revocationItem(r))
-			if err != nil || again != r {
+		if r, l, err := decodeRevocation(it); err == nil {
+			again, l2, err := decodeRevocation(revocationItem(revlogPK, r, l))
+			if err != nil || again != r || (l != "" && l2 != l) {
 				t.Fatalf("revocation round trip: %+v, %v; want %+v", again, err, r)
 			}
 		}

@@ -36,6 +36,7 @@ type api interface {
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
 }
 
 // Store reads and writes shortfuse's items in one DynamoDB table. It is safe
@@ -49,6 +50,7 @@ type Store struct {
 	sessionRetention time.Duration
 	userRetention    time.Duration
 	pageLimit        int32 // > 0 caps items per Query page (tests force pagination)
+	layout           RevocationLayout
 }
 
 // An Option configures a Store.
@@ -123,6 +125,7 @@ func newStore(db api, table string, opts ...Option) *Store {
 		clock:            time.Now,
 		sessionRetention: DefaultSessionRetention,
 		userRetention:    DefaultUserRevocationRetention,
+		layout:           DefaultRevocationLayout(),
 	}
 	for _, o := range opts {
 		o(s)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,7 +16,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/shortfuse/shortfuse/shared/config"
 	"github.com/shortfuse/shortfuse/shared/testenv"
 )
 
@@ -605,9 +608,9 @@ func TestRevocationLog(t *testing.T) {
 			t.Errorf("entry %d = %+v, want %+v", i, r, appended[i])
 		}
 	}
-	// Retrying with the returned ID is idempotent.
-	if _, err := s.AppendRevocation(ctx, appended[0]); !errors.Is(err, ErrConflict) {
-		t.Errorf("re-append = %v, want ErrConflict", err)
+	// IDs are the store's to assign.
+	if _, err := s.AppendRevocation(ctx, appended[0]); err == nil {
+		t.Error("append with a caller-set ID accepted")
 	}
 }
 
@@ -640,7 +643,7 @@ func TestRevocationsPaginate(t *testing.T) {
 // More than 1 MB of entries: DynamoDB (and dynalite) page by size.
 func TestRevocationsPaginateBySize(t *testing.T) {
 	clk := newFakeClock(t0)
-	s, d := newTestStore(t, WithClock(clk.Now))
+	s, d := newTestStore(t, WithClock(clk.Now), WithRevocationLayout(RevocationLayout{Replicas: 1, Shards: 1}))
 	ctx := context.Background()
 	const n = 600
 	big := strings.Repeat("v", 2000)
@@ -803,5 +806,218 @@ func TestMissingTableIsNotUnavailable(t *testing.T) {
 	_, err := s.GetSession(context.Background(), "s1")
 	if err == nil || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrNotFound) {
 		t.Errorf("GetSession on a missing table = %v, want a configuration error", err)
+	}
+}
+
+func TestRevocationLayout(t *testing.T) {
+	clk := newFakeClock(t0)
+	layout := RevocationLayout{Replicas: 3, Shards: 4}
+	s, d := newTestStore(t, WithClock(clk.Now), WithRevocationLayout(layout))
+	ctx := context.Background()
+	const n = 40
+	for i := range n {
+		clk.Set(t0.Add(time.Duration(i) * time.Millisecond))
+		if _, err := s.AppendRevocation(ctx, Revocation{Kind: RevokeJTI, Value: fmt.Sprint(i), Until: t0.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.pageLimit = 3
+	var replicas [3][]string
+	for r := range layout.Replicas {
+		perShard := 0
+		for sh := range layout.Shards {
+			q := RevocationQuery{Replica: r, Shard: sh, Now: t0}
+			got := 0
+			for {
+				p, err := s.ReadRevocations(ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p.ForeignLayout != 0 || p.Items != len(p.Entries) || (p.Items > 0 && p.Bytes < 80*p.Items) {
+					t.Fatalf("page %+v", p)
+				}
+				for _, e := range p.Entries {
+					replicas[r] = append(replicas[r], e.Value)
+				}
+				got += len(p.Entries)
+				if p.Next == "" {
+					break
+				}
+				q.After = p.Next
+			}
+			if got == n {
+				t.Errorf("replica %d: shard %d holds every entry; want them spread", r, sh)
+			}
+			perShard += got
+		}
+		if perShard != n {
+			t.Errorf("replica %d holds %d entries, want %d", r, perShard, n)
+		}
+		slices.Sort(replicas[r])
+	}
+	if !slices.Equal(replicas[0], replicas[1]) || !slices.Equal(replicas[0], replicas[2]) {
+		t.Error("replicas differ")
+	}
+	// A reader configured for another layout sees the difference.
+	other := New(d.Client, s.table, WithRevocationLayout(RevocationLayout{Replicas: 3, Shards: 4}))
+	other.layout = RevocationLayout{Replicas: 2, Shards: 4}
+	foreign := 0
+	for sh := range 4 {
+		p, err := other.ReadRevocations(ctx, RevocationQuery{Shard: sh, Now: t0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		foreign += p.ForeignLayout
+	}
+	if foreign != n {
+		t.Errorf("foreign-layout entries = %d, want %d", foreign, n)
+	}
+	for _, q := range []RevocationQuery{{Replica: 3}, {Shard: 4}, {Replica: -1}, {After: "nope"}} {
+		if _, err := s.ReadRevocations(ctx, q); err == nil {
+			t.Errorf("query %+v accepted", q)
+		}
+	}
+}
+
+func TestRevocationLayoutFromEnv(t *testing.T) {
+	env := config.FromMap(map[string]string{})
+	if l := RevocationLayoutFromEnv(env); l != DefaultRevocationLayout() || env.Err() != nil {
+		t.Errorf("default = %v, %v", l, env.Err())
+	}
+	env = config.FromMap(map[string]string{EnvRevocationReplicas: "0", EnvRevocationShards: "x"})
+	RevocationLayoutFromEnv(env)
+	err := fmt.Sprint(env.Err())
+	if !strings.Contains(err, EnvRevocationReplicas) || !strings.Contains(err, EnvRevocationShards) {
+		t.Errorf("errors = %s; want both variables named", err)
+	}
+	if (RevocationLayout{Replicas: 1, Shards: 0}).Validate() == nil || (RevocationLayout{Replicas: 501, Shards: 1}).Validate() == nil {
+		t.Error("out-of-range layout valid")
+	}
+}
+
+// slowBatches makes the first BatchWriteItem calls fail as a timed-out
+// call would, leaves some requests unprocessed as throttling does, and can
+// make calls take long by the store's clock.
+type slowBatches struct {
+	*dynamodb.Client
+	mu          sync.Mutex
+	fail        int
+	unprocessed int
+	late        int // calls that advance clk by a second
+	clk         *fakeClock
+	puts        map[string]bool
+}
+
+func (f *slowBatches) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, reqs := range in.RequestItems {
+		for _, w := range reqs {
+			if w.PutRequest != nil {
+				f.puts[w.PutRequest.Item[attrSK].(*types.AttributeValueMemberS).Value] = true
+			}
+		}
+	}
+	if f.fail > 0 {
+		f.fail--
+		return nil, context.DeadlineExceeded
+	}
+	if f.late > 0 {
+		f.late--
+		f.clk.Set(f.clk.Now().Add(time.Second))
+	}
+	if f.unprocessed > 0 {
+		f.unprocessed--
+		for table, reqs := range in.RequestItems {
+			out, err := f.Client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{table: reqs[1:]}}, o...)
+			if err != nil {
+				return nil, err
+			}
+			out.UnprocessedItems = map[string][]types.WriteRequest{table: reqs[:1]}
+			return out, nil
+		}
+	}
+	return f.Client.BatchWriteItem(ctx, in, o...)
+}
+
+func TestAppendRevocationRetriesUnderNewID(t *testing.T) {
+	d := sharedDynalite(t)
+	clk := newFakeClock(time.Now())
+	layout := RevocationLayout{Replicas: 2, Shards: 1}
+	table := newTable(t, d)
+	ctx := context.Background()
+	// Each replica must end with exactly one copy, under the last ID.
+	check := func(s *Store, value string) {
+		t.Helper()
+		for r := range layout.Replicas {
+			p, err := s.ReadRevocations(ctx, RevocationQuery{Replica: r, Now: clk.Now()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, e := range p.Entries {
+				if e.Value == value {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Errorf("replica %d holds %d copies of %s, want 1", r, n, value)
+			}
+		}
+	}
+	for _, tt := range []struct {
+		name                    string
+		fail, unprocessed, late int
+		puts                    int
+	}{
+		// One call for both copies (one ID) fails; both move (two IDs);
+		// one of those is left unprocessed and moves again.
+		{"failed call, then throttled", 1, 1, 0, 4},
+		// The write lands a second after its ID's time: both copies move
+		// to fresh IDs once.
+		{"late write", 0, 0, 1, 3},
+		// Always late: each copy moves three times, then is accepted.
+		{"always late", 0, 0, 100, 1 + 2*maxRevocationMoves},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &slowBatches{Client: d.Client, fail: tt.fail, unprocessed: tt.unprocessed, late: tt.late, clk: clk, puts: map[string]bool{}}
+			s := newStore(f, table, WithRevocationLayout(layout), WithClock(clk.Now))
+			if _, err := s.AppendRevocation(ctx, Revocation{Kind: RevokeUser, Value: tt.name, Until: clk.Now().Add(time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+			if len(f.puts) != tt.puts {
+				t.Errorf("IDs put = %d, want %d", len(f.puts), tt.puts)
+			}
+			check(s, tt.name)
+		})
+	}
+	// A store that cannot write within its timeout says so.
+	f := &slowBatches{Client: d.Client, fail: 1 << 30, puts: map[string]bool{}}
+	s := newStore(f, table, WithRevocationLayout(layout), WithTimeout(300*time.Millisecond))
+	if _, err := s.AppendRevocation(ctx, Revocation{Kind: RevokeUser, Value: "u", Until: time.Now().Add(time.Hour)}); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("append while writes fail = %v, want ErrUnavailable", err)
+	}
+}
+
+// AppendRevocations writes many entries in few calls.
+func TestAppendRevocations(t *testing.T) {
+	layout := RevocationLayout{Replicas: 2, Shards: 3}
+	s, _ := newTestStore(t, WithRevocationLayout(layout))
+	ctx := context.Background()
+	now := time.Now()
+	var rs []Revocation
+	for i := range 100 {
+		rs = append(rs, Revocation{Kind: RevokeSession, Value: fmt.Sprint("s", i), Until: now.Add(time.Hour)})
+	}
+	out, err := s.AppendRevocations(ctx, rs)
+	if err != nil || len(out) != 100 || !validRevocationID(out[99].ID) {
+		t.Fatalf("AppendRevocations = %d, %v", len(out), err)
+	}
+	got, err := s.RevocationsSince(ctx, time.Time{}, now)
+	if err != nil || len(got) != 100 {
+		t.Fatalf("read back %d, %v", len(got), err)
+	}
+	if _, err := s.AppendRevocations(ctx, []Revocation{{Kind: RevokeSession, Value: "ok", Until: now.Add(time.Hour)}, {Kind: "bad", Value: "x", Until: now.Add(time.Hour)}}); err == nil {
+		t.Error("a batch with a bad entry accepted")
 	}
 }

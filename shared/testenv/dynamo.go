@@ -98,6 +98,8 @@ func (d *Dynamo) Stop() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.proc != nil {
+		// A paused process would not act on SIGTERM until killed.
+		_ = pauseGroup(d.proc.cmd, false)
 		d.proc.stop()
 		d.proc = nil
 	}
@@ -129,6 +131,28 @@ func (d *Dynamo) Restart(ctx context.Context) error {
 		return err
 	}
 	return d.Start(ctx)
+}
+
+// Pause freezes dynalite (SIGSTOP to its process group): connections stay
+// open and requests hang, as with a DynamoDB that stopped answering. Resume
+// undoes it; Stop and Close resume first. Not available on Windows.
+func (d *Dynamo) Pause() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.proc == nil || d.proc.exited() {
+		return errors.New("testenv: dynalite is not running")
+	}
+	return pauseGroup(d.proc.cmd, true)
+}
+
+// Resume lets a paused dynalite run again (SIGCONT).
+func (d *Dynamo) Resume() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.proc == nil || d.proc.exited() {
+		return errors.New("testenv: dynalite is not running")
+	}
+	return pauseGroup(d.proc.cmd, false)
 }
 
 // Close stops dynalite and removes the data directory Persistent created.

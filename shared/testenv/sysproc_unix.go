@@ -20,3 +20,12 @@ func signalGroup(cmd *exec.Cmd, kill bool) {
 	}
 	_ = syscall.Kill(-cmd.Process.Pid, sig)
 }
+
+// pauseGroup stops (SIGSTOP) or continues (SIGCONT) the process group.
+func pauseGroup(cmd *exec.Cmd, stop bool) error {
+	sig := syscall.SIGCONT
+	if stop {
+		sig = syscall.SIGSTOP
+	}
+	return syscall.Kill(-cmd.Process.Pid, sig)
+}

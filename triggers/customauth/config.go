@@ -51,6 +51,12 @@ type Config struct {
 	// (SHORTFUSE_AUTH_REQUIRE_VERIFIED_EMAIL, default true); other users are
 	// treated like unknown ones.
 	RequireVerifiedEmail bool
+	// MailFloor is the least time the mail step of a new code takes, mail
+	// or not, so that it does not tell known users from unknown ones
+	// (SHORTFUSE_AUTH_MAIL_FLOOR, default 100ms, 0 to 1s). Once the
+	// container has timed real sends, the floor is the longest of the last
+	// 32 when that is longer. Only create reads it.
+	MailFloor time.Duration
 	// UnverifiedName is what a sign-in mail to an unverified address (only
 	// with RequireVerifiedEmail false) shows of the user's name
 	// (SHORTFUSE_MESSAGE_UNVERIFIED_NAME, default none; see package

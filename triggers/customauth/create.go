@@ -25,12 +25,14 @@ type Create struct {
 	tmpl    *templates.Set
 	appName string
 	opts    Options
+	timer   *mailTimer
 }
 
 // NewCreate returns the create trigger. appName is the product name in mails.
 func NewCreate(cfg Config, keys *Keys, st Challenges, sender mail.Sender, tmpl *templates.Set, appName string, opts Options) *Create {
 	opts.defaults()
-	return &Create{cfg: cfg, keys: keys, store: st, mail: sender, tmpl: tmpl, appName: appName, opts: opts}
+	return &Create{cfg: cfg, keys: keys, store: st, mail: sender, tmpl: tmpl, appName: appName, opts: opts,
+		timer: &mailTimer{min: cfg.MailFloor}}
 }
 
 // Handle answers one create invocation.
@@ -127,7 +129,15 @@ func (c *Create) issue(ctx context.Context, ev CreateEvent, u user, now time.Tim
 			"sent_at", cur.SentAt.UTC().Format(time.RFC3339))
 		return cur.ID, nil
 	}
+	// The mail step lasts at least the floor, mail or not (see mailtime.go).
+	start := time.Now()
+	floor := c.timer.floor()
 	if !u.deliverable {
+		// The same work as a mail but the send: sign a link, render.
+		if _, err := c.message(ev, u, cid, code, ch.ExpiresAt); err != nil {
+			log.ErrorContext(ctx, "createauth: render failed", "error", err)
+		}
+		waitUntil(ctx, start.Add(floor), cleanupReserve(c.opts.Budget))
 		log.InfoContext(ctx, "createauth: challenge without mail", "challenge", obs.TokenID(cid), "known", u.known)
 		return cid, nil
 	}
@@ -136,6 +146,10 @@ func (c *Create) issue(ctx context.Context, ev CreateEvent, u user, now time.Tim
 	sendCtx, cancelSend := context.WithDeadline(ctx, deadline(ctx, c.opts.Budget).Add(-cleanupReserve(c.opts.Budget)))
 	err = c.send(sendCtx, ev, u, cid, code, ch.ExpiresAt)
 	cancelSend()
+	if err == nil {
+		c.timer.observe(time.Since(start))
+		waitUntil(ctx, start.Add(floor), cleanupReserve(c.opts.Budget))
+	}
 	if err != nil {
 		log.ErrorContext(ctx, "createauth: mail failed", "challenge", obs.TokenID(cid), "error", err)
 		// Let the next attempt mail a fresh challenge instead of waiting out
@@ -169,11 +183,24 @@ func deadline(ctx context.Context, budget time.Duration) time.Time {
 }
 
 func (c *Create) send(ctx context.Context, ev CreateEvent, u user, cid, code string, exp time.Time) error {
+	m, err := c.message(ev, u, cid, code, exp)
+	if err != nil {
+		return err
+	}
+	_, err = c.mail.Send(ctx, mail.Message{
+		To: u.email, Subject: m.Subject, HTML: m.HTML, Text: m.Text,
+		Tags: map[string]string{"kind": "signin"},
+	})
+	return err
+}
+
+// message signs the link and renders the sign-in mail.
+func (c *Create) message(ev CreateEvent, u user, cid, code string, exp time.Time) (templates.Message, error) {
 	link := ""
 	if c.cfg.LinkBaseURL != "" {
 		tok, err := c.keys.signLink(linkClaims{Pool: ev.UserPoolID, User: ev.UserName, JTI: cid, Exp: exp.Unix()})
 		if err != nil {
-			return err
+			return templates.Message{}, err
 		}
 		link = linkURL(c.cfg.LinkBaseURL, tok)
 	}
@@ -185,7 +212,7 @@ func (c *Create) send(ctx context.Context, ev CreateEvent, u user, cid, code str
 	if attrs["email_verified"] != "true" {
 		name = c.cfg.UnverifiedName.ForUnverified(name)
 	}
-	m, err := c.tmpl.Render(c.tmpl.Locale(attrs["locale"], ev.Request.ClientMetadata["locale"]), templates.SignIn, templates.Data{
+	return c.tmpl.Render(c.tmpl.Locale(attrs["locale"], ev.Request.ClientMetadata["locale"]), templates.SignIn, templates.Data{
 		AppName:  c.appName,
 		Name:     name,
 		Email:    u.email,
@@ -194,12 +221,4 @@ func (c *Create) send(ctx context.Context, ev CreateEvent, u user, cid, code str
 		Link:     link,
 		TTL:      int(c.cfg.CodeTTL / time.Minute),
 	})
-	if err != nil {
-		return err
-	}
-	_, err = c.mail.Send(ctx, mail.Message{
-		To: u.email, Subject: m.Subject, HTML: m.HTML, Text: m.Text,
-		Tags: map[string]string{"kind": "signin"},
-	})
-	return err
 }

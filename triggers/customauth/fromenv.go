@@ -3,6 +3,7 @@ package customauth
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -49,15 +50,17 @@ func CreateFromEnv(ctx context.Context, env *config.Env, log *slog.Logger) (*Cre
 	var mc mail.Config
 	var tc templates.Config
 	var names templates.NameMode
+	var floor time.Duration
 	d, err := load(env, log, func() {
 		mc = mail.LoadConfig(env)
 		tc = templates.LoadConfig(env)
 		names = templates.LoadNameMode(env)
+		floor = env.Duration("SHORTFUSE_AUTH_MAIL_FLOOR", 100*time.Millisecond, 0, maxMailFloor)
 	})
 	if err != nil {
 		return nil, err
 	}
-	d.cfg.UnverifiedName = names
+	d.cfg.UnverifiedName, d.cfg.MailFloor = names, floor
 	set, err := tc.Load()
 	if err != nil {
 		return nil, err

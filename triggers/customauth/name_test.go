@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shortfuse/shortfuse/triggers/templates"
 )
@@ -45,4 +46,36 @@ func TestSignInMailName(t *testing.T) {
 			t.Errorf("verified %s, mode %q: %s", tc.verified, tc.mode, mm.sent[0].Text)
 		}
 	}
+}
+
+// The floor is the longest recent send, at least the configured minimum
+// and at most maxMailFloor; old sends age out.
+func TestMailTimerFloor(t *testing.T) {
+	m := &mailTimer{min: 5 * time.Millisecond}
+	if f := m.floor(); f != 5*time.Millisecond {
+		t.Fatalf("initial floor %s", f)
+	}
+	m.observe(2 * time.Millisecond)
+	m.observe(30 * time.Millisecond)
+	if f := m.floor(); f != 30*time.Millisecond {
+		t.Fatalf("floor %s, want the longest send", f)
+	}
+	for range mailTimeSamples {
+		m.observe(time.Millisecond)
+	}
+	if f := m.floor(); f != 5*time.Millisecond {
+		t.Fatalf("floor %s after the slow send aged out", f)
+	}
+	m.observe(time.Minute)
+	if f := m.floor(); f != maxMailFloor {
+		t.Fatalf("floor %s, want the cap", f)
+	}
+	// waitUntil never waits past the deadline less the reserve, nor for a
+	// cancelled context.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	waitUntil(ctx, time.Now().Add(time.Hour), 0)
+	ctx, cancel = context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	waitUntil(ctx, time.Now().Add(time.Hour), time.Hour)
 }

@@ -188,6 +188,7 @@ function tick() {
 }
 
 $("#route").textContent = `GET ${config.protectedPath}`;
+if (typeof config.revocationBoundSeconds === "number") $("#bound").textContent = `${config.revocationBoundSeconds} s here`;
 if (config.sesWebUrl) $("#seslink").href = config.sesWebUrl;
 
 let pending = null; // {email, password} awaiting a confirmation code

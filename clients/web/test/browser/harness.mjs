@@ -1,9 +1,8 @@
 // Test harness for the browser tests: the local stack (cmd/devstack on free
-// ports, stopped afterwards with everything it started), the demo's origin,
-// and Debian's Chromium driven by playwright-core.
+// ports, serving the demo at demo_url, stopped afterwards with everything it
+// started) and Debian's Chromium driven by playwright-core.
 import { spawn, spawnSync, execFileSync } from "node:child_process";
 import { createServer } from "node:net";
-import http from "node:http";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -46,7 +45,18 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * Starts cmd/devstack with every port free and a state dir of its own. `env`
  * is added to its environment. Returns {endpoints, demoUrl, config, log(), stop()}.
  */
-export async function startStack({ env = {} } = {}) {
+export async function startStack(opts = {}) {
+  try {
+    return await startStackOnce(opts);
+  } catch (e) {
+    // A free port can be taken by another program between our probe and devstack's listen.
+    if (!/port .*(in use|already taken)/i.test(String(e.message))) throw e;
+    console.error("devstack: a port was taken meanwhile; starting again on other ports");
+    return startStackOnce(opts);
+  }
+}
+
+async function startStackOnce({ env = {} } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shortfuse-browser-"));
   const bin = path.join(dir, "devstack");
   execFileSync("go", ["build", "-o", bin, "./cmd/devstack"], { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"] });
@@ -58,10 +68,8 @@ export async function startStack({ env = {} } = {}) {
   const args = ["-dir", path.join(dir, "state")];
   for (const n of names) args.push(`-${n}-port`, String(await freePort()));
 
-  // A fallback origin for the demo while devstack has no demo service.
-  const ownDemo = !names.includes("demo") ? await startDemoServer() : null;
+  if (!names.includes("demo")) throw new Error("devstack has no demo service (-demo-port)");
   const childEnv = { ...process.env, SHORTFUSE_LOG_LEVEL: "info", ...env };
-  if (ownDemo) childEnv.SHORTFUSE_CORS_ORIGINS = [childEnv.SHORTFUSE_CORS_ORIGINS, ownDemo.origin].filter(Boolean).join(",");
   for (const k of Object.keys(childEnv)) if (/^SHORTFUSE_.*_PORT$/.test(k)) delete childEnv[k];
 
   const logPath = path.join(dir, "devstack.log");
@@ -88,7 +96,6 @@ export async function startStack({ env = {} } = {}) {
     }
     killAll(); // whatever of its group is left
     process.removeListener("exit", killAll);
-    if (ownDemo) await ownDemo.close();
     fs.rmSync(dir, { recursive: true, force: true });
   };
 
@@ -103,77 +110,13 @@ export async function startStack({ env = {} } = {}) {
     await sleep(100);
   }
   const endpoints = JSON.parse(fs.readFileSync(epFile, "utf8"));
-  let demoUrl = endpoints.demo_url;
+  const demoUrl = endpoints.demo_url;
   if (!demoUrl) {
-    ownDemo.setStack(endpoints);
-    demoUrl = ownDemo.origin + "/";
+    await stop();
+    throw new Error("devstack wrote no demo_url to endpoints.json");
   }
   const config = await (await fetch(new URL("config.json", demoUrl))).json();
   return { endpoints, demoUrl, config, log: () => fs.readFileSync(logPath, "utf8"), stop };
-}
-
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".map": "application/json", ".json": "application/json" };
-
-/**
- * Serves the demo like devstack's demo service (/, /sdk/*, /config.json), for a
- * stack that has none; it also relays /_ts/* to the token service and /_gw/* to
- * the gateway, so the page needs no CORS from them.
- */
-async function startDemoServer() {
-  let stack = null;
-  let origin = "";
-  const server = http.createServer((req, res) => {
-    const u = new URL(req.url, "http://x");
-    const relay = u.pathname.startsWith("/_ts/") ? stack.token_service_url : u.pathname.startsWith("/_gw/") ? stack.api_gateway_url : null;
-    if (relay) {
-      const target = new URL(u.pathname.slice(4) + u.search, relay);
-      const headers = { ...req.headers, host: target.host };
-      delete headers.origin;
-      const up = http.request(target, { method: req.method, headers }, (r) => {
-        res.writeHead(r.statusCode, r.headers);
-        r.pipe(res);
-      });
-      up.on("error", () => res.destroy());
-      req.pipe(up);
-      return;
-    }
-    if (u.pathname === "/config.json") {
-      res.writeHead(200, { "Content-Type": "application/json", "Cache-Control": "no-store" });
-      res.end(
-        JSON.stringify({
-          tokenServiceUrl: origin + "/_ts",
-          apiUrl: origin + "/_gw",
-          cognitoEndpoint: stack.cognito_endpoint,
-          userPoolId: stack.user_pool_id,
-          clientId: stack.client_id,
-          region: stack.region,
-          protectedPath: "/hello",
-          sesWebUrl: stack.ses_web_url,
-          adminGroup: "shortfuse-admin",
-          table: stack.table,
-          dynamodbEndpoint: stack.dynamodb_endpoint,
-        }),
-      );
-      return;
-    }
-    const [base, rel] = u.pathname.startsWith("/sdk/")
-      ? [path.join(WEB, "dist"), u.pathname.slice(5)]
-      : [path.join(WEB, "demo"), u.pathname === "/" ? "index.html" : u.pathname.slice(1)];
-    const file = path.resolve(base, rel);
-    if (!file.startsWith(base + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { "Content-Type": TYPES[path.extname(file)] ?? "application/octet-stream", "Cache-Control": "no-store" });
-    fs.createReadStream(file).pipe(res);
-  });
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  origin = `http://127.0.0.1:${server.address().port}`;
-  return {
-    origin,
-    setStack: (e) => (stack = e),
-    close: () => new Promise((r) => server.close(r)),
-  };
 }
 
 /** Chromium with a fresh profile; pages of the returned context share storage, locks and channels. */
