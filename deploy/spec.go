@@ -135,7 +135,7 @@ var Functions = []Function{
 		LogicalID: "CognitoEventsFunction", Cmd: "cognitoevents",
 		Env: []string{"SHORTFUSE_TABLE", "SHORTFUSE_COGNITO_USER_POOL_ID", "SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY"},
 		Grants: []Grant{
-			{Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"}, Resources: []string{tableArn}},
+			{Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"}, Resources: []string{tableArn}},
 			{Actions: []string{"dynamodb:Query"}, Resources: []string{indexArn}},
 			{Actions: []string{"cognito-idp:AdminGetUser", "cognito-idp:ListUsers"}, Resources: []string{userPoolArn}},
 			{Actions: []string{"sqs:SendMessage"}, Resources: []string{eventsDLQArn}, ByLambda: true},
