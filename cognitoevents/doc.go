@@ -32,9 +32,11 @@
 // call's username (when recorded) is resolved with AdminGetUser. Admin calls
 // name their pool in requestParameters.userPoolId, and calls of other pools
 // are ignored. Calls authorized with the user's own token (GlobalSignOut,
-// DeleteUser, ChangePassword, RevokeToken) do not name a pool: a sub with
-// sessions in shortfuse's table is this pool's (subs are unique), and one
-// without is checked with ListUsers filtered by sub.
+// DeleteUser, ChangePassword, RevokeUserSession, RevokeToken) do not name a
+// pool: a sub with sessions in shortfuse's table is this pool's (subs are
+// unique); for one without, only GlobalSignOut and ChangePassword still
+// revoke (the user's revocation time), after ListUsers filtered by sub finds
+// the user in the pool.
 //
 // # Failures, repeats and garbage
 //
