@@ -2,7 +2,7 @@
 #
 #   make dev     run the whole stack on local emulators (see cmd/devstack)
 #   make test    all tests, race detector on, emulators started by the tests
-#   make lint    gofmt, go vet, staticcheck
+#   make lint    gofmt, go vet, staticcheck; cfn-lint on both templates when installed
 #   make bench   benchmarks of the packages that have some, then one table of figures and goals
 #   make fuzz    each fuzz target for FUZZTIME (seed corpora already run in make test)
 #   make web     build the browser SDK (clients/web) and run its unit tests in Node
@@ -20,6 +20,8 @@ BENCHTIME    ?= 1s
 # staticcheck 2026.2.2, the first line that understands Go 1.26.
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK         := $(BIN)/staticcheck-$(STATICCHECK_VERSION)
+# Optional: CloudFormation's own linter, run by make lint when installed.
+CFN_LINT            ?= cfn-lint
 
 # Go sources outside node_modules and dot-directories.
 GO_FILES = $(shell find . -name '*.go' -not -path './node_modules/*' -not -path './.*' -print)
@@ -83,6 +85,10 @@ lint: $(STATICCHECK)
 	@out="$$(gofmt -l $(GO_FILES))"; if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
+	@if command -v $(CFN_LINT) >/dev/null 2>&1; then \
+	  if [[ ! -f $(DIST)/template.yaml || template.yaml -nt $(DIST)/template.yaml ]]; then $(MAKE) --no-print-directory package; fi; \
+	  echo "$(CFN_LINT) template.yaml $(DIST)/template.yaml"; $(CFN_LINT) template.yaml $(DIST)/template.yaml; \
+	else echo "cfn-lint not installed: CloudFormation lint skipped (pip install cfn-lint)"; fi
 
 $(STATICCHECK):
 	@mkdir -p $(BIN)

@@ -106,9 +106,10 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Result, erro
 	}
 	if !d.rule.admin && len(sessions) == 0 {
 		// The call does not name its user pool. Subs are unique across
-		// pools, so a user with sessions here is this pool's; a user
-		// without any is checked in the pool, unless the call deleted them.
-		if d.rule.deletes {
+		// pools, so a user with sessions here is this pool's. Without
+		// sessions there is nothing to revoke, except a user's revocation
+		// time, and only for a user the pool still has.
+		if d.rule.deletes || d.Action != RevokeUser {
 			return h.ignored(res, "no_sessions"), nil
 		}
 		ok, err := h.exists(ctx, sub)

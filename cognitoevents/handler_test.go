@@ -128,6 +128,24 @@ func (s *stack) items() int32 {
 	return out.Count
 }
 
+// logged counts the revocation log's entries about the user or the
+// sessions.
+func (s *stack) logged(sub string, sids []string) map[string]int {
+	s.t.Helper()
+	now := time.Now()
+	revs, err := s.st.RevocationsSince(context.Background(), now.Add(-time.Hour), now)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, r := range revs {
+		if r.Value == sub || slices.Contains(sids, r.Value) {
+			out[r.Value]++
+		}
+	}
+	return out
+}
+
 func (s *stack) revoked(sid string) (bool, string) {
 	s.t.Helper()
 	sess, err := s.st.GetSession(context.Background(), sid)
@@ -167,6 +185,7 @@ func TestFixturesThroughLambdaHost(t *testing.T) {
 		// asked whether the sub is its user.
 		{file: "global-sign-out.json", action: RevokeUser},
 		{file: "delete-user.json", action: Ignore, reason: "no_sessions"},
+		{file: "revoke-token.json", action: Ignore, reason: "no_sessions"},
 		{file: "admin-disable-user-failed.json", sessions: true, action: Ignore, reason: "call_failed"},
 		{file: "global-sign-out-failed.json", sessions: true, action: Ignore, reason: "call_failed"},
 		{file: "admin-disable-user-other-pool.json", sessions: true, action: Ignore, reason: "other_user_pool"},
@@ -205,6 +224,15 @@ func TestFixturesThroughLambdaHost(t *testing.T) {
 			revokedAt, err := s.st.UserRevokedAt(ctx, sub)
 			if err != nil {
 				t.Fatal(err)
+			}
+			// What authorizers will read: a user entry, or one per session.
+			logged := s.logged(sub, sids)
+			if tt.action == RevokeUser {
+				if len(logged) != 1 || logged[sub] != 1 {
+					t.Errorf("log entries %v, want one for the user", logged)
+				}
+			} else if len(logged) != len(tt.revoked) {
+				t.Errorf("log entries %v, want %d", logged, len(tt.revoked))
 			}
 			if tt.action == RevokeUser {
 				if !revokedAt.Equal(at) {

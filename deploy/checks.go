@@ -156,10 +156,18 @@ func CheckFunctions(t *Template) []error {
 		if got := str(f.Handler); got != Handler {
 			errs = append(errs, problem("functions", "%s: Handler is %q, want %q: the binary make builds is named bootstrap", id, got, Handler))
 		}
-		if f.CodeUri == nil || str(f.CodeUri.String) != "." {
-			errs = append(errs, problem("functions", "%s: CodeUri must be \".\" (the repository root holding the Makefile that sam build runs)", id))
-		}
-		if bm, _ := f.AWSCloudFormationMetadata["BuildMethod"].(string); bm != BuildMethod {
+		// Two forms: the source template (sam build runs the Makefile from
+		// the root), or the one make package writes next to the zips.
+		bm, _ := f.AWSCloudFormationMetadata["BuildMethod"].(string)
+		spec, _ := functionSpec(id)
+		packaged := f.CodeUri != nil && str(f.CodeUri.String) == spec.Cmd+".zip"
+		switch {
+		case packaged && bm != "":
+			errs = append(errs, problem("functions", "%s: CodeUri is the prebuilt %s.zip, yet Metadata.BuildMethod is %q: sam build would rebuild it", id, spec.Cmd, bm))
+		case packaged:
+		case f.CodeUri == nil || str(f.CodeUri.String) != ".":
+			errs = append(errs, problem("functions", "%s: CodeUri must be \".\" (the repository root holding the Makefile that sam build runs), or %s.zip in a template written by make package", id, spec.Cmd))
+		case bm != BuildMethod:
 			errs = append(errs, problem("functions", "%s: Metadata.BuildMethod is %q, want %q so that sam build runs make build-%s", id, bm, BuildMethod, id))
 		}
 		if f.InlineCode != nil || f.ImageUri != nil || str(f.PackageType) == "Image" {
@@ -748,6 +756,11 @@ func CheckConsistency(t *Template) []error {
 		if _, err := appclient.Parse(v); err != nil {
 			errs = append(errs, problem("consistency", "SHORTFUSE_CLIENTS: %v", err))
 		}
+	}
+	// One wording everywhere: revocation at the API is bounded (poll +
+	// cache), never instant.
+	if d, _ := t.Effective["Description"].(string); strings.Contains(strings.ToLower(d), "instant") {
+		errs = append(errs, problem("consistency", "the template's Description promises instant revocation; revocation at the API is bounded (say \"bounded revocation\")"))
 	}
 	outputs := mapAt(t.Effective, "Outputs")
 	for _, o := range Outputs {

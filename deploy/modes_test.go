@@ -89,3 +89,20 @@ func TestExistingPoolPlanted(t *testing.T) {
 	}
 	wantProblem(t, Check(tpl), "UserPoolClient", "neither a parameter nor a resource")
 }
+
+// TestPackagedForm: the template make package writes (CodeUri <cmd>.zip,
+// no build metadata) passes the function checks.
+func TestPackagedForm(t *testing.T) {
+	tree := template(t).Clone()
+	for _, f := range Functions {
+		props(tree, f.LogicalID)["CodeUri"] = f.Cmd + ".zip"
+		delete(mapAt(tree, "Resources", f.LogicalID), "Metadata")
+	}
+	tpl, err := FromTree(tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs := CheckFunctions(tpl); len(errs) > 0 {
+		t.Fatalf("%s:%s", count(errs), Join(errs))
+	}
+}

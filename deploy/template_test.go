@@ -4,14 +4,41 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/shortfuse/shortfuse/shared/testenv"
 )
 
-// templatePath is the template under test. Point it at another file to
-// check that one: go test ./deploy -template /tmp/planted.yaml
-var templatePath = flag.String("template", "../template.yaml", "SAM template to check")
+// templateFlag names the template under test. Point it at another file to
+// check that one: go test ./deploy -template dist/template.yaml. A relative
+// path is taken from the repository root, where make and the docs run go
+// test, not from deploy/, where go test runs the binary; templatePath holds
+// the resolved path.
+var (
+	templateFlag = flag.String("template", "template.yaml", "SAM template to check (relative to the repository root)")
+	templatePath = new(string)
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	*templatePath = *templateFlag
+	if !filepath.IsAbs(*templatePath) {
+		root, err := testenv.RepoRoot()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		// From the root first; a path that only exists from deploy/ (go
+		// test run there, -template ../x.yaml) is taken as it is.
+		if p := filepath.Join(root, *templatePath); fileExists(p) || !fileExists(*templatePath) {
+			*templatePath = p
+		}
+	}
+	os.Exit(m.Run())
+}
 
 var (
 	loadOnce sync.Once
@@ -28,6 +55,8 @@ func template(t *testing.T) *Template {
 	}
 	return loaded
 }
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 func TestTemplate(t *testing.T) {
 	if errs := Check(template(t)); len(errs) > 0 {
@@ -311,9 +340,26 @@ func TestPlantedMistakes(t *testing.T) {
 			want:   []string{"Architectures is [x86_64], want [arm64]"},
 		},
 		{
-			name:   "not built by make",
-			mutate: func(tr map[string]any) { delete(mapAt(tr, "Resources", "AuthorizerFunction"), "Metadata") },
-			want:   []string{`AuthorizerFunction: Metadata.BuildMethod is "", want "makefile"`},
+			name: "not built by make",
+			mutate: func(tr map[string]any) {
+				// from the sources (a packaged template has no Metadata)
+				props(tr, "AuthorizerFunction")["CodeUri"] = "."
+				delete(mapAt(tr, "Resources", "AuthorizerFunction"), "Metadata")
+			},
+			want: []string{`AuthorizerFunction: Metadata.BuildMethod is "", want "makefile"`},
+		},
+		{
+			name:   "instant revocation promised",
+			mutate: func(tr map[string]any) { tr["Description"] = "shortfuse: instant revocation" },
+			want:   []string{"bounded revocation"},
+		},
+		{
+			name: "prebuilt zip rebuilt by sam",
+			mutate: func(tr map[string]any) {
+				props(tr, "AuthorizerFunction")["CodeUri"] = "authorizer.zip"
+				mapAt(tr, "Resources", "AuthorizerFunction")["Metadata"] = map[string]any{"BuildMethod": "makefile"}
+			},
+			want: []string{"AuthorizerFunction: CodeUri is the prebuilt authorizer.zip"},
 		},
 		{
 			name: "function missing from the spec",
@@ -411,6 +457,7 @@ func TestPlantedMistakes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			tpl.Raw = base.Raw // the references of the branches Tree does not show
 			errs := Check(tpl)
 			if len(errs) == 0 {
 				t.Fatalf("the mistake was not caught")
@@ -555,6 +602,7 @@ func TestCodeMistakes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			tpl.Raw = base.Raw // the references of the branches Tree does not show
 			errs := CheckCode(tpl, "..")
 			wantProblem(t, errs, tt.want)
 		})

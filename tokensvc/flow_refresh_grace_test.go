@@ -243,3 +243,20 @@ func TestDeriveRefreshToken(t *testing.T) {
 		t.Fatal("another token derived the same successor")
 	}
 }
+
+// A key-bound session's grace answer needs a proof with its key, like any
+// refresh, and answers DPoP tokens; a missing proof changes nothing.
+func TestRefreshGraceDPoP(t *testing.T) {
+	e := graceEnv(t)
+	c := e.dpopClient("ES256")
+	r0 := c.login("alice-grace", nil).RefreshToken
+	first := e.tokenResponse(c.refresh(r0, c.proof("POST", "/token", "", "")))
+	wantError(t, c.refresh(r0), http.StatusBadRequest, "invalid_dpop_proof")
+	retry := e.tokenResponse(c.refresh(r0, c.proof("POST", "/token", "", "")))
+	if retry.TokenType != "DPoP" || retry.RefreshToken != first.RefreshToken || jktOf(t, retry.AccessToken) != c.k.JKT {
+		t.Fatalf("grace answer of a bound session: %+v", retry)
+	}
+	if sess := e.session(r0); !sess.RevokedAt.IsZero() {
+		t.Fatalf("session revoked: %+v", sess)
+	}
+}
