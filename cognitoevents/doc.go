@@ -52,7 +52,8 @@
 //
 //	SHORTFUSE_TABLE                  the token service's table (required)
 //	SHORTFUSE_COGNITO_USER_POOL_ID   the user pool whose calls count (required)
-//	SHORTFUSE_REVOCATION_RETENTION   lifetime of log entries, as the token service's (default 1h)
+//	SHORTFUSE_AUTHORIZER_MODE, SHORTFUSE_DIRECT_MAX_AGE, SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY
+//	                                 how long revocations last, as the token service's (revoke.LoadPolicy)
 //	SHORTFUSE_REVOCATION_REPLICAS,   where log entries are written, as the token service's
 //	SHORTFUSE_REVOCATION_SHARDS      and the authorizer's
 //	SHORTFUSE_DYNAMODB_ENDPOINT      DynamoDB endpoint override (local stack only)
