@@ -32,9 +32,11 @@
 // call's username (when recorded) is resolved with AdminGetUser. Admin calls
 // name their pool in requestParameters.userPoolId, and calls of other pools
 // are ignored. Calls authorized with the user's own token (GlobalSignOut,
-// DeleteUser, ChangePassword, RevokeToken) do not name a pool: a sub with
-// sessions in shortfuse's table is this pool's (subs are unique), and one
-// without is checked with ListUsers filtered by sub.
+// DeleteUser, ChangePassword, RevokeUserSession, RevokeToken) do not name a
+// pool: a sub with sessions in shortfuse's table is this pool's (subs are
+// unique); for one without, only GlobalSignOut and ChangePassword still
+// revoke (the user's revocation time), after ListUsers filtered by sub finds
+// the user in the pool.
 //
 // # Failures, repeats and garbage
 //
@@ -50,7 +52,10 @@
 //
 //	SHORTFUSE_TABLE                  the token service's table (required)
 //	SHORTFUSE_COGNITO_USER_POOL_ID   the user pool whose calls count (required)
-//	SHORTFUSE_REVOCATION_RETENTION   lifetime of log entries, as the token service's (default 1h)
+//	SHORTFUSE_AUTHORIZER_MODE, SHORTFUSE_DIRECT_MAX_AGE, SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY
+//	                                 how long revocations last, as the token service's (revoke.LoadPolicy)
+//	SHORTFUSE_REVOCATION_REPLICAS,   where log entries are written, as the token service's
+//	SHORTFUSE_REVOCATION_SHARDS      and the authorizer's
 //	SHORTFUSE_DYNAMODB_ENDPOINT      DynamoDB endpoint override (local stack only)
 //	SHORTFUSE_COGNITO_ENDPOINT       Cognito endpoint override (local stack only)
 //	SHORTFUSE_LOG_LEVEL              debug, info (default), warn or error

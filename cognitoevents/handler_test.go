@@ -47,7 +47,7 @@ func newStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	s.st = store.New(s.ddb.Client, s.table)
-	h, err := New(Config{Table: s.table, UserPoolID: s.cog.UserPoolID, RevocationRetention: time.Hour},
+	h, err := New(Config{Table: s.table, UserPoolID: s.cog.UserPoolID},
 		s.st, s.cog.Client, obs.NewLogger(s.logs, "debug"))
 	if err != nil {
 		t.Fatal(err)
@@ -128,6 +128,24 @@ func (s *stack) items() int32 {
 	return out.Count
 }
 
+// logged counts the revocation log's entries about the user or the
+// sessions.
+func (s *stack) logged(sub string, sids []string) map[string]int {
+	s.t.Helper()
+	now := time.Now()
+	revs, err := s.st.RevocationsSince(context.Background(), now.Add(-time.Hour), now)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, r := range revs {
+		if r.Value == sub || slices.Contains(sids, r.Value) {
+			out[r.Value]++
+		}
+	}
+	return out
+}
+
 func (s *stack) revoked(sid string) (bool, string) {
 	s.t.Helper()
 	sess, err := s.st.GetSession(context.Background(), sid)
@@ -167,6 +185,7 @@ func TestFixturesThroughLambdaHost(t *testing.T) {
 		// asked whether the sub is its user.
 		{file: "global-sign-out.json", action: RevokeUser},
 		{file: "delete-user.json", action: Ignore, reason: "no_sessions"},
+		{file: "revoke-token.json", action: Ignore, reason: "no_sessions"},
 		{file: "admin-disable-user-failed.json", sessions: true, action: Ignore, reason: "call_failed"},
 		{file: "global-sign-out-failed.json", sessions: true, action: Ignore, reason: "call_failed"},
 		{file: "admin-disable-user-other-pool.json", sessions: true, action: Ignore, reason: "other_user_pool"},
@@ -206,6 +225,15 @@ func TestFixturesThroughLambdaHost(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// What authorizers will read: a user entry, or one per session.
+			logged := s.logged(sub, sids)
+			if tt.action == RevokeUser {
+				if len(logged) != 1 || logged[sub] != 1 {
+					t.Errorf("log entries %v, want one for the user", logged)
+				}
+			} else if len(logged) != len(tt.revoked) {
+				t.Errorf("log entries %v, want %d", logged, len(tt.revoked))
+			}
 			if tt.action == RevokeUser {
 				if !revokedAt.Equal(at) {
 					t.Errorf("user revoked at %v, want the call's time %v", revokedAt, at)
@@ -243,12 +271,16 @@ func (s *stack) repeatedUserRevocationWrites() int32 {
 	s.t.Helper()
 	ctx := context.Background()
 	at := time.Now().Truncate(time.Second)
-	rev := revoke.New(s.st, time.Hour, revoke.WithClock(func() time.Time { return at }))
-	if _, err := rev.User(ctx, "probe-user", "", "probe", false); err != nil {
+	rev, err := revoke.New(s.st, revoke.Policy{AccessTokenTTL: revoke.MaxAccessTokenTTL})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req := revoke.UserRequest{Sub: "probe-user", Reason: "probe", SignOut: revoke.SignOutSkip, At: at}
+	if _, err := rev.User(ctx, req); err != nil {
 		s.t.Fatal(err)
 	}
 	before := s.items()
-	if _, err := rev.User(ctx, "probe-user", "", "probe", false); err != nil {
+	if _, err := rev.User(ctx, req); err != nil {
 		s.t.Fatal(err)
 	}
 	return s.items() - before
@@ -258,7 +290,7 @@ func (s *stack) repeatedUserRevocationWrites() int32 {
 // function through Lambda; called directly, the handler ignores it.
 func TestTruncatedPayload(t *testing.T) {
 	logs := &testenv.Buffer{}
-	h, err := New(Config{UserPoolID: fixturePool, RevocationRetention: time.Hour}, store.New(nil, "unused"),
+	h, err := New(Config{UserPoolID: fixturePool}, store.New(nil, "unused"),
 		nopReader{}, obs.NewLogger(logs, "debug"))
 	if err != nil {
 		t.Fatal(err)

@@ -214,7 +214,7 @@ func TestRefreshGraceLimits(t *testing.T) {
 		_, h0, _ := parseRefreshToken(r0)
 		_, h1 := newRefreshToken(sid)
 		now := e.clock.Now()
-		if _, err := e.store.RotateRefresh(context.Background(), sid, h0, h1, now, now.Add(time.Hour)); err != nil {
+		if _, err := e.store.RotateRefresh(context.Background(), sid, h0, h1, now, now.Add(time.Hour), now.Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 		wantError(t, e.refresh(r0), http.StatusBadRequest, "invalid_grant")
@@ -241,5 +241,22 @@ func TestDeriveRefreshToken(t *testing.T) {
 	other, _ := newRefreshToken(sid)
 	if d, _ := deriveRefreshToken(sid, other, nonce); d == a {
 		t.Fatal("another token derived the same successor")
+	}
+}
+
+// A key-bound session's grace answer needs a proof with its key, like any
+// refresh, and answers DPoP tokens; a missing proof changes nothing.
+func TestRefreshGraceDPoP(t *testing.T) {
+	e := graceEnv(t)
+	c := e.dpopClient("ES256")
+	r0 := c.login("alice-grace", nil).RefreshToken
+	first := e.tokenResponse(c.refresh(r0, c.proof("POST", "/token", "", "")))
+	wantError(t, c.refresh(r0), http.StatusBadRequest, "invalid_dpop_proof")
+	retry := e.tokenResponse(c.refresh(r0, c.proof("POST", "/token", "", "")))
+	if retry.TokenType != "DPoP" || retry.RefreshToken != first.RefreshToken || jktOf(t, retry.AccessToken) != c.k.JKT {
+		t.Fatalf("grace answer of a bound session: %+v", retry)
+	}
+	if sess := e.session(r0); !sess.RevokedAt.IsZero() {
+		t.Fatalf("session revoked: %+v", sess)
 	}
 }
