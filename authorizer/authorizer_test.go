@@ -19,6 +19,7 @@ import (
 	"github.com/shortfuse/shortfuse/shared/devgateway"
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
 	"github.com/shortfuse/shortfuse/shared/jwtverify/jwttest"
+	"github.com/shortfuse/shortfuse/shared/revoke"
 	"github.com/shortfuse/shortfuse/shared/revset"
 	"github.com/shortfuse/shortfuse/shared/store"
 )
@@ -534,6 +535,12 @@ func TestLoadConfig(t *testing.T) {
 		!reflect.DeepEqual(c.Audiences, []string{"c1", "c2"}) {
 		t.Fatalf("direct: %+v", c)
 	}
+	// Direct mode loads as far back as a revoked login must be remembered,
+	// the same bound the writers keep entries for.
+	want := revoke.Policy{AccessTokenTTL: revoke.MaxAccessTokenTTL, DirectMaxAge: time.Minute}.MaxEntryLifetime()
+	if c.Lookback != want {
+		t.Fatalf("direct lookback %s, want %s", c.Lookback, want)
+	}
 	// One environment serves both modes: in direct mode the token
 	// service's keys (SHORTFUSE_JWKS_URL, SHORTFUSE_JWKS) are not used, and
 	// Cognito's come from the issuer unless SHORTFUSE_COGNITO_JWKS_URL says
@@ -572,6 +579,10 @@ func TestLoadConfig(t *testing.T) {
 		{with("SHORTFUSE_LEEWAY", "10m"), "SHORTFUSE_LEEWAY"},
 		{with("SHORTFUSE_AUTHORIZER_MODE", "direct"), "SHORTFUSE_COGNITO_ISSUER"},
 		{with("SHORTFUSE_AUTHORIZER_MODE", "direct", "SHORTFUSE_COGNITO_ISSUER", "https://x.test/p"), "SHORTFUSE_CLIENTS"},
+		{with("SHORTFUSE_AUTHORIZER_MODE", "direct", "SHORTFUSE_COGNITO_ISSUER", "https://x.test/p", "SHORTFUSE_CLIENTS", "c",
+			"SHORTFUSE_REVOCATION_RETENTION", "168h"), "SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY"},
+		{with("SHORTFUSE_AUTHORIZER_MODE", "direct", "SHORTFUSE_COGNITO_ISSUER", "https://x.test/p", "SHORTFUSE_CLIENTS", "c",
+			"SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY", "1s"), "SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY"},
 	} {
 		_, err := LoadConfig(config.FromMap(tt.env))
 		if err == nil || !strings.Contains(err.Error(), tt.want) {

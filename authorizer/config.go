@@ -61,6 +61,10 @@ type Config struct {
 	InitWait             time.Duration
 	Strict, Consistent   bool
 	Layout               store.RevocationLayout
+	// Lookback is how far back the initial load reads the revocation log
+	// (zero: all of it). In direct mode it covers the longest a writer
+	// keeps an entry live.
+	Lookback time.Duration
 
 	Routes         *Routes
 	TokenCacheSize int
@@ -139,6 +143,7 @@ func LoadConfig(env *config.Env) (Config, error) {
 		env.Fail("SHORTFUSE_REVOCATION_GRACE", "%s is shorter than SHORTFUSE_REVOCATION_POLL (%s)", c.Grace, c.Poll)
 	}
 	c.Strict = env.Bool("SHORTFUSE_REVOCATION_STRICT", false)
+	c.Lookback = revocationLookback(env, c)
 	c.Overlap = env.Duration("SHORTFUSE_REVOCATION_OVERLAP", revset.DefaultOverlap, 100*time.Millisecond, time.Minute)
 	c.Consistent = env.Bool("SHORTFUSE_REVOCATION_CONSISTENT", false)
 	// Lambda gives a function's init phase 10 s; the rest of init needs a
@@ -180,6 +185,38 @@ func LoadConfig(env *config.Env) (Config, error) {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// DefaultRefreshTokenValidity is Cognito's default refresh token validity.
+const DefaultRefreshTokenValidity = 30 * 24 * time.Hour
+
+// revocationLookback reads SHORTFUSE_REVOCATION_RETENTION, the longest a
+// revocation log entry may live (0 or unset: derived). In direct mode a
+// revoked login family, and a user revoked without a Cognito global
+// sign-out, must be remembered for as long as Cognito can mint an ID token
+// of theirs (the refresh token validity, SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY)
+// and that token is young enough to be accepted (SHORTFUSE_DIRECT_MAX_AGE),
+// plus the verifiers' leeway (SHORTFUSE_LEEWAY, at least 30 s): the same
+// bound the writers use
+// (revoke.Policy.MaxEntryLifetime). A shorter retention would let this
+// authorizer forget a revocation that still matters, so it is refused.
+func revocationLookback(env *config.Env, c Config) time.Duration {
+	retention := env.Duration("SHORTFUSE_REVOCATION_RETENTION", 0, 0, 3660*24*time.Hour)
+	if c.Mode != ModeDirect {
+		return retention
+	}
+	validity := env.Duration("SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY", DefaultRefreshTokenValidity, time.Hour, 3650*24*time.Hour)
+	// Writers add at least 30 s of leeway (revoke.DefaultLeeway).
+	leeway := max(c.Leeway, 30*time.Second)
+	need := validity + c.MaxAge + leeway
+	if retention == 0 {
+		return need
+	}
+	if retention < need {
+		env.Fail("SHORTFUSE_REVOCATION_RETENTION", "%s is shorter than direct mode must remember a revoked login (%s: SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY %s + SHORTFUSE_DIRECT_MAX_AGE %s + leeway %s); raise it or leave it unset",
+			retention, need, validity, c.MaxAge, leeway)
+	}
+	return retention
 }
 
 // Deps are the collaborators Open would otherwise build itself.
@@ -270,6 +307,7 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Authorizer, error) {
 			Consistent: cfg.Consistent,
 			InitWait:   cfg.InitWait,
 			Strict:     cfg.Strict,
+			Lookback:   cfg.Lookback,
 			Now:        deps.Now,
 			Logger:     log,
 		})

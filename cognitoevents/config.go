@@ -3,7 +3,6 @@ package cognitoevents
 import (
 	"context"
 	"log/slog"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/shortfuse/shortfuse/shared/awsx"
 	"github.com/shortfuse/shortfuse/shared/config"
+	"github.com/shortfuse/shortfuse/shared/revoke"
 	"github.com/shortfuse/shortfuse/shared/store"
 )
 
@@ -18,9 +18,9 @@ import (
 type Config struct {
 	Table      string // SHORTFUSE_TABLE: the token service's table
 	UserPoolID string // SHORTFUSE_COGNITO_USER_POOL_ID: the only pool whose calls count
-	// RevocationRetention is how long log entries live
-	// (SHORTFUSE_REVOCATION_RETENTION, as the token service's).
-	RevocationRetention time.Duration
+	// Revocation is how long revocations last, read as every revocation
+	// writer reads it (revoke.LoadPolicy).
+	Revocation revoke.Policy
 	// RevocationLayout is where log entries are written
 	// (SHORTFUSE_REVOCATION_REPLICAS, SHORTFUSE_REVOCATION_SHARDS, as the
 	// token service's and the authorizer's).
@@ -39,7 +39,7 @@ func LoadConfig(env *config.Env) (Config, error) {
 	if c.UserPoolID != "" && !plain(c.UserPoolID, 55) {
 		env.Fail("SHORTFUSE_COGNITO_USER_POOL_ID", "%q is not a user pool id", c.UserPoolID)
 	}
-	c.RevocationRetention = env.Duration("SHORTFUSE_REVOCATION_RETENTION", time.Hour, time.Minute, 7*24*time.Hour)
+	c.Revocation = revoke.LoadPolicy(env)
 	c.RevocationLayout = store.RevocationLayoutFromEnv(env)
 	c.DynamoDBEndpoint = env.URL("SHORTFUSE_DYNAMODB_ENDPOINT", "")
 	c.CognitoEndpoint = env.URL("SHORTFUSE_COGNITO_ENDPOINT", "")

@@ -52,7 +52,8 @@
 //
 //	SHORTFUSE_TABLE                  the token service's table (required)
 //	SHORTFUSE_COGNITO_USER_POOL_ID   the user pool whose calls count (required)
-//	SHORTFUSE_REVOCATION_RETENTION   lifetime of log entries, as the token service's (default 1h)
+//	SHORTFUSE_AUTHORIZER_MODE, SHORTFUSE_DIRECT_MAX_AGE, SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY
+//	                                 how long revocations last, as the token service's (revoke.LoadPolicy)
 //	SHORTFUSE_DYNAMODB_ENDPOINT      DynamoDB endpoint override (local stack only)
 //	SHORTFUSE_COGNITO_ENDPOINT       Cognito endpoint override (local stack only)
 //	SHORTFUSE_LOG_LEVEL              debug, info (default), warn or error

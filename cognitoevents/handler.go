@@ -43,6 +43,7 @@ type Result struct {
 type Handler struct {
 	cfg     Config
 	store   revoke.Store
+	revoker *revoke.Revoker
 	cognito UserReader
 	log     *slog.Logger
 	now     func() time.Time
@@ -61,8 +62,8 @@ func WithCognitoTimeout(d time.Duration) Option { return func(h *Handler) { h.ti
 // New returns a Handler. st is the token service's table; cognito reads the
 // user pool cfg.UserPoolID.
 func New(cfg Config, st revoke.Store, cognito UserReader, log *slog.Logger, opts ...Option) (*Handler, error) {
-	if cfg.UserPoolID == "" || cfg.RevocationRetention <= 0 {
-		return nil, errors.New("cognitoevents: a user pool id and a revocation retention are required")
+	if cfg.UserPoolID == "" {
+		return nil, errors.New("cognitoevents: a user pool id is required")
 	}
 	if st == nil || cognito == nil || log == nil {
 		return nil, errors.New("cognitoevents: store, cognito client and logger are required")
@@ -70,6 +71,13 @@ func New(cfg Config, st revoke.Store, cognito UserReader, log *slog.Logger, opts
 	h := &Handler{cfg: cfg, store: st, cognito: cognito, log: log, now: time.Now, timeout: awsx.CallTimeout}
 	for _, o := range opts {
 		o(h)
+	}
+	if h.cfg.Revocation.AccessTokenTTL == 0 {
+		h.cfg.Revocation.AccessTokenTTL = revoke.MaxAccessTokenTTL
+	}
+	var err error
+	if h.revoker, err = revoke.New(st, h.cfg.Revocation, revoke.WithClock(h.now), revoke.WithLogger(log)); err != nil {
+		return nil, fmt.Errorf("cognitoevents: %w", err)
 	}
 	return h, nil
 }
@@ -126,15 +134,18 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Result, erro
 	if at.After(now) {
 		at = now
 	}
-	// Revocations are dated by the Cognito call, so every delivery of one
-	// event asks for the same change; log entries still live a full
-	// retention from now.
-	rev := revoke.New(h.store, h.cfg.RevocationRetention+now.Sub(at), revoke.WithClock(func() time.Time { return at }))
+	// A user revocation is dated by the Cognito call, so every delivery of
+	// one event asks for the same change and the repeats write nothing.
+	rev := h.revoker
 	reason := "cognito:" + call.Name
 	res.Action = d.Action
 	switch d.Action {
 	case RevokeUser:
-		ur, err := rev.User(ctx, sub, call.Username, reason, false)
+		// Cognito is not called: the event is Cognito's own doing. Its
+		// refresh tokens are taken to live on, so in direct mode the entry
+		// lasts the refresh token validity.
+		ur, err := rev.User(ctx, revoke.UserRequest{Sub: sub, Username: call.Username, Reason: reason,
+			SignOut: revoke.SignOutSkip, At: at})
 		if err != nil {
 			return h.failed(res, err)
 		}

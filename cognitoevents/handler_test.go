@@ -47,7 +47,7 @@ func newStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	s.st = store.New(s.ddb.Client, s.table)
-	h, err := New(Config{Table: s.table, UserPoolID: s.cog.UserPoolID, RevocationRetention: time.Hour},
+	h, err := New(Config{Table: s.table, UserPoolID: s.cog.UserPoolID},
 		s.st, s.cog.Client, obs.NewLogger(s.logs, "debug"))
 	if err != nil {
 		t.Fatal(err)
@@ -271,12 +271,16 @@ func (s *stack) repeatedUserRevocationWrites() int32 {
 	s.t.Helper()
 	ctx := context.Background()
 	at := time.Now().Truncate(time.Second)
-	rev := revoke.New(s.st, time.Hour, revoke.WithClock(func() time.Time { return at }))
-	if _, err := rev.User(ctx, "probe-user", "", "probe", false); err != nil {
+	rev, err := revoke.New(s.st, revoke.Policy{AccessTokenTTL: revoke.MaxAccessTokenTTL})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req := revoke.UserRequest{Sub: "probe-user", Reason: "probe", SignOut: revoke.SignOutSkip, At: at}
+	if _, err := rev.User(ctx, req); err != nil {
 		s.t.Fatal(err)
 	}
 	before := s.items()
-	if _, err := rev.User(ctx, "probe-user", "", "probe", false); err != nil {
+	if _, err := rev.User(ctx, req); err != nil {
 		s.t.Fatal(err)
 	}
 	return s.items() - before
@@ -286,7 +290,7 @@ func (s *stack) repeatedUserRevocationWrites() int32 {
 // function through Lambda; called directly, the handler ignores it.
 func TestTruncatedPayload(t *testing.T) {
 	logs := &testenv.Buffer{}
-	h, err := New(Config{UserPoolID: fixturePool, RevocationRetention: time.Hour}, store.New(nil, "unused"),
+	h, err := New(Config{UserPoolID: fixturePool}, store.New(nil, "unused"),
 		nopReader{}, obs.NewLogger(logs, "debug"))
 	if err != nil {
 		t.Fatal(err)

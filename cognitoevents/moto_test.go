@@ -3,7 +3,6 @@ package cognitoevents
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -34,7 +33,7 @@ func TestLookupsAgainstMoto(t *testing.T) {
 			sub = aws.ToString(a.Value)
 		}
 	}
-	h, err := New(Config{UserPoolID: poolID, RevocationRetention: time.Hour}, store.New(nil, "unused"), m.Cognito, obs.NewLogger(&testenv.Buffer{}, ""))
+	h, err := New(Config{UserPoolID: poolID}, store.New(nil, "unused"), m.Cognito, obs.NewLogger(&testenv.Buffer{}, ""))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -133,9 +133,9 @@ var Functions = []Function{
 		// token service's revocations, a user's sessions through the index,
 		// and two reads of the user pool to identify a user.
 		LogicalID: "CognitoEventsFunction", Cmd: "cognitoevents",
-		Env: []string{"SHORTFUSE_TABLE", "SHORTFUSE_COGNITO_USER_POOL_ID", "SHORTFUSE_REVOCATION_RETENTION"},
+		Env: []string{"SHORTFUSE_TABLE", "SHORTFUSE_COGNITO_USER_POOL_ID", "SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY"},
 		Grants: []Grant{
-			{Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"}, Resources: []string{tableArn}},
+			{Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"}, Resources: []string{tableArn}},
 			{Actions: []string{"dynamodb:Query"}, Resources: []string{indexArn}},
 			{Actions: []string{"cognito-idp:AdminGetUser", "cognito-idp:ListUsers"}, Resources: []string{userPoolArn}},
 			{Actions: []string{"sqs:SendMessage"}, Resources: []string{eventsDLQArn}, ByLambda: true},

@@ -22,11 +22,12 @@ func TestClientsFormatThroughEveryReader(t *testing.T) {
 	wantIDs := []string{"web", "mobile", "batch"}
 
 	ts, err := tokensvc.LoadConfig(config.FromMap(map[string]string{
-		"SHORTFUSE_TABLE":          "shortfuse",
-		"SHORTFUSE_ISSUER":         "https://auth.example.com",
-		"SHORTFUSE_COGNITO_ISSUER": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc",
-		"SHORTFUSE_CLIENTS":        clients,
-		"SHORTFUSE_SIGNING_KEY":    "ssm:/shortfuse/key",
+		"SHORTFUSE_TABLE":                "shortfuse",
+		"SHORTFUSE_ISSUER":               "https://auth.example.com",
+		"SHORTFUSE_COGNITO_ISSUER":       "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc",
+		"SHORTFUSE_CLIENTS":              clients,
+		"SHORTFUSE_SIGNING_KEY":          "ssm:/shortfuse/key",
+		"SHORTFUSE_COGNITO_USER_POOL_ID": "eu-west-1_abc",
 	}))
 	if err != nil {
 		t.Fatalf("token service: %v", err)

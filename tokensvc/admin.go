@@ -51,15 +51,18 @@ func (s *Service) handleAdminRevokeUser(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	global := s.cfg.AdminGlobalSignOut
+	signOut := revoke.SignOutDefault
 	if v := r.URL.Query().Get("global_signout"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
 			return ErrInvalidRequest.WithDescription("global_signout must be true or false")
 		}
-		global = b
+		signOut = revoke.SignOutSkip
+		if b {
+			signOut = revoke.SignOutCognito
+		}
 	}
-	res, err := s.revoker.User(r.Context(), sub, "", revoke.ReasonAdmin, global)
+	res, err := s.revoker.User(r.Context(), revoke.UserRequest{Sub: sub, Reason: revoke.ReasonAdmin, SignOut: signOut})
 	switch {
 	case errors.Is(err, revoke.ErrNoUserPool):
 		return ErrInvalidRequest.WithDescription("global sign-out is not configured")

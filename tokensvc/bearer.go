@@ -5,11 +5,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
-	"github.com/shortfuse/shortfuse/shared/revoke"
 	"github.com/shortfuse/shortfuse/shared/store"
 )
 
@@ -107,24 +104,17 @@ func (s *Service) authenticate(r *http.Request, info *reqInfo, admin bool) (*cal
 }
 
 // activeSession returns the session of verified access token claims, or
-// invalid_token when it is gone, revoked or expired, or when its user has
-// been revoked since it began. The last check matters for a session written
-// while its user was being revoked: the revocation lists the user's sessions
-// through an eventually consistent index and may miss it. The session and
-// the user's state are read at the same time.
+// invalid_token when it is gone, revoked or expired, or when its user or its
+// login family has been revoked since it began. The last checks matter for
+// a session written while its user or login was being revoked: the
+// revocation lists sessions through an eventually consistent index and may
+// miss it.
 func (s *Service) activeSession(r *http.Request, claims *jwtverify.Claims) (*store.Session, error) {
 	if claims.SessionID == "" || claims.Subject == "" {
 		return nil, ErrInvalidToken.WithDescription("access token has no session")
 	}
 	ctx := r.Context()
-	var (
-		wg        sync.WaitGroup
-		revokedAt time.Time
-		userErr   error
-	)
-	wg.Go(func() { revokedAt, userErr = s.store.UserRevokedAt(ctx, claims.Subject) })
 	sess, err := s.store.GetSession(ctx, claims.SessionID)
-	wg.Wait()
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrInvalidToken.WithDescription("session has ended")
 	}
@@ -134,15 +124,16 @@ func (s *Service) activeSession(r *http.Request, claims *jwtverify.Claims) (*sto
 	if sess.Sub != claims.Subject || !sess.Active(s.now()) {
 		return nil, ErrInvalidToken.WithDescription("session has ended")
 	}
-	if userErr != nil {
-		return nil, userErr
-	}
-	if store.RevokedLogin(revokedAt, sess.AuthTime) {
-		// Record it, as a refresh would; the answer does not depend on it.
-		if _, err := s.store.RevokeSession(ctx, sess.ID, revoke.ReasonUserRevoked, s.now()); err != nil && !errors.Is(err, store.ErrNotFound) {
-			s.log.WarnContext(ctx, "session of a revoked user not marked revoked", "sid", sess.ID, "error", err.Error())
+	revoked, err := s.loginRevoked(ctx, sess)
+	if revoked {
+		if err != nil {
+			// The answer does not depend on recording it.
+			s.log.WarnContext(ctx, "session of a revoked login not marked revoked", "sid", sess.ID, "error", err.Error())
 		}
 		return nil, ErrInvalidToken.WithDescription("session has ended")
+	}
+	if err != nil {
+		return nil, err
 	}
 	return sess, nil
 }

@@ -104,14 +104,23 @@ func TestCognitoFlow(t *testing.T) {
 	wantError(t, e.refresh(tr2.RefreshToken), 400, "invalid_grant")
 	wantError(t, e.get("GET", "/sessions", tr2.AccessToken), 401, "invalid_token")
 
-	// The Cognito login itself can still start a new session until the
-	// user is revoked; after that, the same ID token is refused.
-	e.tokenResponse(e.post("/token", exchangeForm(userCognito.IDToken), ""))
+	// Signing out ended the login: its ID token buys no new session.
+	wantError(t, e.post("/token", exchangeForm(userCognito.IDToken), ""), 400, "invalid_request")
+	// Another login of the same user does, until the user is revoked.
+	again, err := cog.Login(ctx, "user@example.com", "Passw0rd!long")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.tokens = append(e.tokens, again.IDToken, again.AccessToken, again.RefreshToken)
+	live := e.tokenResponse(e.post("/token", exchangeForm(again.IDToken), ""))
+	// One ID token buys one session.
+	wantError(t, e.post("/token", exchangeForm(again.IDToken), ""), 400, "invalid_request")
 	time.Sleep(time.Until(sess.AuthTime.Add(time.Second))) // revocation time must not precede auth_time
-	if resp := e.get("POST", "/admin/users/"+sess.Sub+"/revoke", admin.AccessToken); resp.Code != 200 {
+	if resp := e.get("POST", "/admin/users/"+sess.Sub+"/revoke?global_signout=false", admin.AccessToken); resp.Code != 200 {
 		t.Fatalf("revoke user: %d %s", resp.Code, resp.Body)
 	}
-	wantError(t, e.post("/token", exchangeForm(userCognito.IDToken), ""), 400, "invalid_request")
+	wantError(t, e.refresh(live.RefreshToken), 400, "invalid_grant")
+	wantError(t, e.get("GET", "/sessions", live.AccessToken), 401, "invalid_token")
 
 	for _, tok := range e.tokens {
 		if strings.Contains(logs.String(), tok) {

@@ -10,6 +10,7 @@ import (
 	"github.com/shortfuse/shortfuse/shared/config"
 	"github.com/shortfuse/shortfuse/shared/cors"
 	"github.com/shortfuse/shortfuse/shared/dpop"
+	"github.com/shortfuse/shortfuse/shared/revoke"
 	"github.com/shortfuse/shortfuse/shared/store"
 )
 
@@ -53,10 +54,30 @@ type Config struct {
 	// state and groups from Cognito (SHORTFUSE_COGNITO_RECHECK; 0: never).
 	CognitoRecheck time.Duration
 
-	AdminGroup         string // SHORTFUSE_ADMIN_GROUP
-	AdminGlobalSignOut bool   // SHORTFUSE_ADMIN_GLOBAL_SIGNOUT: default of ?global_signout
+	AdminGroup string // SHORTFUSE_ADMIN_GROUP
+	// AdminGlobalSignOut (SHORTFUSE_ADMIN_GLOBAL_SIGNOUT, default true):
+	// user revocations also sign the user out of Cognito; the default of
+	// ?global_signout.
+	AdminGlobalSignOut bool
 
-	RevocationRetention time.Duration // SHORTFUSE_REVOCATION_RETENTION
+	// Revocation is how long revocations last (revoke.LoadPolicy reads
+	// SHORTFUSE_AUTHORIZER_MODE, SHORTFUSE_DIRECT_MAX_AGE and
+	// SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY; AccessTokenTTL and Leeway
+	// come from this service's settings).
+	Revocation revoke.Policy
+	// AllowIDTokenReuse (SHORTFUSE_ALLOW_ID_TOKEN_REUSE, default false)
+	// lets one ID token buy several sessions; by default it buys one, so a
+	// stolen copy cannot mint parallel sessions.
+	AllowIDTokenReuse bool
+	// MaxSessionsPerUser (SHORTFUSE_MAX_SESSIONS_PER_USER, 1-100, default
+	// 20): an exchange that would pass it ends the least recently used.
+	MaxSessionsPerUser int
+
+	// RevocationRetention (SHORTFUSE_REVOCATION_RETENTION, 0 or unset:
+	// derived) is the longest a revocation log entry may live; authorizers
+	// load that far back. A configuration whose entries would need longer is
+	// refused.
+	RevocationRetention time.Duration
 	// RevocationLayout is where the revocation log is written
 	// (SHORTFUSE_REVOCATION_REPLICAS, SHORTFUSE_REVOCATION_SHARDS); the
 	// authorizers must read the same layout.
@@ -140,15 +161,23 @@ func LoadConfig(env *config.Env) (Config, error) {
 	}
 
 	c.AdminGroup = env.String("SHORTFUSE_ADMIN_GROUP", "shortfuse-admin")
-	c.AdminGlobalSignOut = env.Bool("SHORTFUSE_ADMIN_GLOBAL_SIGNOUT", false)
+	c.Revocation = revoke.LoadPolicy(env)
+	c.AdminGlobalSignOut = !c.Revocation.NoGlobalSignOut
 	if c.AdminGlobalSignOut && c.UserPoolID == "" {
-		env.Fail("SHORTFUSE_ADMIN_GLOBAL_SIGNOUT", "needs SHORTFUSE_COGNITO_USER_POOL_ID")
+		env.Fail("SHORTFUSE_ADMIN_GLOBAL_SIGNOUT", "true (the default) needs SHORTFUSE_COGNITO_USER_POOL_ID; set it, or set SHORTFUSE_ADMIN_GLOBAL_SIGNOUT=false")
 	}
+	c.AllowIDTokenReuse = env.Bool("SHORTFUSE_ALLOW_ID_TOKEN_REUSE", false)
+	c.MaxSessionsPerUser = env.Int("SHORTFUSE_MAX_SESSIONS_PER_USER", DefaultMaxSessionsPerUser, 1, 100)
 
 	c.Leeway = env.Duration("SHORTFUSE_LEEWAY", 5*time.Second, time.Second, 5*time.Minute)
-	c.RevocationRetention = env.Duration("SHORTFUSE_REVOCATION_RETENTION", time.Hour, time.Minute, 7*24*time.Hour)
-	if longest := c.LongestAccessTokenTTL() + c.Leeway; c.RevocationRetention < longest {
-		env.Fail("SHORTFUSE_REVOCATION_RETENTION", "%s is shorter than the longest access token lifetime plus leeway (%s)", c.RevocationRetention, longest)
+	// 0 (the default) derives it.
+	c.RevocationRetention = env.Duration("SHORTFUSE_REVOCATION_RETENTION", 0, 0, 3660*24*time.Hour)
+	c.Revocation.AccessTokenTTL = c.LongestAccessTokenTTL()
+	c.Revocation.Leeway = max(c.Leeway, revoke.DefaultLeeway)
+	if need := c.Revocation.MaxEntryLifetime(); c.RevocationRetention == 0 {
+		c.RevocationRetention = need
+	} else if c.RevocationRetention < need {
+		env.Fail("SHORTFUSE_REVOCATION_RETENTION", "%s is shorter than the longest a revocation must be remembered (%s), set by SHORTFUSE_ACCESS_TOKEN_TTL, SHORTFUSE_CLIENTS, SHORTFUSE_LEEWAY and, in direct mode (SHORTFUSE_AUTHORIZER_MODE), SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY and SHORTFUSE_DIRECT_MAX_AGE", c.RevocationRetention, need)
 	}
 	c.MaxBodyBytes = int64(env.Int("SHORTFUSE_MAX_BODY_BYTES", 8192, 1024, 1<<20))
 	c.Scopes = env.List("SHORTFUSE_SCOPES", nil)
@@ -176,6 +205,9 @@ func LoadConfig(env *config.Env) (Config, error) {
 	}
 	return c, env.Err()
 }
+
+// DefaultMaxSessionsPerUser is the per-user session cap, as Cognito's.
+const DefaultMaxSessionsPerUser = 20
 
 // DefaultRefreshGrace covers a refresh answer lost on a mobile network and
 // retried after a typical 10 to 20 s client timeout, and tabs that refresh

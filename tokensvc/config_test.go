@@ -6,15 +6,17 @@ import (
 	"time"
 
 	"github.com/shortfuse/shortfuse/shared/config"
+	"github.com/shortfuse/shortfuse/shared/revoke"
 )
 
 func baseEnv() map[string]string {
 	return map[string]string{
-		"SHORTFUSE_TABLE":          "shortfuse",
-		"SHORTFUSE_ISSUER":         "https://auth.example.com/",
-		"SHORTFUSE_COGNITO_ISSUER": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc",
-		"SHORTFUSE_CLIENTS":        "web, mobile:30",
-		"SHORTFUSE_SIGNING_KEY":    "ssm:/shortfuse/key",
+		"SHORTFUSE_TABLE":                "shortfuse",
+		"SHORTFUSE_ISSUER":               "https://auth.example.com/",
+		"SHORTFUSE_COGNITO_ISSUER":       "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc",
+		"SHORTFUSE_CLIENTS":              "web, mobile:30",
+		"SHORTFUSE_SIGNING_KEY":          "ssm:/shortfuse/key",
+		"SHORTFUSE_COGNITO_USER_POOL_ID": "eu-west-1_abc",
 	}
 }
 
@@ -27,9 +29,21 @@ func TestLoadConfigDefaults(t *testing.T) {
 		c.CognitoJWKSURL != "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc/.well-known/jwks.json" ||
 		c.Clients["web"] != 300*time.Second || c.Clients["mobile"] != 30*time.Second ||
 		c.SessionIdleTTL != 24*time.Hour || c.SessionMaxTTL != 30*24*time.Hour || c.AdminGroup != "shortfuse-admin" ||
-		c.RevocationRetention != time.Hour || c.MaxBodyBytes != 8192 || c.Leeway != 5*time.Second ||
+		c.RevocationRetention != 5*time.Minute+revoke.DefaultLeeway || c.MaxBodyBytes != 8192 || c.Leeway != 5*time.Second ||
+		!c.AdminGlobalSignOut || c.AllowIDTokenReuse || c.MaxSessionsPerUser != 20 ||
+		c.Revocation.DirectMaxAge != 0 || c.Revocation.RefreshTokenValidity != 30*24*time.Hour ||
 		c.RefreshGrace != DefaultRefreshGrace || c.GraceFor("web") != DefaultRefreshGrace || len(c.CORSOrigins) != 0 {
 		t.Fatalf("%+v", c)
+	}
+	env := baseEnv()
+	env["SHORTFUSE_AUTHORIZER_MODE"] = "direct"
+	env["SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY"] = "240h"
+	c, err = LoadConfig(config.FromMap(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Revocation.DirectMaxAge != time.Minute || c.RevocationRetention != 240*time.Hour+time.Minute+revoke.DefaultLeeway {
+		t.Fatalf("direct: %+v", c)
 	}
 }
 
@@ -90,7 +104,12 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"idle above max", map[string]string{"SHORTFUSE_SESSION_IDLE_TTL": "48h", "SHORTFUSE_SESSION_MAX_TTL": "24h"}, "SHORTFUSE_SESSION_IDLE_TTL"},
 		{"retention too short", map[string]string{"SHORTFUSE_CLIENTS": "web:3600", "SHORTFUSE_REVOCATION_RETENTION": "30m"}, "SHORTFUSE_REVOCATION_RETENTION"},
 		{"bad scope", map[string]string{"SHORTFUSE_SCOPES": `read,"x"`}, "SHORTFUSE_SCOPES"},
-		{"sign-out without pool", map[string]string{"SHORTFUSE_ADMIN_GLOBAL_SIGNOUT": "true"}, "SHORTFUSE_ADMIN_GLOBAL_SIGNOUT"},
+		{"sign-out without pool", map[string]string{"SHORTFUSE_ADMIN_GLOBAL_SIGNOUT": "true", "SHORTFUSE_COGNITO_USER_POOL_ID": ""}, "SHORTFUSE_ADMIN_GLOBAL_SIGNOUT"},
+		{"default sign-out without pool", map[string]string{"SHORTFUSE_COGNITO_USER_POOL_ID": ""}, "SHORTFUSE_ADMIN_GLOBAL_SIGNOUT"},
+		{"direct mode retention", map[string]string{"SHORTFUSE_AUTHORIZER_MODE": "direct", "SHORTFUSE_REVOCATION_RETENTION": "24h"}, "SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY"},
+		{"bad mode", map[string]string{"SHORTFUSE_AUTHORIZER_MODE": "both"}, "SHORTFUSE_AUTHORIZER_MODE"},
+		{"session cap", map[string]string{"SHORTFUSE_MAX_SESSIONS_PER_USER": "101"}, "SHORTFUSE_MAX_SESSIONS_PER_USER"},
+		{"refresh validity", map[string]string{"SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY": "1m"}, "SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY"},
 		{"missing key", map[string]string{"SHORTFUSE_SIGNING_KEY": ""}, "SHORTFUSE_SIGNING_KEY"},
 		{"body limit", map[string]string{"SHORTFUSE_MAX_BODY_BYTES": "10"}, "SHORTFUSE_MAX_BODY_BYTES"},
 		{"grace too long", map[string]string{"SHORTFUSE_REFRESH_GRACE": "61"}, "SHORTFUSE_REFRESH_GRACE"},

@@ -15,9 +15,9 @@ import (
 
 // ExchangeStorage is what the token exchange grant needs from the store.
 type ExchangeStorage interface {
+	loginState
 	CreateSession(ctx context.Context, sess *store.Session) error
-	UserRevokedAt(ctx context.Context, sub string) (time.Time, error)
-	RevokeSession(ctx context.Context, id, reason string, at time.Time) (*store.Session, error)
+	ClaimIDToken(ctx context.Context, jti string, until time.Time) error
 }
 
 // errSubjectToken is the error for a subject token that is invalid or
@@ -86,6 +86,17 @@ func (s *Service) exchange(r *http.Request, form url.Values, info *reqInfo) (*To
 		return nil, err
 	}
 
+	family := claims.OriginJTI
+	if family == "" {
+		family = claims.JTI // a pool without token revocation: each ID token is its own login
+	}
+	if family == "" {
+		return nil, errSubjectToken.WithDescription("subject_token lacks jti")
+	}
+	if err := s.checkLogin(ctx, claims, family, info); err != nil {
+		return nil, err
+	}
+
 	now := s.now()
 	sess := &store.Session{
 		ID:            newID(sidBytes),
@@ -94,7 +105,7 @@ func (s *Service) exchange(r *http.Request, form url.Values, info *reqInfo) (*To
 		ClientID:      clientID,
 		Groups:        claims.Groups,
 		Scope:         scope,
-		OriginJTI:     claims.OriginJTI,
+		OriginJTI:     family,
 		AuthTime:      claims.AuthTime,
 		ACR:           claims.ACR,
 		AMR:           claims.AMR,
@@ -104,53 +115,34 @@ func (s *Service) exchange(r *http.Request, form url.Values, info *reqInfo) (*To
 		AbsExpiresAt:  now.Add(s.cfg.SessionMaxTTL),
 		IdleExpiresAt: idleExpiry(now, s.cfg.SessionIdleTTL, now.Add(s.cfg.SessionMaxTTL)),
 	}
-	if sess.OriginJTI == "" {
-		sess.OriginJTI = claims.JTI
-	}
 	sess.UserAgent, sess.SourceIP = clientInfo(r)
+	exp, err := s.accessExpiry(clientID, sess.IdleExpiresAt, sess.AbsExpiresAt, now)
+	if err != nil {
+		return nil, err
+	}
+	sess.AccessExpiresAt = exp
 	refresh, hash := newRefreshToken(sess.ID)
 	sess.RefreshHash = hash
 	info.sid = sess.ID
 
-	// The user's revocation time is read while the session is written, so
-	// an exchange costs one round trip instead of two. If the user turns out
-	// to be revoked, or the read fails, the session just written is marked
-	// revoked before anyone has seen its tokens: it can never be used, and
-	// it stays listed as revoked, which is the honest record of the attempt.
-	var (
-		wg        sync.WaitGroup
-		revokedAt time.Time
-		readErr   error
-	)
-	wg.Go(func() { revokedAt, readErr = s.store.UserRevokedAt(ctx, sess.Sub) })
-	writeErr := s.store.CreateSession(ctx, sess)
-	wg.Wait()
-	if writeErr != nil {
-		if errors.Is(writeErr, store.ErrConflict) {
-			return nil, ErrServer.WithCause(writeErr) // a 128-bit id collided: a broken RNG
+	// Every check ran before this write, so a refused exchange stores no
+	// session. A revocation landing between the checks and this write is
+	// still caught: refresh and Bearer calls read the same state again, and
+	// a user revocation's log entry covers this login's auth_time.
+	if err := s.store.CreateSession(ctx, sess); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil, ErrServer.WithCause(err) // a 128-bit id collided: a broken RNG
 		}
-		return nil, writeErr
-	}
-	abort := func(reason string) {
-		if _, err := s.store.RevokeSession(context.WithoutCancel(ctx), sess.ID, reason, now); err != nil {
-			s.log.WarnContext(ctx, "abandoned session not marked revoked", "sid", sess.ID, "error", err.Error())
-		}
-	}
-	if readErr != nil {
-		abort("exchange_aborted")
-		return nil, readErr
-	}
-	if store.RevokedLogin(revokedAt, claims.AuthTime) {
-		abort(revoke.ReasonUserRevoked)
-		info.event = "revoked_login"
-		return nil, errSubjectToken.WithDescription("subject_token belongs to a revoked login")
-	}
-
-	access, ttl, err := s.issueAccessToken(sess, scope, now)
-	if err != nil {
-		abort("exchange_aborted")
 		return nil, err
 	}
+	access, ttl, err := s.issueAccessToken(sess, scope, now, exp)
+	if err != nil {
+		if _, _, rerr := s.revoker.EndSession(context.WithoutCancel(ctx), sess.ID, revoke.ReasonExchangeAbort); rerr != nil {
+			s.log.WarnContext(ctx, "abandoned session not marked revoked", "sid", sess.ID, "error", rerr.Error())
+		}
+		return nil, err
+	}
+	s.enforceSessionCap(ctx, sess)
 	return &TokenResponse{
 		AccessToken:     access,
 		IssuedTokenType: TokenTypeAccessToken,
@@ -159,6 +151,58 @@ func (s *Service) exchange(r *http.Request, form url.Values, info *reqInfo) (*To
 		RefreshToken:    refresh,
 		Scope:           scope,
 	}, nil
+}
+
+// checkLogin refuses an ID token whose login is revoked: its user was
+// revoked since it authenticated, or its family was (a sign-out of a
+// session it started, or of its user). Unless ID tokens may be reused it also
+// claims the token's jti, so a second exchange of it is refused. The three
+// round trips run at once.
+func (s *Service) checkLogin(ctx context.Context, claims *jwtverify.Claims, family string, info *reqInfo) error {
+	var (
+		wg                 sync.WaitGroup
+		revokedAt          time.Time
+		famRevoked         bool
+		userErr, famErr    error
+		claimErr, claimJTI error
+	)
+	wg.Go(func() { revokedAt, userErr = s.store.UserRevokedAt(ctx, claims.Subject) })
+	wg.Go(func() { famRevoked, famErr = s.store.FamilyRevoked(ctx, family) })
+	if !s.cfg.AllowIDTokenReuse {
+		if claims.JTI == "" {
+			claimJTI = errSubjectToken.WithDescription("subject_token lacks jti")
+		} else {
+			// The claim lives as long as a verifier accepts the token.
+			wg.Go(func() { claimErr = s.store.ClaimIDToken(ctx, claims.JTI, claims.ExpiresAt.Add(s.cfg.Leeway)) })
+		}
+	}
+	wg.Wait()
+	switch {
+	case claimJTI != nil:
+		return claimJTI
+	case userErr != nil:
+		return userErr
+	case famErr != nil:
+		return famErr
+	case store.RevokedLogin(revokedAt, claims.AuthTime), famRevoked:
+		info.event = "revoked_login"
+		return errSubjectToken.WithDescription("subject_token belongs to a revoked login")
+	case errors.Is(claimErr, store.ErrConflict):
+		info.event = "id_token_reuse"
+		return errSubjectToken.WithDescription("subject_token has already been exchanged")
+	case claimErr != nil:
+		return claimErr
+	}
+	return nil
+}
+
+// enforceSessionCap ends the user's least recently used sessions beyond
+// the cap. The new session is already handed out, so a failure here is
+// logged and left to the next exchange.
+func (s *Service) enforceSessionCap(ctx context.Context, sess *store.Session) {
+	if _, err := s.revoker.SessionCap(ctx, sess.Sub, s.cfg.MaxSessionsPerUser, sess); err != nil {
+		s.log.WarnContext(ctx, "session cap not enforced", "sub", sess.Sub, "error", err.Error())
+	}
 }
 
 // subjectTokenError turns a verification failure into the response error.

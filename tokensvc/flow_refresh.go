@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shortfuse/shortfuse/shared/revoke"
@@ -14,9 +15,9 @@ import (
 
 // RefreshStorage is what the refresh grant needs from the store.
 type RefreshStorage interface {
+	loginState
 	GetSession(ctx context.Context, id string) (*store.Session, error)
-	UserRevokedAt(ctx context.Context, sub string) (time.Time, error)
-	RotateRefresh(ctx context.Context, id string, oldHash, newHash []byte, now, idleExpiresAt time.Time, opts ...store.RotateOption) (*store.Session, error)
+	RotateRefresh(ctx context.Context, id string, oldHash, newHash []byte, now, idleExpiresAt, accessExpiresAt time.Time, opts ...store.RotateOption) (*store.Session, error)
 	GraceStorage
 }
 
@@ -83,14 +84,9 @@ func (s *Service) refresh(r *http.Request, form url.Values, info *reqInfo) (*Tok
 	}
 	// Read before rotating: if this read fails nothing has changed and the
 	// client may simply retry with the same token.
-	revokedAt, err := s.store.UserRevokedAt(ctx, sess.Sub)
-	if err != nil {
+	if revoked, err := s.loginRevoked(ctx, sess); err != nil {
 		return nil, err
-	}
-	if store.RevokedLogin(revokedAt, sess.AuthTime) {
-		if _, err := s.store.RevokeSession(ctx, sess.ID, revoke.ReasonUserRevoked, now); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, err
-		}
+	} else if revoked {
 		return nil, ErrInvalidGrant.WithDescription("session has been revoked")
 	}
 	// Pools without Cognito events: what Cognito says now (recheck.go).
@@ -105,8 +101,15 @@ func (s *Service) refresh(r *http.Request, form url.Values, info *reqInfo) (*Tok
 		}
 		return resp, err
 	}
+	idle := idleExpiry(now, s.cfg.SessionIdleTTL, sess.AbsExpiresAt)
+	exp, err := s.accessExpiry(sess.ClientID, idle, sess.AbsExpiresAt, now)
+	if err != nil {
+		return nil, err
+	}
 	next, nextHash, nonce := nextRefreshToken(sess.ID, tok)
-	rotated, err := s.store.RotateRefresh(ctx, sess.ID, hash, nextHash, now, idleExpiry(now, s.cfg.SessionIdleTTL, sess.AbsExpiresAt),
+	// The session records the latest exp of its access tokens, which only
+	// moves forward (a client's lifetime may have been shortened since).
+	rotated, err := s.store.RotateRefresh(ctx, sess.ID, hash, nextHash, now, idle, maxTime(exp, sess.AccessExpiresAt),
 		store.WithGraceNonce(nonce))
 	if err != nil {
 		// A write that timed out may have landed, and the SDK's retry of
@@ -125,7 +128,7 @@ func (s *Service) refresh(r *http.Request, form url.Values, info *reqInfo) (*Tok
 	if err != nil {
 		return nil, err
 	}
-	access, ttl, err := s.issueAccessToken(rotated, scope, now)
+	access, ttl, err := s.issueAccessToken(rotated, scope, now, exp)
 	if err != nil {
 		return nil, err
 	}
@@ -155,25 +158,58 @@ func (s *Service) ownRotation(ctx context.Context, sid string, nextHash []byte) 
 	return sess
 }
 
-// reuse revokes a session whose refresh token was used twice.
-//
-// A session revoked less than the log retention ago is revoked again: both
-// steps are idempotent, and an earlier attempt may have marked the session
-// and then failed to log it, a failure nobody else retries. Once the
-// revocation is older than that, every access token of the session has
-// expired and the log entry would change nothing.
+// reuse revokes a session whose refresh token was used twice, and its
+// login. For a session already revoked this writes nothing: the revoker
+// only completes a revocation an earlier attempt left unlogged.
 func (s *Service) reuse(ctx context.Context, sess *store.Session, info *reqInfo) error {
 	info.event = revoke.ReasonRefreshReuse
-	revoked := !sess.RevokedAt.IsZero()
-	if !revoked || s.now().Before(sess.RevokedAt.Add(s.cfg.RevocationRetention)) {
-		if _, err := s.revoker.Session(ctx, sess.ID, revoke.ReasonRefreshReuse); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
+	if _, err := s.revoker.Session(ctx, sess.ID, revoke.ReasonRefreshReuse); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
 	}
-	if revoked {
+	if !sess.RevokedAt.IsZero() {
 		return ErrInvalidGrant.WithDescription("session has been revoked")
 	}
 	return ErrInvalidGrant.WithDescription("refresh_token was already used; the session is revoked")
+}
+
+// loginRevoked reports, and ends the session, when its user was revoked
+// since it authenticated or its login family was revoked. The two records
+// are read at once. Ending the session is what tells authorizers; an error
+// doing so is returned, so the caller answers 503 and the client retries.
+func (s *Service) loginRevoked(ctx context.Context, sess *store.Session) (bool, error) {
+	var (
+		wg              sync.WaitGroup
+		revokedAt       time.Time
+		famRevoked      bool
+		userErr, famErr error
+	)
+	wg.Go(func() { revokedAt, userErr = s.store.UserRevokedAt(ctx, sess.Sub) })
+	if sess.OriginJTI != "" {
+		wg.Go(func() { famRevoked, famErr = s.store.FamilyRevoked(ctx, sess.OriginJTI) })
+	}
+	wg.Wait()
+	if err := errors.Join(userErr, famErr); err != nil {
+		return false, err
+	}
+	reason := revoke.ReasonUserRevoked
+	switch {
+	case store.RevokedLogin(revokedAt, sess.AuthTime):
+	case famRevoked:
+		reason = revoke.ReasonLoginRevoked
+	default:
+		return false, nil
+	}
+	if _, _, err := s.revoker.EndSession(ctx, sess.ID, reason); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return true, err
+	}
+	return true, nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // idleExpiry is the idle limit of a session used at now, capped by its

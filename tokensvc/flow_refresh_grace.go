@@ -52,7 +52,7 @@ const (
 
 // GraceStorage is what grace answers need from the store.
 type GraceStorage interface {
-	UseRefreshGrace(ctx context.Context, id string, prevHash, curHash []byte, since, now time.Time, maxUses int) (*store.Session, error)
+	UseRefreshGrace(ctx context.Context, id string, prevHash, curHash []byte, since, now, accessExpiresAt time.Time, maxUses int) (*store.Session, error)
 }
 
 // nextRefreshToken returns the token that replaces presented in session
@@ -95,7 +95,12 @@ func (s *Service) graceAnswer(ctx context.Context, sess *store.Session, tok stri
 		return nil, errGraceLost
 	}
 	since := now.Add(-s.cfg.GraceFor(sess.ClientID))
-	used, err := s.store.UseRefreshGrace(ctx, sess.ID, hash, nextHash, since, now, MaxGraceUses)
+	exp, err := s.accessExpiry(sess.ClientID, sess.IdleExpiresAt, sess.AbsExpiresAt, now)
+	if err != nil {
+		return nil, err
+	}
+	// Recorded with the answer, so a revocation covers its access token.
+	used, err := s.store.UseRefreshGrace(ctx, sess.ID, hash, nextHash, since, now, maxTime(exp, sess.AccessExpiresAt), MaxGraceUses)
 	if errors.Is(err, store.ErrConflict) {
 		return nil, errGraceLost
 	}
@@ -103,7 +108,7 @@ func (s *Service) graceAnswer(ctx context.Context, sess *store.Session, tok stri
 		return nil, err
 	}
 	info.event = eventRefreshGrace
-	access, ttl, err := s.issueAccessToken(used, scope, now)
+	access, ttl, err := s.issueAccessToken(used, scope, now, exp)
 	if err != nil {
 		return nil, err
 	}

@@ -214,7 +214,7 @@ func TestRefreshGraceLimits(t *testing.T) {
 		_, h0, _ := parseRefreshToken(r0)
 		_, h1 := newRefreshToken(sid)
 		now := e.clock.Now()
-		if _, err := e.store.RotateRefresh(context.Background(), sid, h0, h1, now, now.Add(time.Hour)); err != nil {
+		if _, err := e.store.RotateRefresh(context.Background(), sid, h0, h1, now, now.Add(time.Hour), now.Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 		wantError(t, e.refresh(r0), http.StatusBadRequest, "invalid_grant")

@@ -56,8 +56,9 @@ func TestRefreshRotates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// It lives as long as the session's last access token, plus leeway.
 	if len(revs) != 1 || revs[0].Kind != store.RevokeSession || revs[0].Value != c1.SessionID ||
-		revs[0].Until.Before(e.clock.Now().Add(e.cfg.RevocationRetention)) {
+		!revs[0].Until.Equal(e.verifyAccess(third.AccessToken).ExpiresAt.Add(revoke.DefaultLeeway)) {
 		t.Fatalf("revocation log %+v", revs)
 	}
 }
@@ -279,15 +280,16 @@ func (s *logFailStore) AppendRevocation(ctx context.Context, r store.Revocation)
 func TestReuseLogsRevocation(t *testing.T) {
 	tests := []struct {
 		name       string
-		failAppend int  // revocation log appends that fail
-		markFirst  bool // the session is marked revoked, without a log entry, before the replays
-		advance    time.Duration
-		replays    []int // expected status of each replay of the rotated token
+		failAppend int           // revocation log appends that fail
+		markFirst  bool          // the session is marked revoked, without a log entry, before the replays
+		advance    time.Duration // before each replay
+		replays    []int         // expected status of each replay of the rotated token
 		wantLogged bool
 	}{
-		{"log append failed on the first replay", 1, false, 0, []int{503, 400}, true},
-		{"marked revoked, never logged", 0, true, 0, []int{400}, true},
-		{"revoked longer ago than the log retention", 0, true, time.Hour + time.Minute, []int{400}, false},
+		{"log append failed on the first replay", 1, false, revoke.RepairDelay, []int{503, 400, 400}, true},
+		{"marked revoked, never logged", 0, true, revoke.RepairDelay, []int{400, 400}, true},
+		{"a replay right after the revocation leaves the logging to it", 0, true, 0, []int{400, 400}, false},
+		{"revoked after its access tokens expired", 0, true, 5*time.Minute + revoke.DefaultLeeway, []int{400}, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -304,12 +306,12 @@ func TestReuseLogsRevocation(t *testing.T) {
 			sid := strings.Split(tr.RefreshToken, ".")[0]
 			e.tokenResponse(e.refresh(tr.RefreshToken))
 			if tc.markFirst {
-				if _, err := e.store.RevokeSession(ctx, sid, revoke.ReasonUserSignOut, e.clock.Now()); err != nil {
+				if _, _, err := e.store.RevokeSession(ctx, sid, revoke.ReasonUserSignOut, e.clock.Now(), ""); err != nil {
 					t.Fatal(err)
 				}
 			}
-			e.clock.Advance(tc.advance)
 			for i, status := range tc.replays {
+				e.clock.Advance(tc.advance)
 				resp := e.refresh(tr.RefreshToken)
 				if resp.Code != status {
 					t.Fatalf("replay %d: %d %s", i, resp.Code, resp.Body)
@@ -339,9 +341,9 @@ type ambiguousStore struct {
 	err  error
 }
 
-func (s *ambiguousStore) RotateRefresh(ctx context.Context, id string, oldHash, newHash []byte, now, idle time.Time, opts ...store.RotateOption) (*store.Session, error) {
+func (s *ambiguousStore) RotateRefresh(ctx context.Context, id string, oldHash, newHash []byte, now, idle, atExp time.Time, opts ...store.RotateOption) (*store.Session, error) {
 	if s.land {
-		if _, err := s.Store.RotateRefresh(ctx, id, oldHash, newHash, now, idle, opts...); err != nil {
+		if _, err := s.Store.RotateRefresh(ctx, id, oldHash, newHash, now, idle, atExp, opts...); err != nil {
 			return nil, err
 		}
 	}

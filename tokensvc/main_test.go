@@ -74,6 +74,8 @@ type env struct {
 	t      testing.TB
 	svc    *Service
 	store  *store.Store
+	db     *testenv.Dynamo
+	table  string
 	cog    *jwttest.Issuer
 	clock  *clock
 	logs   *testenv.Buffer
@@ -133,7 +135,8 @@ func newEnv(t testing.TB, eo ...envOption) *env {
 		sopts = append(sopts, o.store...)
 		opts = append(opts, o.opts...)
 	}
-	e.store = store.New(d.Client, newTable(t, d), append([]store.Option{store.WithClock(e.clock.Now)}, sopts...)...)
+	e.db, e.table = d, newTable(t, d)
+	e.store = store.New(d.Client, e.table, append([]store.Option{store.WithClock(e.clock.Now)}, sopts...)...)
 	e.cog = jwttest.NewIssuer(t, "RS256")
 	e.cog.Issuer = e.cfg.CognitoIssuer
 	e.cog.ClientID = testClient

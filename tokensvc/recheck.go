@@ -12,6 +12,7 @@ import (
 	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/shortfuse/shortfuse/shared/awsx"
+	"github.com/shortfuse/shortfuse/shared/revoke"
 	"github.com/shortfuse/shortfuse/shared/store"
 )
 
@@ -146,7 +147,10 @@ func (s *Service) recheckUser(ctx context.Context, sess *store.Session, now time
 	}
 	info.event = v.reason
 	if v.user {
-		if _, err := s.revoker.User(ctx, sess.Sub, sess.Username, v.reason, false); err != nil {
+		// Cognito already refuses the user (deleted, disabled, password
+		// reset): no sign-out call.
+		if _, err := s.revoker.User(ctx, revoke.UserRequest{Sub: sess.Sub, Username: sess.Username, Reason: v.reason,
+			SignOut: revoke.SignOutSkip}); err != nil {
 			return err
 		}
 	} else if _, err := s.revoker.Session(ctx, sess.ID, v.reason); err != nil && !errors.Is(err, store.ErrNotFound) {

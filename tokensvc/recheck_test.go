@@ -144,11 +144,12 @@ func TestCognitoRecheck(t *testing.T) {
 
 func TestCognitoRecheckConfig(t *testing.T) {
 	base := map[string]string{
-		"SHORTFUSE_TABLE":          "t",
-		"SHORTFUSE_ISSUER":         "https://tokens.example.com",
-		"SHORTFUSE_COGNITO_ISSUER": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_x",
-		"SHORTFUSE_CLIENTS":        "c1",
-		"SHORTFUSE_SIGNING_KEY":    "file:/k.json",
+		"SHORTFUSE_TABLE":                "t",
+		"SHORTFUSE_ISSUER":               "https://tokens.example.com",
+		"SHORTFUSE_COGNITO_ISSUER":       "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_x",
+		"SHORTFUSE_CLIENTS":              "c1",
+		"SHORTFUSE_SIGNING_KEY":          "file:/k.json",
+		"SHORTFUSE_ADMIN_GLOBAL_SIGNOUT": "false",
 	}
 	load := func(extra map[string]string) (Config, error) {
 		m := map[string]string{}

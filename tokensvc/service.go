@@ -29,6 +29,12 @@ type Storage interface {
 	revoke.Store
 }
 
+// loginState is the revocation state every grant and Bearer check reads.
+type loginState interface {
+	UserRevokedAt(ctx context.Context, sub string) (time.Time, error)
+	FamilyRevoked(ctx context.Context, family string) (bool, error)
+}
+
 // tokenVerifier verifies a compact JWS; *jwtverify.Verifier satisfies it.
 type tokenVerifier interface {
 	Verify(ctx context.Context, token string) (*jwtverify.Claims, error)
@@ -149,11 +155,21 @@ func New(cfg Config, st Storage, ks *keys.Set, opts ...Option) (*Service, error)
 	if err != nil {
 		return nil, fmt.Errorf("tokensvc: access token verifier: %w", err)
 	}
-	ropts := []revoke.Option{revoke.WithClock(s.now)}
+	if s.cfg.MaxSessionsPerUser == 0 {
+		s.cfg.MaxSessionsPerUser = DefaultMaxSessionsPerUser
+	}
+	pol := s.cfg.Revocation
+	pol.AccessTokenTTL = s.cfg.LongestAccessTokenTTL()
+	pol.Leeway = max(s.cfg.Leeway, revoke.DefaultLeeway)
+	pol.NoGlobalSignOut = !s.cfg.AdminGlobalSignOut
+	ropts := []revoke.Option{revoke.WithClock(s.now), revoke.WithLogger(s.log)}
 	if s.signOut != nil && cfg.UserPoolID != "" {
 		ropts = append(ropts, revoke.WithCognito(s.signOut, cfg.UserPoolID))
 	}
-	s.revoker = revoke.New(st, cfg.RevocationRetention, ropts...)
+	if s.revoker, err = revoke.New(st, pol, ropts...); err != nil {
+		return nil, fmt.Errorf("tokensvc: %w", err)
+	}
+	s.cfg.Revocation = s.revoker.Policy()
 	if s.recheck, err = newRecheck(s.users, cfg.UserPoolID, cfg.CognitoRecheck); err != nil {
 		return nil, err
 	}

@@ -12,10 +12,9 @@ import (
 
 // SessionStorage is what the session endpoints and the Bearer check use.
 type SessionStorage interface {
+	loginState
 	GetSession(ctx context.Context, id string) (*store.Session, error)
 	RecentUserSessions(ctx context.Context, sub string, limit int) ([]store.Session, bool, error)
-	UserRevokedAt(ctx context.Context, sub string) (time.Time, error)
-	RevokeSession(ctx context.Context, id, reason string, at time.Time) (*store.Session, error)
 }
 
 // SessionView is a session as the API shows it: never its refresh hashes.

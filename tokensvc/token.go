@@ -90,25 +90,32 @@ func (s *Service) checkClientID(id string) error {
 	return nil
 }
 
-// issueAccessToken signs an access token for sess with the given scope and
-// the lifetime configured for its client, cut short where the session's idle
-// or absolute limit comes first: authorizers never read the session, so the
-// token's exp is the only session limit they can apply. It returns the
-// token's lifetime in whole seconds.
-func (s *Service) issueAccessToken(sess *store.Session, scope string, now time.Time) (string, time.Duration, error) {
-	ttl, ok := s.cfg.Clients[sess.ClientID]
+// accessExpiry is the exp of an access token issued at now to clientID on
+// a session with the given idle and absolute limits: the client's lifetime
+// cut short where a session limit comes first, since authorizers never read
+// the session and the token's exp is the only session limit they apply.
+func (s *Service) accessExpiry(clientID string, idle, abs, now time.Time) (time.Time, error) {
+	ttl, ok := s.cfg.Clients[clientID]
 	if !ok {
-		return "", 0, ErrInvalidGrant.WithDescription("client is no longer allowed")
+		return time.Time{}, ErrInvalidGrant.WithDescription("client is no longer allowed")
 	}
-	exp := min(now.Add(ttl).Unix(), sess.IdleExpiresAt.Unix(), sess.AbsExpiresAt.Unix())
+	exp := min(now.Add(ttl).Unix(), idle.Unix(), abs.Unix())
 	if exp <= now.Unix() {
-		return "", 0, ErrInvalidGrant.WithDescription("session has expired")
+		return time.Time{}, ErrInvalidGrant.WithDescription("session has expired")
 	}
+	return time.Unix(exp, 0), nil
+}
+
+// issueAccessToken signs an access token for sess with the given scope,
+// issued at now and expiring at exp (from accessExpiry, and recorded on the
+// session before the token is handed out). It returns the token's lifetime
+// in whole seconds.
+func (s *Service) issueAccessToken(sess *store.Session, scope string, now, exp time.Time) (string, time.Duration, error) {
 	tok, err := s.keys.Sign("at+jwt", accessClaims{
 		Issuer:   s.cfg.Issuer,
 		Subject:  sess.Sub,
 		Audience: s.cfg.Audience,
-		Expires:  exp,
+		Expires:  exp.Unix(),
 		IssuedAt: now.Unix(),
 		JTI:      newID(16),
 		ClientID: sess.ClientID,
@@ -124,7 +131,7 @@ func (s *Service) issueAccessToken(sess *store.Session, scope string, now time.T
 	if err != nil {
 		return "", 0, ErrServer.WithCause(err)
 	}
-	return tok, time.Duration(exp-now.Unix()) * time.Second, nil
+	return tok, time.Duration(exp.Unix()-now.Unix()) * time.Second, nil
 }
 
 // clientInfo returns what a session records about the device that made it.

@@ -22,7 +22,9 @@ import (
 var tokenServiceTunables = []string{
 	"SHORTFUSE_ACCESS_TOKEN_TTL", "SHORTFUSE_CLIENTS", "SHORTFUSE_SESSION_IDLE_TTL", "SHORTFUSE_SESSION_MAX_TTL",
 	"SHORTFUSE_SIGNING_KEY", "SHORTFUSE_SIGNING_KID", "SHORTFUSE_ADMIN_GROUP", "SHORTFUSE_REVOCATION_RETENTION",
-	"SHORTFUSE_MAX_BODY_BYTES", "SHORTFUSE_SCOPES", "SHORTFUSE_LEEWAY", "SHORTFUSE_REFRESH_GRACE",
+	"SHORTFUSE_MAX_BODY_BYTES", "SHORTFUSE_SCOPES", "SHORTFUSE_LEEWAY", "SHORTFUSE_REFRESH_GRACE", "SHORTFUSE_ALLOW_ID_TOKEN_REUSE",
+	"SHORTFUSE_MAX_SESSIONS_PER_USER", "SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY",
+	"SHORTFUSE_AUTHORIZER_MODE", "SHORTFUSE_DIRECT_MAX_AGE",
 }
 
 // tokenServiceConfig is the token service's configuration on the stack.
@@ -37,6 +39,8 @@ func tokenServiceConfig(env Env) (tokensvc.Config, error) {
 		"SHORTFUSE_CLIENTS":              env.ClientID,
 		"SHORTFUSE_SCOPES":               "read,write",
 		"SHORTFUSE_SIGNING_KEY":          "generated",
+		// cognito-local has no AdminUserGlobalSignOut (see below).
+		"SHORTFUSE_ADMIN_GLOBAL_SIGNOUT": "false",
 	}
 	for _, k := range tokenServiceTunables {
 		if v, ok := os.LookupEnv(k); ok {

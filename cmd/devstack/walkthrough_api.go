@@ -161,8 +161,9 @@ func directSteps(env Env, eff effective) []string {
 	l = append(l,
 		"# Revoke every login of the user up to now, as an admin would, with the CLI on the same table:",
 		`SF_SUB=$(node -p 'JSON.parse(Buffer.from(process.argv[1].split(".")[1], "base64url")).sub' "$ID_TOKEN")`,
-		fmt.Sprintf(`AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local go run ./cmd/shortfuse users revoke --endpoint %s --table %s --region %s --user "$SF_SUB"`,
-			env.DynamoEndpoint, env.Table, env.Region))
+		"# (cognito-local has no AdminUserGlobalSignOut, so the Cognito sign-out is skipped here.)",
+		fmt.Sprintf(`SHORTFUSE_AUTHORIZER_MODE=%s AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local go run ./cmd/shortfuse users revoke --endpoint %s --table %s --region %s --user "$SF_SUB" --global-signout=false`,
+			eff.Mode, env.DynamoEndpoint, env.Table, env.Region))
 	if eff.CacheTTL == 0 {
 		l = append(l,
 			fmt.Sprintf("# Within one revocation poll (%s s) the authorizer refuses the ID token: 401 from the gateway.", secs(eff.Poll)),

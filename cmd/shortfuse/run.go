@@ -37,7 +37,7 @@ Commands:
   sessions list   --user SUB        list a user's sessions
   sessions revoke --session ID      revoke one session
   users revoke    --user SUB        revoke every login of a user
-                  [--global-signout] also sign the user out of Cognito
+                  [--global-signout=false] do not sign the user out of Cognito
   keys generate   [--alg ES256|RS256|EdDSA] [--out FILE]
                                     generate a signing key (private JWK)
 ` + inviteUsage + triggersUsage + `
@@ -248,16 +248,28 @@ func (c *cli) sessionsList(ctx context.Context, args []string) error {
 	return tw.Flush()
 }
 
-func (c *cli) retention() (time.Duration, error) {
-	v := c.getenv("SHORTFUSE_REVOCATION_RETENTION")
-	if v == "" {
-		return time.Hour, nil
+// revocationPolicy reads the variables every revocation writer shares
+// (revoke.LoadPolicy), so that the CLI's revocations last as long as the
+// token service's.
+func (c *cli) revocationPolicy() (revoke.Policy, error) {
+	vars := map[string]string{}
+	for _, k := range []string{"SHORTFUSE_AUTHORIZER_MODE", "SHORTFUSE_DIRECT_MAX_AGE",
+		"SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY", "SHORTFUSE_ADMIN_GLOBAL_SIGNOUT"} {
+		if v := c.getenv(k); v != "" {
+			vars[k] = v
+		}
 	}
-	d, err := config.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("SHORTFUSE_REVOCATION_RETENTION: %q is not a duration", v)
+	env := config.FromMap(vars)
+	p := revoke.LoadPolicy(env)
+	return p, env.Err()
+}
+
+func (c *cli) revoker(st *store.Store, opts ...revoke.Option) (*revoke.Revoker, error) {
+	p, err := c.revocationPolicy()
+	if err != nil {
+		return nil, err
 	}
-	return d, nil
+	return revoke.New(st, p, opts...)
 }
 
 func (c *cli) sessionsRevoke(ctx context.Context, args []string) error {
@@ -269,17 +281,17 @@ func (c *cli) sessionsRevoke(ctx context.Context, args []string) error {
 	if err := required("session", *id); err != nil {
 		return err
 	}
-	ret, err := c.retention()
-	if err != nil {
-		return err
-	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	st, err := c.store(ctx)
 	if err != nil {
 		return err
 	}
-	sess, err := revoke.New(st, ret).Session(ctx, *id, revoke.ReasonAdmin)
+	r, err := c.revoker(st)
+	if err != nil {
+		return err
+	}
+	sess, err := r.Session(ctx, *id, revoke.ReasonAdmin)
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("no session %q", *id)
 	}
@@ -296,8 +308,12 @@ func (c *cli) sessionsRevoke(ctx context.Context, args []string) error {
 func (c *cli) usersRevoke(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("users revoke", flag.ContinueOnError)
 	user := fs.String("user", "", "the user's sub")
-	global := fs.Bool("global-signout", false, "also call Cognito AdminUserGlobalSignOut")
-	pool := fs.String("user-pool-id", c.getenv("SHORTFUSE_COGNITO_USER_POOL_ID"), "Cognito user pool id (for --global-signout)")
+	pol, err := c.revocationPolicy()
+	if err != nil {
+		return err
+	}
+	global := fs.Bool("global-signout", !pol.NoGlobalSignOut, "also call Cognito AdminUserGlobalSignOut (default from SHORTFUSE_ADMIN_GLOBAL_SIGNOUT, true)")
+	pool := fs.String("user-pool-id", c.getenv("SHORTFUSE_COGNITO_USER_POOL_ID"), "Cognito user pool id (SHORTFUSE_COGNITO_USER_POOL_ID), for the global sign-out")
 	username := fs.String("username", "", "Cognito user name (default: from the user's sessions, else the sub)")
 	cognitoEndpoint := fs.String("cognito-endpoint", c.getenv("SHORTFUSE_COGNITO_ENDPOINT"), "Cognito endpoint URL (local stack)")
 	if err := c.parse(fs, args); err != nil {
@@ -307,11 +323,7 @@ func (c *cli) usersRevoke(ctx context.Context, args []string) error {
 		return err
 	}
 	if *global && *pool == "" {
-		return fmt.Errorf("%w: --global-signout needs --user-pool-id", errUsage)
-	}
-	ret, err := c.retention()
-	if err != nil {
-		return err
+		return fmt.Errorf("%w: --global-signout (the default) needs --user-pool-id or SHORTFUSE_COGNITO_USER_POOL_ID; --global-signout=false revokes without signing the user out of Cognito, whose refresh tokens then keep minting ID tokens", errUsage)
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -327,7 +339,15 @@ func (c *cli) usersRevoke(ctx context.Context, args []string) error {
 		}
 		opts = append(opts, revoke.WithCognito(cip.NewFromConfig(cfg), *pool))
 	}
-	res, err := revoke.New(st, ret, opts...).User(ctx, *user, *username, revoke.ReasonAdmin, *global)
+	r, err := c.revoker(st, opts...)
+	if err != nil {
+		return err
+	}
+	signOut := revoke.SignOutSkip
+	if *global {
+		signOut = revoke.SignOutCognito
+	}
+	res, err := r.User(ctx, revoke.UserRequest{Sub: *user, Username: *username, Reason: revoke.ReasonAdmin, SignOut: signOut})
 	if err != nil {
 		return err
 	}

@@ -74,7 +74,10 @@ func TestCLIAgainstDynalite(t *testing.T) {
 		t.Fatalf("unknown session: %+v", r)
 	}
 
-	r = runCLI(env, "users", "revoke", "--user", "user-1", "--json")
+	if r := runCLI(env, "users", "revoke", "--user", "user-1"); r.code != 2 || !strings.Contains(r.stderr, "--user-pool-id") {
+		t.Fatalf("users revoke without a pool: %+v", r)
+	}
+	r = runCLI(env, "users", "revoke", "--user", "user-1", "--global-signout=false", "--json")
 	var res revoke.UserResult
 	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &res) != nil || len(res.Sessions) != 1 || res.Sessions[0] != "BBBBBBBBBBBBBBBBBBBBBA" {
 		t.Fatalf("users revoke: %+v", r)
@@ -82,7 +85,7 @@ func TestCLIAgainstDynalite(t *testing.T) {
 	if at, err := st.UserRevokedAt(ctx, "user-1"); err != nil || at.IsZero() {
 		t.Fatalf("user revoked at: %v %v", at, err)
 	}
-	r = runCLI(env, "users", "revoke", "--user", "user-2")
+	r = runCLI(env, "users", "revoke", "--user", "user-2", "--global-signout=false")
 	if r.code != 0 || !strings.Contains(r.stdout, "user user-2 revoked") {
 		t.Fatalf("users revoke text: %+v", r)
 	}

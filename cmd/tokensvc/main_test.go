@@ -48,13 +48,14 @@ func TestLambda(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := config.FromMap(map[string]string{
-		"SHORTFUSE_TABLE":            "shortfuse",
-		"SHORTFUSE_AWS_ENDPOINT":     d.Endpoint,
-		"SHORTFUSE_ISSUER":           "https://auth.example.com",
-		"SHORTFUSE_COGNITO_ISSUER":   cog.Issuer,
-		"SHORTFUSE_COGNITO_JWKS_URL": jwksURL,
-		"SHORTFUSE_CLIENTS":          cog.ClientID + ":60",
-		"SHORTFUSE_SIGNING_KEY":      "file:" + keyFile,
+		"SHORTFUSE_TABLE":                "shortfuse",
+		"SHORTFUSE_AWS_ENDPOINT":         d.Endpoint,
+		"SHORTFUSE_ISSUER":               "https://auth.example.com",
+		"SHORTFUSE_COGNITO_ISSUER":       cog.Issuer,
+		"SHORTFUSE_COGNITO_JWKS_URL":     jwksURL,
+		"SHORTFUSE_CLIENTS":              cog.ClientID + ":60",
+		"SHORTFUSE_SIGNING_KEY":          "file:" + keyFile,
+		"SHORTFUSE_ADMIN_GLOBAL_SIGNOUT": "false",
 	})
 	svc, cfg, err := build(ctx, env, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	if err != nil {

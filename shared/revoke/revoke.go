@@ -1,18 +1,42 @@
-// Package revoke carries out revocations the same way for the token service
-// and the admin CLI.
+// Package revoke is the one path every revocation takes: the token service
+// (self-service sign-out, RFC 7009 revocation, admin endpoints, refresh
+// token reuse, the session cap), the admin CLI and the Cognito events
+// function all call a Revoker.
 //
-// A revocation has two audiences. The store's session and user records stop
-// the token service from refreshing or exchanging again; the revocation log
-// tells authorizers to refuse access tokens already issued. A session is
-// therefore revoked in the store first, which is the state of record, and
-// then logged; if the log write fails the caller gets an error and retries,
-// and both steps are idempotent, so a retry completes the revocation.
+// A revocation has two audiences. The store's session, family and user
+// records stop the token service from refreshing or exchanging again; the
+// revocation log tells authorizers to refuse tokens already issued. The
+// store is written first and is the state of record; a log entry is
+// appended only when the state changes, so a repeat writes nothing and no
+// caller can grow the log at will, and only while a token it covers can
+// still be accepted:
+//
+//   - a session: until the exp of the last access token issued for it plus
+//     the verifiers' leeway; a session whose access tokens have all expired
+//     gets no entry;
+//   - a user: the longest access token lifetime plus leeway (exchange
+//     mode); in direct mode as long as Cognito can mint or accept an ID
+//     token of a covered login: the direct maximum age plus leeway after a
+//     Cognito global sign-out, else the refresh token validity on top;
+//   - a login family: logged only for direct mode, for the refresh token
+//     validity plus the direct maximum age plus leeway.
+//
+// So the live log holds at most: revoked sessions with an unexpired access
+// token, plus user and family entries within their own lifetimes (see
+// Policy.MaxEntryLifetime).
+//
+// If a log write fails after the state changed, the caller gets an error
+// and retries; the record remembers that its entry is missing, and a
+// repeat more than RepairDelay after the revocation writes it.
 package revoke
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -23,11 +47,15 @@ import (
 
 // Reasons recorded on revoked sessions.
 const (
-	ReasonUserSignOut  = "user_signout"
-	ReasonAdmin        = "admin"
-	ReasonUserRevoked  = "user_revoked"
-	ReasonRefreshReuse = "refresh_token_reuse"
-	ReasonRevokeToken  = "token_revoked"
+	ReasonUserSignOut   = "user_signout"
+	ReasonAdmin         = "admin"
+	ReasonUserRevoked   = "user_revoked"
+	ReasonRefreshReuse  = "refresh_token_reuse"
+	ReasonRevokeToken   = "token_revoked"
+	ReasonLoginRevoked  = "login_revoked" // its login family was revoked
+	ReasonSessionLimit  = "session_limit"
+	ReasonCognitoEvent  = "cognito_event"
+	ReasonExchangeAbort = "exchange_aborted"
 )
 
 // ErrGlobalSignOut means the local revocation succeeded but Cognito's
@@ -39,9 +67,13 @@ var ErrNoUserPool = errors.New("revoke: global sign-out needs a user pool id and
 
 // Store is the part of *store.Store a Revoker uses.
 type Store interface {
-	RevokeSession(ctx context.Context, id, reason string, at time.Time) (*store.Session, error)
+	RevokeSession(ctx context.Context, id, reason string, at time.Time, logged string) (*store.Session, bool, error)
+	MarkRevocationLogged(ctx context.Context, id, logged string) error
+	RevokeFamily(ctx context.Context, family string, at, until time.Time, needsLog bool) (store.FamilyState, bool, error)
+	MarkFamilyLogged(ctx context.Context, family, logged string) error
 	AppendRevocation(ctx context.Context, r store.Revocation) (store.Revocation, error)
-	SetUserRevokedAt(ctx context.Context, sub string, at time.Time) (time.Time, error)
+	RevokeUser(ctx context.Context, sub string, at time.Time) (store.UserState, bool, error)
+	MarkUserLogged(ctx context.Context, sub string, at time.Time, logged string) error
 	ListUserSessions(ctx context.Context, sub string) ([]store.Session, error)
 }
 
@@ -53,14 +85,89 @@ type SignOuter interface {
 
 var _ Store = (*store.Store)(nil)
 
-// Revoker revokes sessions and users.
+// Defaults and limits of a Policy.
+const (
+	// DefaultRefreshTokenValidity is Cognito's default refresh token
+	// validity of an app client.
+	DefaultRefreshTokenValidity = 30 * 24 * time.Hour
+	// MaxIDTokenValidity is the longest ID token validity Cognito allows.
+	MaxIDTokenValidity = 24 * time.Hour
+	// DefaultLeeway is the exp leeway assumed of verifiers: the authorizer
+	// verifies with jwtverify's default of 30 s.
+	DefaultLeeway = 30 * time.Second
+	// RepairDelay is how long after a revocation a repeat of it may write
+	// a log entry the first attempt failed to confirm. Until then the first
+	// attempt is presumed under way, so concurrent repeats write nothing.
+	RepairDelay = 10 * time.Second
+)
+
+// Policy says how long revocations must last. It is the same for every
+// writer of one deployment.
+type Policy struct {
+	// AccessTokenTTL is the longest access token lifetime of any client.
+	AccessTokenTTL time.Duration
+	// Leeway is the longest exp leeway of any verifier (default
+	// DefaultLeeway).
+	Leeway time.Duration
+	// DirectMaxAge is the authorizer's maximum ID token age when it runs
+	// in direct mode (it accepts Cognito ID tokens), else zero.
+	DirectMaxAge time.Duration
+	// RefreshTokenValidity is the Cognito app clients' refresh token
+	// validity (default DefaultRefreshTokenValidity): how long Cognito can
+	// mint ID tokens of one login.
+	RefreshTokenValidity time.Duration
+	// NoGlobalSignOut makes user revocations leave Cognito alone unless
+	// asked (UserRequest.SignOut). By default they sign the user out of
+	// Cognito, so no refresh token of a revoked login mints again.
+	NoGlobalSignOut bool
+}
+
+func (p *Policy) defaults() error {
+	if p.Leeway <= 0 {
+		p.Leeway = DefaultLeeway
+	}
+	if p.RefreshTokenValidity <= 0 {
+		p.RefreshTokenValidity = DefaultRefreshTokenValidity
+	}
+	if p.AccessTokenTTL <= 0 {
+		return errors.New("revoke: Policy.AccessTokenTTL is required")
+	}
+	if p.DirectMaxAge < 0 {
+		return errors.New("revoke: Policy.DirectMaxAge is negative")
+	}
+	return nil
+}
+
+// MaxEntryLifetime is the longest a log entry written under p lives past
+// its append time: a reader that loads only part of the log must look at
+// least this far back.
+func (p Policy) MaxEntryLifetime() time.Duration {
+	_ = p.defaults()
+	d := p.AccessTokenTTL + p.Leeway
+	if p.DirectMaxAge > 0 {
+		d = max(d, p.RefreshTokenValidity+p.DirectMaxAge+p.Leeway)
+	}
+	return d
+}
+
+// FamilyLifetime is how long a revoked login family is kept in the store
+// after its revocation: Cognito can mint ID tokens of the family until its
+// refresh token expires, at most RefreshTokenValidity after the revocation,
+// and each lives at most MaxIDTokenValidity.
+func (p Policy) FamilyLifetime() time.Duration {
+	_ = p.defaults()
+	return p.RefreshTokenValidity + MaxIDTokenValidity + p.Leeway
+}
+
+// Revoker revokes sessions, login families and users.
 type Revoker struct {
 	store      Store
-	retention  time.Duration
+	p          Policy
 	cognito    SignOuter
 	userPoolID string
 	timeout    time.Duration
 	now        func() time.Time
+	log        *slog.Logger
 }
 
 // Option configures a Revoker.
@@ -77,32 +184,172 @@ func WithTimeout(d time.Duration) Option { return func(r *Revoker) { r.timeout =
 // WithClock sets the clock (tests).
 func WithClock(now func() time.Time) Option { return func(r *Revoker) { r.now = now } }
 
-// New returns a Revoker. retention is how long log entries live; it must be
-// at least the longest access token lifetime, since an entry only has to
-// outlive the tokens it refuses.
-func New(s Store, retention time.Duration, opts ...Option) *Revoker {
-	r := &Revoker{store: s, retention: retention, timeout: awsx.CallTimeout, now: time.Now}
+// WithLogger receives warnings about follow-up work that failed without
+// failing the revocation (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(r *Revoker) { r.log = l } }
+
+// New returns a Revoker writing to s under p.
+func New(s Store, p Policy, opts ...Option) (*Revoker, error) {
+	if s == nil {
+		return nil, errors.New("revoke: a store is required")
+	}
+	if err := p.defaults(); err != nil {
+		return nil, err
+	}
+	r := &Revoker{store: s, p: p, timeout: awsx.CallTimeout, now: time.Now, log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(r)
 	}
-	return r
+	return r, nil
 }
 
-// Session revokes one session and logs it for authorizers. It returns the
-// session as stored (with its first RevokedAt when it was already revoked)
-// and store.ErrNotFound when there is no such session.
+// Policy returns the revoker's policy, defaults filled in.
+func (r *Revoker) Policy() Policy { return r.p }
+
+// Session revokes one session and its login family: no ID token of that
+// login can be exchanged again. It returns the session as stored (with its
+// first RevokedAt and reason when it was already revoked) and
+// store.ErrNotFound when there is no such session. A repeat writes nothing.
 func (r *Revoker) Session(ctx context.Context, id, reason string) (*store.Session, error) {
-	at := r.now()
-	sess, err := r.store.RevokeSession(ctx, id, reason, at)
+	sess, _, err := r.session(ctx, id, reason, true)
+	return sess, err
+}
+
+// EndSession revokes one session but not its login family (the session
+// cap: the login itself did nothing wrong). It reports whether this call
+// changed the session.
+func (r *Revoker) EndSession(ctx context.Context, id, reason string) (*store.Session, bool, error) {
+	return r.session(ctx, id, reason, false)
+}
+
+func (r *Revoker) session(ctx context.Context, id, reason string, family bool) (*store.Session, bool, error) {
+	now := r.now()
+	sess, changed, err := r.store.RevokeSession(ctx, id, reason, now, "")
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if _, err := r.store.AppendRevocation(ctx, store.Revocation{
-		Kind: store.RevokeSession, Value: id, At: at, Until: at.Add(r.retention),
-	}); err != nil {
-		return sess, fmt.Errorf("revoke: log session revocation: %w", err)
+	if sess.RevocationLog == "" && (changed || now.Sub(sess.RevokedAt) >= RepairDelay) {
+		if until := r.sessionUntil(sess); until.After(now) {
+			e, err := r.store.AppendRevocation(ctx, store.Revocation{
+				Kind: store.RevokeSession, Value: sess.ID, At: sess.RevokedAt, Until: until,
+			})
+			if err != nil {
+				return sess, changed, fmt.Errorf("revoke: log session revocation: %w", err)
+			}
+			if err := r.store.MarkRevocationLogged(ctx, sess.ID, e.ID); err != nil {
+				return sess, changed, fmt.Errorf("revoke: mark session revocation logged: %w", err)
+			}
+			sess.RevocationLog = e.ID
+		}
 	}
-	return sess, nil
+	if family && sess.OriginJTI != "" {
+		if _, err := r.family(ctx, sess.OriginJTI, sess.Sub, reason, sess.ID, now); err != nil {
+			return sess, changed, err
+		}
+	}
+	return sess, changed, nil
+}
+
+// sessionUntil is when the last access token of sess stops being accepted.
+// A session stored before access token expiries were recorded is bounded
+// by its last use plus the longest access token lifetime.
+func (r *Revoker) sessionUntil(sess *store.Session) time.Time {
+	exp := sess.AccessExpiresAt
+	if exp.IsZero() {
+		exp = maxTime(sess.CreatedAt, sess.LastUsedAt).Add(r.p.AccessTokenTTL)
+	}
+	return exp.Add(r.p.Leeway)
+}
+
+// Family revokes a login family: the origin_jti of Cognito tokens minted
+// from one refresh token, or the jti of an ID token from a pool without
+// token revocation. No ID token of the family can be exchanged again, and
+// in direct mode authorizers refuse them. When sub is known, the user's
+// other live sessions of that family are revoked too. It reports whether
+// this call changed anything; a repeat writes nothing.
+func (r *Revoker) Family(ctx context.Context, family, sub, reason string) (bool, error) {
+	if family == "" {
+		return false, errors.New("revoke: empty login family")
+	}
+	return r.family(ctx, family, sub, reason, "", r.now())
+}
+
+func (r *Revoker) family(ctx context.Context, family, sub, reason, skip string, now time.Time) (bool, error) {
+	direct := r.p.DirectMaxAge > 0
+	st, changed, err := r.store.RevokeFamily(ctx, family, now, now.Add(r.p.FamilyLifetime()), direct)
+	if err != nil {
+		return false, fmt.Errorf("revoke: login family: %w", err)
+	}
+	if direct && st.RevocationLog == "" && (changed || now.Sub(st.RevokedAt) >= RepairDelay) {
+		// Cognito can mint ID tokens of the family until its refresh token
+		// expires; direct mode accepts each for its maximum age.
+		e, err := r.store.AppendRevocation(ctx, store.Revocation{
+			Kind: store.RevokeJTI, Value: family, At: st.RevokedAt,
+			Until: st.RevokedAt.Add(r.p.RefreshTokenValidity + r.p.DirectMaxAge + r.p.Leeway),
+		})
+		if err != nil {
+			return changed, fmt.Errorf("revoke: log family revocation: %w", err)
+		}
+		if err := r.store.MarkFamilyLogged(ctx, family, e.ID); err != nil {
+			return changed, fmt.Errorf("revoke: mark family revocation logged: %w", err)
+		}
+	}
+	if changed && sub != "" {
+		// Other sessions of the same login end with it. Refresh and Bearer
+		// checks refuse them anyway once the family is revoked; this tells
+		// authorizers now. A failure here is not the revocation's.
+		if err := r.siblings(ctx, family, sub, reason, skip); err != nil {
+			r.log.WarnContext(ctx, "sessions of a revoked login not all revoked", "sub", sub, "error", err.Error())
+		}
+	}
+	return changed, nil
+}
+
+func (r *Revoker) siblings(ctx context.Context, family, sub, reason, skip string) error {
+	list, err := r.store.ListUserSessions(ctx, sub)
+	if err != nil {
+		return err
+	}
+	for _, s := range list {
+		if s.ID == skip || s.OriginJTI != family || !s.RevokedAt.IsZero() {
+			continue
+		}
+		if _, _, err := r.session(ctx, s.ID, reason, false); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
+}
+
+// SignOut says whether a user revocation signs the user out of Cognito.
+type SignOut int
+
+const (
+	// SignOutDefault follows Policy.NoGlobalSignOut.
+	SignOutDefault SignOut = iota
+	// SignOutCognito calls AdminUserGlobalSignOut.
+	SignOutCognito
+	// SignOutDone: Cognito has already signed the user out (the caller
+	// reacts to that sign-out); no call is made, and the revocation lasts
+	// as after one.
+	SignOutDone
+	// SignOutSkip leaves Cognito alone: its refresh tokens keep minting ID
+	// tokens, so direct-mode entries last the refresh token validity.
+	SignOutSkip
+)
+
+// UserRequest asks for a user revocation.
+type UserRequest struct {
+	Sub string
+	// Username is the Cognito user name for the sign-out; when empty, the
+	// name recorded on the user's sessions is used, and failing that Sub.
+	Username string
+	Reason   string
+	SignOut  SignOut
+	// At is the revocation time (zero or later than now: now). A caller
+	// reacting to an earlier event dates the revocation by it, so every
+	// delivery of the event asks for the same change.
+	At time.Time
 }
 
 // UserResult describes a user revocation.
@@ -110,69 +357,222 @@ type UserResult struct {
 	Sub           string    `json:"sub"`
 	RevokedAt     time.Time `json:"revoked_at"`
 	Sessions      []string  `json:"sessions_revoked"` // ids of sessions that were live
-	GlobalSignOut bool      `json:"global_signout"`   // Cognito's sign-out was done
+	Families      int       `json:"logins_revoked"`   // login families recorded as revoked
+	GlobalSignOut bool      `json:"global_signout"`   // Cognito's sign-out was done now
 }
 
-// User revokes every login of sub up to now: it records the user's
-// revocation time (which refuses every token and ID token with an earlier
-// auth_time), logs it for authorizers, revokes each live session and, when
-// globalSignOut is set, signs the user out of Cognito as well, so that
-// Cognito refresh tokens stop working too.
+// User revokes every login of the user up to now:
+//   - records the user's revocation time, which refuses every session,
+//     access token and ID token with an earlier auth_time;
+//   - revokes the login family of each of the user's sessions, so that an
+//     ID token of those logins is refused whatever its auth_time;
+//   - marks each live session revoked (its tokens are covered by the user's
+//     log entry, or, for a session of a revoked family with a later
+//     auth_time, by its own);
+//   - signs the user out of Cognito unless told not to, so that Cognito
+//     refresh tokens stop minting ID tokens.
 //
-// username is the Cognito user name for the sign-out; when empty, the name
-// recorded on the user's sessions is used, and failing that the sub.
-func (r *Revoker) User(ctx context.Context, sub, username, reason string, globalSignOut bool) (UserResult, error) {
-	res := UserResult{Sub: sub}
-	if globalSignOut && (r.cognito == nil || r.userPoolID == "") {
+// A repeat of the same revocation time writes nothing; a later one moves
+// the time forward, which is a change.
+func (r *Revoker) User(ctx context.Context, req UserRequest) (UserResult, error) {
+	res := UserResult{Sub: req.Sub}
+	mode := req.SignOut
+	if mode == SignOutDefault {
+		mode = SignOutCognito
+		if r.p.NoGlobalSignOut {
+			mode = SignOutSkip
+		}
+	}
+	if mode == SignOutCognito && (r.cognito == nil || r.userPoolID == "") {
 		return res, ErrNoUserPool
 	}
-	at, err := r.store.SetUserRevokedAt(ctx, sub, r.now())
-	if err != nil {
-		return res, err
-	}
-	res.RevokedAt = at
-	if _, err := r.store.AppendRevocation(ctx, store.Revocation{
-		Kind: store.RevokeUser, Value: sub, At: at, Until: at.Add(r.retention),
-	}); err != nil {
-		return res, fmt.Errorf("revoke: log user revocation: %w", err)
-	}
-	sessions, err := r.store.ListUserSessions(ctx, sub)
-	if err != nil {
-		return res, err
-	}
 	now := r.now()
+	at := req.At
+	if at.IsZero() || at.After(now) {
+		at = now
+	}
+	st, changed, err := r.store.RevokeUser(ctx, req.Sub, at)
+	if err != nil {
+		return res, err
+	}
+	at = st.RevokedAt
+	res.RevokedAt = at
+	if st.RevocationLog == "" && (changed || (at.Unix() == req.atOrNow(now).Unix() && now.Sub(at) >= RepairDelay)) {
+		if err := r.appendUser(ctx, req.Sub, at, now, mode != SignOutSkip); err != nil {
+			return res, err
+		}
+	}
+	sessions, err := r.store.ListUserSessions(ctx, req.Sub)
+	if err != nil {
+		return res, err
+	}
+	// The families of logins the revocation covers by auth_time. Cognito
+	// may stamp a later auth_time on an ID token it mints from an old
+	// refresh token; its family still gives it away.
+	families := map[string]bool{}
+	username := req.Username
 	for _, s := range sessions {
 		if username == "" && s.Username != "" {
 			username = s.Username
 		}
+		if s.OriginJTI != "" && store.RevokedLogin(at, s.AuthTime) {
+			families[s.OriginJTI] = true
+		}
+	}
+	for fam := range families {
+		if _, err := r.family(ctx, fam, "", req.Reason, "", now); err != nil {
+			return res, err
+		}
+		res.Families++
+	}
+	for _, s := range sessions {
 		if !s.RevokedAt.IsZero() {
 			continue
 		}
-		// The user entry logged above already refuses these sessions' access
-		// tokens (their auth_time is not after at), so the sessions are only
-		// marked revoked here, without a log entry each.
-		if _, err := r.store.RevokeSession(ctx, s.ID, reason, now); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				continue
-			}
+		var changed bool
+		switch {
+		case store.RevokedLogin(at, s.AuthTime):
+			// The user's entry refuses its access tokens.
+			_, changed, err = r.store.RevokeSession(ctx, s.ID, req.Reason, now, store.LogCovered)
+		case families[s.OriginJTI]:
+			_, changed, err = r.session(ctx, s.ID, req.Reason, false)
+		default:
+			continue // a login after the revocation
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
 			return res, err
 		}
-		if s.Active(now) {
+		if changed && s.Active(now) {
 			res.Sessions = append(res.Sessions, s.ID)
 		}
 	}
-	if globalSignOut {
-		if username == "" {
-			username = sub
-		}
-		cctx, cancel := context.WithTimeout(ctx, r.timeout)
-		defer cancel()
-		if _, err := r.cognito.AdminUserGlobalSignOut(cctx, &cip.AdminUserGlobalSignOutInput{
-			UserPoolId: &r.userPoolID, Username: &username,
-		}); err != nil {
-			return res, fmt.Errorf("%w: %w", ErrGlobalSignOut, err)
-		}
-		res.GlobalSignOut = true
+	if mode != SignOutCognito {
+		return res, nil
 	}
+	if username == "" {
+		username = req.Sub
+	}
+	cctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	if _, err := r.cognito.AdminUserGlobalSignOut(cctx, &cip.AdminUserGlobalSignOutInput{
+		UserPoolId: &r.userPoolID, Username: &username,
+	}); err != nil {
+		// Cognito may keep minting ID tokens of these logins: in direct
+		// mode the entry must then last as if no sign-out was asked for.
+		if r.p.DirectMaxAge > 0 {
+			if lerr := r.appendUser(context.WithoutCancel(ctx), req.Sub, at, now, false); lerr != nil {
+				r.log.WarnContext(ctx, "longer user revocation entry not logged", "sub", req.Sub, "error", lerr.Error())
+			}
+		}
+		return res, fmt.Errorf("%w: %w", ErrGlobalSignOut, err)
+	}
+	res.GlobalSignOut = true
 	return res, nil
+}
+
+// appendUser logs a user revocation at at, written at now, for as long as
+// a token it covers can be accepted: tokens issued until now (a revocation
+// dated in the past lands late) live the entry's lifetime past it.
+func (r *Revoker) appendUser(ctx context.Context, sub string, at, now time.Time, signedOut bool) error {
+	e, err := r.store.AppendRevocation(ctx, store.Revocation{
+		Kind: store.RevokeUser, Value: sub, At: at, Until: now.Add(r.UserEntryLifetime(signedOut)),
+	})
+	if err != nil {
+		return fmt.Errorf("revoke: log user revocation: %w", err)
+	}
+	if err := r.store.MarkUserLogged(ctx, sub, at, e.ID); err != nil {
+		return fmt.Errorf("revoke: mark user revocation logged: %w", err)
+	}
+	return nil
+}
+
+func (u UserRequest) atOrNow(now time.Time) time.Time {
+	if u.At.IsZero() || u.At.After(now) {
+		return now
+	}
+	return u.At
+}
+
+// UserEntryLifetime is how long a user revocation's log entry lives:
+// covering every access token issued before it and, in direct mode, every
+// ID token Cognito can still mint or has minted for a covered login.
+func (r *Revoker) UserEntryLifetime(signedOut bool) time.Duration {
+	d := r.p.AccessTokenTTL + r.p.Leeway
+	if r.p.DirectMaxAge > 0 {
+		direct := r.p.DirectMaxAge + r.p.Leeway
+		if !signedOut {
+			direct += r.p.RefreshTokenValidity
+		}
+		d = max(d, direct)
+	}
+	return d
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// SessionCap ends the least recently used of the user's live sessions
+// until at most max remain, as Cognito's own session cap does, and returns
+// the ids it ended. keep, the session just created, is never ended and is
+// counted even when the user's session index does not list it yet (the
+// index is eventually consistent). Ended sessions keep their login family:
+// the user did nothing to it.
+func (r *Revoker) SessionCap(ctx context.Context, sub string, limit int, keep *store.Session) ([]string, error) {
+	if limit < 1 {
+		return nil, errors.New("revoke: session cap must be at least 1")
+	}
+	list, err := r.store.ListUserSessions(ctx, sub)
+	if err != nil {
+		return nil, err
+	}
+	now := r.now()
+	live := make([]store.Session, 0, len(list))
+	for _, s := range list {
+		if keep != nil && s.ID == keep.ID {
+			continue
+		}
+		if s.Active(now) {
+			live = append(live, s)
+		}
+	}
+	count := len(live)
+	if keep != nil {
+		count++
+	}
+	if count <= limit {
+		return nil, nil
+	}
+	// Least recently used first; ties by age, then id, so every writer
+	// picks the same.
+	slices.SortFunc(live, func(a, b store.Session) int {
+		if c := a.LastUsedAt.Compare(b.LastUsedAt); c != 0 {
+			return c
+		}
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	var ended []string
+	for i := 0; i < len(live) && count > limit; i++ {
+		_, changed, err := r.EndSession(ctx, live[i].ID, ReasonSessionLimit)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return ended, err
+		}
+		count--
+		if changed {
+			ended = append(ended, live[i].ID)
+		}
+	}
+	return ended, nil
 }

@@ -79,7 +79,7 @@ func BenchmarkRotateRefresh(b *testing.B) {
 		i++
 		next := fmt.Appendf(nil, "%032d", i)
 		lat.time(b, func() error {
-			_, err := s.RotateRefresh(ctx, "bench", old, next, now, now.Add(time.Hour))
+			_, err := s.RotateRefresh(ctx, "bench", old, next, now, now.Add(time.Hour), now.Add(time.Hour))
 			return err
 		})
 		old = next

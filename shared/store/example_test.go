@@ -28,7 +28,7 @@ func ExampleStore_RotateRefresh() {
 	}
 	if sess.RefreshWasRotated(oldHash[:]) {
 		// A rotated token came back: assume theft, end the whole session.
-		_, _ = s.RevokeSession(ctx, sid, "refresh token reuse", now)
+		_, _, _ = s.RevokeSession(ctx, sid, "refresh token reuse", now, "")
 		return
 	}
 	if !sess.RefreshIsCurrent(oldHash[:]) || !sess.Active(now) {
@@ -38,7 +38,7 @@ func ExampleStore_RotateRefresh() {
 	if idle.After(sess.AbsExpiresAt) {
 		idle = sess.AbsExpiresAt
 	}
-	sess, err = s.RotateRefresh(ctx, sid, oldHash[:], newHash[:], now, idle)
+	sess, err = s.RotateRefresh(ctx, sid, oldHash[:], newHash[:], now, idle, idle)
 	if errors.Is(err, store.ErrConflict) {
 		return // lost a race with another refresh or a revocation: invalid_grant
 	}

@@ -51,22 +51,24 @@ func graceExpr(set string, o rotateOptions, vals item) string {
 // current one, the rotation happened at or after since, fewer than maxUses
 // grace answers were given, and the session is neither revoked nor expired.
 // All of it is one conditional update, so it holds against concurrent
-// rotations and revocations; it sets LastUsedAt and returns the session.
-// Any failed condition is ErrConflict.
-func (s *Store) UseRefreshGrace(ctx context.Context, id string, prevHash, curHash []byte, since, now time.Time, maxUses int) (*Session, error) {
+// rotations and revocations; it sets LastUsedAt, and AccessExpiresAt to
+// accessExpiresAt (the exp of the access token the answer carries; callers
+// pass the later of it and the stored one), and returns the session. Any
+// failed condition is ErrConflict.
+func (s *Store) UseRefreshGrace(ctx context.Context, id string, prevHash, curHash []byte, since, now, accessExpiresAt time.Time, maxUses int) (*Session, error) {
 	switch {
 	case !validKeyPart(id):
 		return nil, ErrConflict
 	case len(prevHash) == 0 || len(curHash) == 0:
 		return nil, errors.New("store: grace needs both hashes")
-	case !storableTime(since) || !storableTime(now):
+	case !storableTime(since) || !storableTime(now) || !storableTime(accessExpiresAt):
 		return nil, errors.New("store: grace time out of range")
 	case maxUses < 1:
 		return nil, errors.New("store: grace needs maxUses >= 1")
 	}
 	out, err := s.updateItem(ctx, &dynamodb.UpdateItemInput{
 		Key:              key(sessionPK(id), sessionSK),
-		UpdateExpression: aws.String("SET last_used_at = :now ADD grace_uses :one"),
+		UpdateExpression: aws.String("SET last_used_at = :now, at_exp = :atexp ADD grace_uses :one"),
 		// grace_at is stored rounded down, and since is compared rounded
 		// down too: the window may end up to a second early, never late.
 		ConditionExpression: aws.String("refresh_hash = :cur AND prev_hashes[0] = :prev AND grace_at >= :since AND grace_uses < :max " +
@@ -78,6 +80,7 @@ func (s *Store) UseRefreshGrace(ctx context.Context, id string, prevHash, curHas
 			":max":   attrN(int64(maxUses)),
 			":now":   attrTime(now),
 			":one":   attrN(1),
+			":atexp": attrN(unixCeil(accessExpiresAt)),
 		},
 		ReturnValues: types.ReturnValueAllNew,
 	})

@@ -248,7 +248,7 @@ func TestExpiredAt(t *testing.T) {
 }
 
 func TestRotateExpr(t *testing.T) {
-	want := "SET refresh_hash = :new, refresh_gen = refresh_gen + :one, last_used_at = :now, idle_exp = :idle, " +
+	want := "SET refresh_hash = :new, refresh_gen = refresh_gen + :one, last_used_at = :now, idle_exp = :idle, at_exp = :atexp, " +
 		"prev_hashes[0] = :old, prev_hashes[1] = if_not_exists(prev_hashes[0], :nul), " +
 		"prev_hashes[2] = if_not_exists(prev_hashes[1], :nul), prev_hashes[3] = if_not_exists(prev_hashes[2], :nul), " +
 		"prev_hashes[4] = if_not_exists(prev_hashes[3], :nul)"
@@ -341,16 +341,16 @@ func TestValidationBeforeCall(t *testing.T) {
 	if _, err := s.GetSession(ctx, "\xff"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("GetSession(invalid utf-8) = %v, want ErrNotFound", err)
 	}
-	if _, err := s.RevokeSession(ctx, "", "", now); !errors.Is(err, ErrNotFound) {
+	if _, _, err := s.RevokeSession(ctx, "", "", now, ""); !errors.Is(err, ErrNotFound) {
 		t.Errorf("RevokeSession(\"\") = %v, want ErrNotFound", err)
 	}
-	if _, err := s.RotateRefresh(ctx, "", []byte{1}, []byte{2}, now, now.Add(time.Hour)); !errors.Is(err, ErrConflict) {
+	if _, err := s.RotateRefresh(ctx, "", []byte{1}, []byte{2}, now, now.Add(time.Hour), now.Add(time.Hour)); !errors.Is(err, ErrConflict) {
 		t.Errorf("RotateRefresh(\"\") = %v, want ErrConflict", err)
 	}
 	for name, err := range map[string]error{
-		"rotate no hash":     second(s.RotateRefresh(ctx, "s", nil, []byte{2}, now, now.Add(time.Hour))),
-		"rotate same hash":   second(s.RotateRefresh(ctx, "s", []byte{1}, []byte{1}, now, now.Add(time.Hour))),
-		"rotate idle past":   second(s.RotateRefresh(ctx, "s", []byte{1}, []byte{2}, now, now)),
+		"rotate no hash":     second(s.RotateRefresh(ctx, "s", nil, []byte{2}, now, now.Add(time.Hour), now.Add(time.Hour))),
+		"rotate same hash":   second(s.RotateRefresh(ctx, "s", []byte{1}, []byte{1}, now, now.Add(time.Hour), now.Add(time.Hour))),
+		"rotate idle past":   second(s.RotateRefresh(ctx, "s", []byte{1}, []byte{2}, now, now, now)),
 		"create nil":         s.CreateSession(ctx, nil),
 		"create no id":       s.CreateSession(ctx, &Session{Sub: "u"}),
 		"create no hash":     s.CreateSession(ctx, &Session{ID: "s", Sub: "u", AbsExpiresAt: now.Add(time.Hour), IdleExpiresAt: now.Add(time.Hour)}),

@@ -41,8 +41,10 @@ const (
 	aRefreshHash  = "refresh_hash"
 	aPrevHashes   = "prev_hashes"
 	aRefreshGen   = "refresh_gen"
+	aAccessExp    = "at_exp"
 	aRevokedAt    = "revoked_at"
 	aRevokeReason = "revoke_reason"
+	aRevLog       = "rev_log"
 	aUserAgent    = "user_agent"
 	aSourceIP     = "source_ip"
 )
@@ -116,6 +118,7 @@ func sessionItem(sess *Session, ttl int64) item {
 	putS(it, aOriginJTI, sess.OriginJTI)
 	putTime(it, aLastUsedAt, sess.LastUsedAt)
 	putTime(it, aAuthTime, sess.AuthTime)
+	putTime(it, aAccessExp, sess.AccessExpiresAt)
 	putS(it, aACR, sess.ACR)
 	if len(sess.AMR) > 0 {
 		it[aAMR] = attrStrings(sess.AMR)
@@ -123,6 +126,7 @@ func sessionItem(sess *Session, ttl int64) item {
 	putS(it, aJKT, sess.JKT)
 	putTime(it, aRevokedAt, sess.RevokedAt)
 	putS(it, aRevokeReason, sess.RevokeReason)
+	putS(it, aRevLog, sess.RevocationLog)
 	putS(it, aUserAgent, sess.UserAgent)
 	putS(it, aSourceIP, sess.SourceIP)
 	return it
@@ -145,30 +149,32 @@ func attrPrevHashes(prev [][]byte) types.AttributeValue {
 func decodeSession(it item) (*Session, error) {
 	d := decoder{it: it}
 	s := &Session{
-		ID:            d.reqStr(aSID),
-		Sub:           d.reqStr(aSub),
-		Username:      d.str(aUsername),
-		ClientID:      d.str(aClientID),
-		Groups:        d.strings(aGroups),
-		Scope:         d.str(aScope),
-		OriginJTI:     d.str(aOriginJTI),
-		AuthTime:      d.time(aAuthTime),
-		ACR:           d.str(aACR),
-		AMR:           d.strings(aAMR),
-		JKT:           d.str(aJKT),
-		CreatedAt:     d.reqTime(aCreatedAt),
-		LastUsedAt:    d.time(aLastUsedAt),
-		IdleExpiresAt: d.reqTime(aIdleExp),
-		AbsExpiresAt:  d.reqTime(aAbsExp),
-		RefreshHash:   d.bin(aRefreshHash),
-		RefreshGen:    d.num(aRefreshGen),
-		GraceAt:       d.time(aGraceAt),
-		GraceNonce:    d.bin(aGraceNonce),
-		GraceUses:     d.num(aGraceUses),
-		RevokedAt:     d.time(aRevokedAt),
-		RevokeReason:  d.str(aRevokeReason),
-		UserAgent:     d.str(aUserAgent),
-		SourceIP:      d.str(aSourceIP),
+		ID:              d.reqStr(aSID),
+		Sub:             d.reqStr(aSub),
+		Username:        d.str(aUsername),
+		ClientID:        d.str(aClientID),
+		Groups:          d.strings(aGroups),
+		Scope:           d.str(aScope),
+		OriginJTI:       d.str(aOriginJTI),
+		AuthTime:        d.time(aAuthTime),
+		ACR:             d.str(aACR),
+		AMR:             d.strings(aAMR),
+		JKT:             d.str(aJKT),
+		CreatedAt:       d.reqTime(aCreatedAt),
+		LastUsedAt:      d.time(aLastUsedAt),
+		IdleExpiresAt:   d.reqTime(aIdleExp),
+		AbsExpiresAt:    d.reqTime(aAbsExp),
+		RefreshHash:     d.bin(aRefreshHash),
+		RefreshGen:      d.num(aRefreshGen),
+		AccessExpiresAt: d.time(aAccessExp),
+		GraceAt:         d.time(aGraceAt),
+		GraceNonce:      d.bin(aGraceNonce),
+		GraceUses:       d.num(aGraceUses),
+		RevokedAt:       d.time(aRevokedAt),
+		RevokeReason:    d.str(aRevokeReason),
+		RevocationLog:   d.str(aRevLog),
+		UserAgent:       d.str(aUserAgent),
+		SourceIP:        d.str(aSourceIP),
 	}
 	s.PrevRefreshHashes = d.prevHashes(aPrevHashes)
 	if d.err == nil && len(s.RefreshHash) == 0 {
@@ -237,7 +243,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *Session) error {
 	if sess.LastUsedAt.IsZero() {
 		sess.LastUsedAt = sess.CreatedAt
 	}
-	for _, t := range []time.Time{sess.CreatedAt, sess.LastUsedAt, sess.IdleExpiresAt, sess.AbsExpiresAt, sess.AuthTime, sess.RevokedAt} {
+	for _, t := range []time.Time{sess.CreatedAt, sess.LastUsedAt, sess.IdleExpiresAt, sess.AbsExpiresAt, sess.AuthTime, sess.RevokedAt, sess.AccessExpiresAt} {
 		if !t.IsZero() && !storableTime(t) {
 			return errors.New("store: session time out of range")
 		}
@@ -278,7 +284,7 @@ func (s *Store) GetSession(ctx context.Context, id string) (*Session, error) {
 // oldest falls off the end, so the item never grows.
 var rotateExpr = func() string {
 	var b strings.Builder
-	b.WriteString("SET refresh_hash = :new, refresh_gen = refresh_gen + :one, last_used_at = :now, idle_exp = :idle, prev_hashes[0] = :old")
+	b.WriteString("SET refresh_hash = :new, refresh_gen = refresh_gen + :one, last_used_at = :now, idle_exp = :idle, at_exp = :atexp, prev_hashes[0] = :old")
 	for i := 1; i < MaxPrevRefreshHashes; i++ {
 		fmt.Fprintf(&b, ", prev_hashes[%d] = if_not_exists(prev_hashes[%d], :nul)", i, i-1)
 	}
@@ -289,14 +295,16 @@ var rotateExpr = func() string {
 // one conditional update: it succeeds only while oldHash is current, the
 // session is not revoked and now is before both expiries. It pushes oldHash
 // onto PrevRefreshHashes (keeping MaxPrevRefreshHashes), increments
-// RefreshGen, sets LastUsedAt to now and IdleExpiresAt to idleExpiresAt, and
-// returns the updated session. It also starts the grace state of the new
-// token (WithGraceNonce; see UseRefreshGrace) or clears the old one.
-// Of any number of concurrent rotations of the
-// same hash exactly one succeeds; the others, and every rotation whose
-// condition fails for another reason (reuse, revoked, expired, no such
-// session), get ErrConflict. Callers that need to know why read the session.
-func (s *Store) RotateRefresh(ctx context.Context, id string, oldHash, newHash []byte, now, idleExpiresAt time.Time, opts ...RotateOption) (*Session, error) {
+// RefreshGen, sets LastUsedAt to now, IdleExpiresAt to idleExpiresAt and
+// AccessExpiresAt to accessExpiresAt (the exp of the access token about to
+// be issued; callers pass the later of it and the stored one), and returns
+// the updated session. It also starts the grace state of the new token
+// (WithGraceNonce; see UseRefreshGrace) or clears the old one. Of any
+// number of concurrent rotations of the same hash exactly one succeeds; the
+// others, and every rotation whose condition fails for another reason
+// (reuse, revoked, expired, no such session), get ErrConflict. Callers that
+// need to know why read the session.
+func (s *Store) RotateRefresh(ctx context.Context, id string, oldHash, newHash []byte, now, idleExpiresAt, accessExpiresAt time.Time, opts ...RotateOption) (*Session, error) {
 	var ro rotateOptions
 	for _, o := range opts {
 		o(&ro)
@@ -308,7 +316,7 @@ func (s *Store) RotateRefresh(ctx context.Context, id string, oldHash, newHash [
 		return nil, errors.New("store: rotate needs both hashes")
 	case bytes.Equal(oldHash, newHash):
 		return nil, errors.New("store: rotate to the same hash")
-	case !storableTime(now) || !storableTime(idleExpiresAt):
+	case !storableTime(now) || !storableTime(idleExpiresAt) || !storableTime(accessExpiresAt):
 		return nil, errors.New("store: rotate time out of range")
 	case !idleExpiresAt.After(now):
 		return nil, errors.New("store: idle expiry not after now")
@@ -320,6 +328,8 @@ func (s *Store) RotateRefresh(ctx context.Context, id string, oldHash, newHash [
 		":now":  attrTime(now),
 		":idle": attrTime(idleExpiresAt),
 		":nul":  &types.AttributeValueMemberNULL{Value: true},
+		// Rounded up: the recorded expiry may only outlast the token.
+		":atexp": attrN(unixCeil(accessExpiresAt)),
 	}
 	expr := graceExpr(rotateExpr, ro, vals)
 	out, err := s.updateItem(ctx, &dynamodb.UpdateItemInput{
@@ -337,42 +347,86 @@ func (s *Store) RotateRefresh(ctx context.Context, id string, oldHash, newHash [
 	return decodeSession(out.Attributes)
 }
 
-// RevokeSession marks the session revoked and returns it. It is idempotent:
-// a session revoked before keeps its first RevokedAt and RevokeReason. A zero
-// at means now. It returns ErrNotFound when there is no such session or its
-// ttl has passed.
-func (s *Store) RevokeSession(ctx context.Context, id, reason string, at time.Time) (*Session, error) {
+// LogCovered is the RevocationLog of a session whose access tokens another
+// log entry refuses (its user's), so it needs none of its own.
+const LogCovered = "covered"
+
+// RevokeSession marks a live session revoked, at (zero: now), for reason,
+// and reports whether this call changed it. A session already revoked is
+// left exactly as it was (its first RevokedAt and RevokeReason stay) and
+// returned with changed false: a repeat writes nothing. logged sets the
+// session's RevocationLog in the same write ("" leaves it unset: the caller
+// logs the revocation and then calls MarkRevocationLogged). It returns
+// ErrNotFound when there is no such session or its ttl has passed.
+func (s *Store) RevokeSession(ctx context.Context, id, reason string, at time.Time, logged string) (sess *Session, changed bool, err error) {
 	if !validKeyPart(id) {
-		return nil, ErrNotFound
+		return nil, false, ErrNotFound
 	}
 	now := s.now()
 	if at.IsZero() {
 		at = now
 	}
 	if !storableTime(at) {
-		return nil, errors.New("store: revocation time out of range")
+		return nil, false, errors.New("store: revocation time out of range")
 	}
-	expr := "SET revoked_at = if_not_exists(revoked_at, :at)"
+	expr := "SET revoked_at = :at"
 	vals := item{":at": attrTime(at), ":now": attrN(unixFloor(now))}
 	if reason != "" {
-		expr += ", revoke_reason = if_not_exists(revoke_reason, :reason)"
+		expr += ", revoke_reason = :reason"
 		vals[":reason"] = attrS(reason)
+	}
+	if logged != "" {
+		expr += ", rev_log = :log"
+		vals[":log"] = attrS(logged)
 	}
 	out, err := s.updateItem(ctx, &dynamodb.UpdateItemInput{
 		Key:                       key(sessionPK(id), sessionSK),
 		UpdateExpression:          aws.String(expr),
-		ConditionExpression:       aws.String("attribute_exists(pk) AND #ttl > :now"),
+		ConditionExpression:       aws.String("attribute_exists(pk) AND #ttl > :now AND attribute_not_exists(revoked_at)"),
 		ExpressionAttributeNames:  map[string]string{"#ttl": attrTTL},
 		ExpressionAttributeValues: vals,
 		ReturnValues:              types.ReturnValueAllNew,
 	})
 	if errors.Is(err, ErrConflict) {
-		return nil, ErrNotFound
+		// Already revoked, or gone: the read tells which.
+		sess, err := s.GetSession(ctx, id)
+		if err != nil {
+			return nil, false, err
+		}
+		if sess.RevokedAt.IsZero() {
+			// Revocation is final, so a session that reads live here
+			// failed the condition on its ttl, read a moment apart.
+			return nil, false, ErrNotFound
+		}
+		return sess, false, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return decodeSession(out.Attributes)
+	sess, err = decodeSession(out.Attributes)
+	if err != nil {
+		return nil, false, err
+	}
+	return sess, true, nil
+}
+
+// MarkRevocationLogged records on a revoked session how authorizers learnt
+// of its revocation (a log entry ID, or LogCovered), so that a repeat of the
+// revocation knows nothing is left to do.
+func (s *Store) MarkRevocationLogged(ctx context.Context, id, logged string) error {
+	if !validKeyPart(id) || logged == "" {
+		return errors.New("store: mark logged needs a session id and a value")
+	}
+	_, err := s.updateItem(ctx, &dynamodb.UpdateItemInput{
+		Key:                       key(sessionPK(id), sessionSK),
+		UpdateExpression:          aws.String("SET rev_log = :log"),
+		ConditionExpression:       aws.String("attribute_exists(revoked_at)"),
+		ExpressionAttributeValues: item{":log": attrS(logged)},
+	})
+	if errors.Is(err, ErrConflict) {
+		return ErrNotFound
+	}
+	return err
 }
 
 // ListUserSessions returns the user's sessions, newest first, revoked and

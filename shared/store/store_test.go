@@ -174,7 +174,7 @@ func TestRotateRefresh(t *testing.T) {
 		return fmt.Appendf(nil, "h%d", i)
 	}
 	now := t0.Add(time.Minute)
-	got, err := s.RotateRefresh(ctx, "s1", hash(0), hash(1), now, now.Add(time.Hour))
+	got, err := s.RotateRefresh(ctx, "s1", hash(0), hash(1), now, now.Add(time.Hour), now.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,17 +189,17 @@ func TestRotateRefresh(t *testing.T) {
 	}
 
 	// The old hash is no longer current.
-	if _, err := s.RotateRefresh(ctx, "s1", hash(0), hash(99), now, now.Add(time.Hour)); !errors.Is(err, ErrConflict) {
+	if _, err := s.RotateRefresh(ctx, "s1", hash(0), hash(99), now, now.Add(time.Hour), now.Add(time.Hour)); !errors.Is(err, ErrConflict) {
 		t.Errorf("rotate with stale hash = %v, want ErrConflict", err)
 	}
 	// Unknown session.
-	if _, err := s.RotateRefresh(ctx, "nope", hash(0), hash(99), now, now.Add(time.Hour)); !errors.Is(err, ErrConflict) {
+	if _, err := s.RotateRefresh(ctx, "nope", hash(0), hash(99), now, now.Add(time.Hour), now.Add(time.Hour)); !errors.Is(err, ErrConflict) {
 		t.Errorf("rotate of unknown session = %v, want ErrConflict", err)
 	}
 
 	// Many rotations: the list keeps the newest MaxPrevRefreshHashes, newest first.
 	for i := 1; i < 9; i++ {
-		got, err = s.RotateRefresh(ctx, "s1", hash(i), hash(i+1), now, now.Add(time.Hour))
+		got, err = s.RotateRefresh(ctx, "s1", hash(i), hash(i+1), now, now.Add(time.Hour), now.Add(time.Hour))
 		if err != nil {
 			t.Fatalf("rotation %d: %v", i, err)
 		}
@@ -217,18 +217,18 @@ func TestRotateRefresh(t *testing.T) {
 
 	// Idle expiry: a rotation at or after idle_exp fails.
 	late := now.Add(time.Hour)
-	if _, err := s.RotateRefresh(ctx, "s1", hash(9), hash(10), late, late.Add(time.Hour)); !errors.Is(err, ErrConflict) {
+	if _, err := s.RotateRefresh(ctx, "s1", hash(9), hash(10), late, late.Add(time.Hour), late.Add(time.Hour)); !errors.Is(err, ErrConflict) {
 		t.Errorf("rotate after idle expiry = %v, want ErrConflict", err)
 	}
 	// Absolute expiry wins over a fresh idle expiry.
 	if err := s.CreateSession(ctx, newSession("s2", "u1", t0)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RotateRefresh(ctx, "s2", []byte("h0-s2"), hash(1), t0.Add(30*time.Minute), t0.Add(48*time.Hour)); err != nil {
+	if _, err := s.RotateRefresh(ctx, "s2", []byte("h0-s2"), hash(1), t0.Add(30*time.Minute), t0.Add(48*time.Hour), t0.Add(48*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	abs := t0.Add(24 * time.Hour)
-	if _, err := s.RotateRefresh(ctx, "s2", hash(1), hash(2), abs, abs.Add(time.Hour)); !errors.Is(err, ErrConflict) {
+	if _, err := s.RotateRefresh(ctx, "s2", hash(1), hash(2), abs, abs.Add(time.Hour), abs.Add(time.Hour)); !errors.Is(err, ErrConflict) {
 		t.Errorf("rotate at absolute expiry = %v, want ErrConflict", err)
 	}
 }
@@ -250,7 +250,7 @@ func TestRotateRefreshConcurrent(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			_, err := s.RotateRefresh(ctx, "s1", []byte("h0-s1"), fmt.Appendf(nil, "new-%d", i), t0, t0.Add(time.Hour))
+			_, err := s.RotateRefresh(ctx, "s1", []byte("h0-s1"), fmt.Appendf(nil, "new-%d", i), t0, t0.Add(time.Hour), t0.Add(time.Hour))
 			switch {
 			case err == nil:
 				wins.Add(1)
@@ -287,30 +287,30 @@ func TestRevokeSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := t0.Add(time.Minute)
-	got, err := s.RevokeSession(ctx, "s1", "logout", first)
-	if err != nil {
-		t.Fatal(err)
+	got, changed, err := s.RevokeSession(ctx, "s1", "logout", first, "")
+	if err != nil || !changed {
+		t.Fatal(changed, err)
 	}
 	if !got.RevokedAt.Equal(first) || got.RevokeReason != "logout" || got.Active(first) {
 		t.Errorf("after revoke: %+v", got)
 	}
 	// Again, later, with another reason: the first revocation stands.
-	got, err = s.RevokeSession(ctx, "s1", "admin", first.Add(time.Hour))
-	if err != nil {
-		t.Fatal(err)
+	got, changed, err = s.RevokeSession(ctx, "s1", "admin", first.Add(time.Hour), "")
+	if err != nil || changed {
+		t.Fatal(changed, err)
 	}
 	if !got.RevokedAt.Equal(first) || got.RevokeReason != "logout" {
 		t.Errorf("second revoke changed it: %+v", got)
 	}
 	// A revoked session cannot rotate.
-	if _, err := s.RotateRefresh(ctx, "s1", []byte("h0-s1"), []byte("h1"), first, first.Add(time.Hour)); !errors.Is(err, ErrConflict) {
+	if _, err := s.RotateRefresh(ctx, "s1", []byte("h0-s1"), []byte("h1"), first, first.Add(time.Hour), first.Add(time.Hour)); !errors.Is(err, ErrConflict) {
 		t.Errorf("rotate after revoke = %v, want ErrConflict", err)
 	}
 	// Still readable, and listed, as revoked.
 	if got, err := s.GetSession(ctx, "s1"); err != nil || got.RevokedAt.IsZero() {
 		t.Errorf("GetSession after revoke = %+v, %v", got, err)
 	}
-	if _, err := s.RevokeSession(ctx, "missing", "x", first); !errors.Is(err, ErrNotFound) {
+	if _, _, err := s.RevokeSession(ctx, "missing", "x", first, ""); !errors.Is(err, ErrNotFound) {
 		t.Errorf("revoke missing = %v, want ErrNotFound", err)
 	}
 	// A zero time means now; no reason leaves none.
@@ -318,7 +318,7 @@ func TestRevokeSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk.Set(t0.Add(5 * time.Minute))
-	got, err = s.RevokeSession(ctx, "s2", "", time.Time{})
+	got, _, err = s.RevokeSession(ctx, "s2", "", time.Time{}, "")
 	if err != nil || !got.RevokedAt.Equal(t0.Add(5*time.Minute)) || got.RevokeReason != "" {
 		t.Errorf("revoke with zero time = %+v, %v", got, err)
 	}
@@ -344,7 +344,7 @@ func TestListUserSessions(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.RevokeSession(ctx, "s-a", "logout", t0.Add(time.Minute)); err != nil {
+	if _, _, err := s.RevokeSession(ctx, "s-a", "logout", t0.Add(time.Minute), ""); err != nil {
 		t.Fatal(err)
 	}
 	ids := func() string {
@@ -462,7 +462,7 @@ func TestExpiryCheckedOnRead(t *testing.T) {
 	if _, err := s.GetSession(ctx, "s1"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("GetSession past ttl = %v, want ErrNotFound", err)
 	}
-	if _, err := s.RevokeSession(ctx, "s1", "late", time.Time{}); !errors.Is(err, ErrNotFound) {
+	if _, _, err := s.RevokeSession(ctx, "s1", "late", time.Time{}, ""); !errors.Is(err, ErrNotFound) {
 		t.Errorf("RevokeSession past ttl = %v, want ErrNotFound", err)
 	}
 	if got, err := s.RevocationsSince(ctx, time.Time{}, clk.Now()); err != nil || len(got) != 0 {
@@ -707,9 +707,12 @@ func TestUnavailableAndRecovery(t *testing.T) {
 		"CreateSession": func() error { return s.CreateSession(ctx, newSession("s2", "u1", now)) },
 		"GetSession":    func() error { return second(s.GetSession(ctx, "s1")) },
 		"RotateRefresh": func() error {
-			return second(s.RotateRefresh(ctx, "s1", []byte("h0-s1"), []byte("h1"), now, now.Add(time.Hour)))
+			return second(s.RotateRefresh(ctx, "s1", []byte("h0-s1"), []byte("h1"), now, now.Add(time.Hour), now.Add(time.Hour)))
 		},
-		"RevokeSession":    func() error { return second(s.RevokeSession(ctx, "s1", "x", now)) },
+		"RevokeSession": func() error {
+			_, _, err := s.RevokeSession(ctx, "s1", "x", now, "")
+			return err
+		},
 		"ListUserSessions": func() error { return second(s.ListUserSessions(ctx, "u1")) },
 		"RecentUserSessions": func() error {
 			_, _, err := s.RecentUserSessions(ctx, "u1", 10)
@@ -741,7 +744,7 @@ func TestUnavailableAndRecovery(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GetSession after restart: %v", err)
 	}
-	if _, err := s.RotateRefresh(ctx, "s1", got.RefreshHash, []byte("h1"), now, now.Add(time.Hour)); err != nil {
+	if _, err := s.RotateRefresh(ctx, "s1", got.RefreshHash, []byte("h1"), now, now.Add(time.Hour), now.Add(time.Hour)); err != nil {
 		t.Errorf("RotateRefresh after restart: %v", err)
 	}
 }

@@ -11,6 +11,8 @@
 //	SESSION#<sid> / SESSION         a session and its refresh token family;
 //	                                gsi1: USER#<sub> / SESSION#<created nanos>#<sid>
 //	USER#<sub>    / STATE           the user's revocation time
+//	FAMILY#<id>   / STATE           a revoked login family (origin_jti, else jti)
+//	IDTOKEN#<jti> / USED            a Cognito ID token already exchanged
 //	REVLOG        / <nanos>#<hex>   one revocation log entry, ordered by append time
 //
 // Times are stored as whole unix seconds, rounded so that storage can only
@@ -65,6 +67,12 @@ type Session struct {
 	PrevRefreshHashes [][]byte
 	RefreshGen        int64
 
+	// AccessExpiresAt is the exp of the latest access token issued for the
+	// session, set at exchange and at each refresh: a revoked session needs
+	// a revocation log entry only until then (plus the verifiers' leeway).
+	// Zero on sessions stored before it was recorded.
+	AccessExpiresAt time.Time
+
 	// The refresh grace state of the last rotation (see RotateRefresh and
 	// UseRefreshGrace): when it happened, the nonce the current token was
 	// derived with, and how many grace answers it has given.
@@ -74,6 +82,10 @@ type Session struct {
 
 	RevokedAt    time.Time // zero while not revoked
 	RevokeReason string
+	// RevocationLog says how authorizers learnt of the revocation: the ID
+	// of its log entry, LogCovered when another entry (the user's) covers
+	// its tokens, or "" while no entry has been confirmed written.
+	RevocationLog string
 
 	UserAgent string
 	SourceIP  string

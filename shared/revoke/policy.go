@@ -1,0 +1,35 @@
+package revoke
+
+import (
+	"time"
+
+	"github.com/shortfuse/shortfuse/shared/config"
+)
+
+// MaxAccessTokenTTL is the longest access token lifetime the token service
+// allows; a writer that does not know the clients' lifetimes assumes it.
+const MaxAccessTokenTTL = time.Hour
+
+// LoadPolicy reads the variables every revocation writer of a deployment
+// shares (the token service, the admin CLI, the Cognito events function),
+// recording problems in env:
+//
+//	SHORTFUSE_AUTHORIZER_MODE                 exchange (default) or direct
+//	SHORTFUSE_DIRECT_MAX_AGE                  direct mode's maximum ID token age (default 60s)
+//	SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY  the app clients' refresh token validity (default 720h)
+//	SHORTFUSE_ADMIN_GLOBAL_SIGNOUT            user revocations sign out of Cognito (default true)
+//
+// AccessTokenTTL is MaxAccessTokenTTL and Leeway DefaultLeeway (the
+// authorizer's); the token service, which knows its clients, adjusts both.
+func LoadPolicy(env *config.Env) Policy {
+	p := Policy{AccessTokenTTL: MaxAccessTokenTTL}
+	mode := env.OneOf("SHORTFUSE_AUTHORIZER_MODE", "exchange", "exchange", "direct")
+	maxAge := env.Duration("SHORTFUSE_DIRECT_MAX_AGE", 60*time.Second, time.Second, time.Hour)
+	if mode == "direct" {
+		p.DirectMaxAge = maxAge
+	}
+	p.RefreshTokenValidity = env.Duration("SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY", DefaultRefreshTokenValidity, time.Hour, 3650*24*time.Hour)
+	p.Leeway = DefaultLeeway
+	p.NoGlobalSignOut = !env.Bool("SHORTFUSE_ADMIN_GLOBAL_SIGNOUT", true)
+	return p
+}
