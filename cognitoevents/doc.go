@@ -54,6 +54,8 @@
 //	SHORTFUSE_COGNITO_USER_POOL_ID   the user pool whose calls count (required)
 //	SHORTFUSE_AUTHORIZER_MODE, SHORTFUSE_DIRECT_MAX_AGE, SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY
 //	                                 how long revocations last, as the token service's (revoke.LoadPolicy)
+//	SHORTFUSE_REVOCATION_REPLICAS,   where log entries are written, as the token service's
+//	SHORTFUSE_REVOCATION_SHARDS      and the authorizer's
 //	SHORTFUSE_DYNAMODB_ENDPOINT      DynamoDB endpoint override (local stack only)
 //	SHORTFUSE_COGNITO_ENDPOINT       Cognito endpoint override (local stack only)
 //	SHORTFUSE_LOG_LEVEL              debug, info (default), warn or error
