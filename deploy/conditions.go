@@ -71,8 +71,7 @@ func evalConditions(raw map[string]any, params map[string]string) (map[string]bo
 	defs := mapAt(raw, "Conditions")
 	out := map[string]bool{}
 	var eval func(v any, depth int) (any, error)
-	var cond func(name string, depth int) (bool, error)
-	cond = func(name string, depth int) (bool, error) {
+	cond := func(name string, depth int) (bool, error) {
 		if b, ok := out[name]; ok {
 			return b, nil
 		}
