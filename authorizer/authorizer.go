@@ -324,7 +324,7 @@ func (a *Authorizer) logDecision(ctx context.Context, d Decision, r *Request, ar
 	token := r.Token
 	if d.Effect == Allow {
 		if a.log.Enabled(ctx, slog.LevelDebug) {
-			a.log.LogAttrs(ctx, slog.LevelDebug, "allow", slog.String("sub", d.g.sub), slog.String("route", arn.Resource))
+			a.log.LogAttrs(ctx, slog.LevelDebug, "allow", slog.String("sub", d.g.sub), slog.String("route", arn.Resource), slog.String("request_id", r.RequestID))
 		}
 		return
 	}
@@ -334,6 +334,9 @@ func (a *Authorizer) logDecision(ctx context.Context, d Decision, r *Request, ar
 	}
 	if d.Reason != nil {
 		attrs = append(attrs, slog.String("reason", d.Reason.Error()))
+	}
+	if r.RequestID != "" {
+		attrs = append(attrs, slog.String("request_id", r.RequestID))
 	}
 	if token != "" {
 		attrs = append(attrs, slog.String("token", obs.TokenID(token)))

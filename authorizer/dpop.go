@@ -20,6 +20,10 @@ type Request struct {
 	// requestURL); "" when the shape does not tell, and then a DPoP-bound
 	// token is refused.
 	URL string
+	// RequestID is API Gateway's id of the request, logged with the
+	// decision so one request can be followed across the access log, this
+	// log and the backend ("" when the event has none).
+	RequestID string
 }
 
 // Reasons a token's binding refuses a request.

@@ -74,6 +74,7 @@ func (a *Authorizer) RESTRequest(ctx context.Context, ev events.APIGatewayCustom
 	r.Proofs = headerValues(ev.Headers, ev.MultiValueHeaders, "DPoP")
 	r.Method = ev.HTTPMethod
 	r.URL = a.requestURL(ev.Headers, ev.MultiValueHeaders, "", ev.RequestContext.Path, ev.RequestContext.Stage)
+	r.RequestID = ev.RequestContext.RequestID
 	return a.policyDecision(ctx, &r, ev.MethodArn)
 }
 
@@ -84,6 +85,7 @@ func (a *Authorizer) HTTPIAM(ctx context.Context, ev events.APIGatewayV2CustomAu
 	req.Proofs = headerValues(ev.Headers, nil, "DPoP")
 	req.Method = ev.HTTPMethod
 	req.URL = a.requestURL(ev.Headers, nil, "", ev.Path, ev.RequestContext.Stage)
+	req.RequestID = ev.RequestContext.RequestID
 	r, err := a.policyDecision(ctx, &req, ev.MethodArn)
 	return events.APIGatewayV2CustomAuthorizerIAMPolicyResponse{
 		PrincipalID:    r.PrincipalID,
@@ -101,6 +103,7 @@ func (a *Authorizer) HTTPSimple(ctx context.Context, ev events.APIGatewayV2Custo
 	r.Proofs = headerValues(ev.Headers, nil, "DPoP")
 	r.Method = ev.RequestContext.HTTP.Method
 	r.URL = a.requestURL(ev.Headers, nil, ev.RequestContext.DomainName, ev.RawPath, ev.RequestContext.Stage)
+	r.RequestID = ev.RequestContext.RequestID
 	arn, err := ParseMethodARN(ev.RouteArn)
 	if err != nil {
 		a.log.ErrorContext(ctx, "bad event", "error", err.Error())

@@ -439,6 +439,10 @@ func checkTarget(t *Template, api, name, target string, errs *[]error) {
 		return
 	}
 	in := t.CFN.GetAllApiGatewayV2IntegrationResources()[ref.Name]
+	if str(in.ConnectionType) == "VPC_LINK" {
+		checkPrivateIntegration(t, name, ref.Name, errs)
+		return
+	}
 	fn, ok := soleRef(str(in.IntegrationUri))
 	if in.IntegrationType != "AWS_PROXY" || !ok || fn.Attr != "Arn" || t.ResourceType(fn.Name) != "AWS::Serverless::Function" {
 		*errs = append(*errs, problem("routes", "%s: integration %s must be AWS_PROXY to !GetAtt <Function>.Arn", name, ref.Name))
@@ -455,7 +459,65 @@ func checkTarget(t *Template, api, name, target string, errs *[]error) {
 	}
 }
 
+// checkPrivateIntegration asserts a route forwarded to a private backend:
+// an HTTP proxy through a VPC link of the template, every header of
+// ForwardedHeaders overwritten with its value, and no other mapping of an
+// x-shortfuse- header (an append or a mapping from the client's request
+// would let a caller forge its identity).
+func checkPrivateIntegration(t *Template, name, id string, errs *[]error) {
+	in := t.CFN.GetAllApiGatewayV2IntegrationResources()[id]
+	fail := func(format string, args ...any) {
+		*errs = append(*errs, problem("routes", "%s: private integration %s: "+format, append([]any{name, id}, args...)...))
+	}
+	if in.IntegrationType != "HTTP_PROXY" {
+		fail("IntegrationType is %q, want HTTP_PROXY", in.IntegrationType)
+	}
+	if link, ok := soleRef(str(in.ConnectionId)); !ok || t.ResourceType(link.Name) != "AWS::ApiGatewayV2::VpcLink" {
+		fail("ConnectionId is %q, want !Ref to an AWS::ApiGatewayV2::VpcLink of the template", str(in.ConnectionId))
+	}
+	if str(in.PayloadFormatVersion) != "1.0" {
+		fail("PayloadFormatVersion must be 1.0 (HTTP_PROXY to a VPC link)")
+	}
+	if _, ok := soleRef(str(in.IntegrationUri)); !ok {
+		fail("IntegrationUri must be !Ref to the parameter naming the listener or Cloud Map service")
+	}
+	params := map[string]string{}
+	for k, v := range mapAt(t.Effective, "Resources", id, "Properties", "RequestParameters") {
+		params[k] = scalarString(v)
+	}
+	for _, h := range sortedKeys(ForwardedHeaders) {
+		want := ForwardedHeaders[h]
+		if got, ok := params["overwrite:header."+h]; !ok || got != want {
+			fail("RequestParameters must set overwrite:header.%s: %s (got %q): the backend trusts that header, so API Gateway must replace whatever the client sent", h, want, got)
+		}
+	}
+	for _, k := range sortedKeys(params) {
+		op, target, _ := strings.Cut(k, ":")
+		if strings.HasPrefix(strings.ToLower(target), "header.x-shortfuse-") && op != "overwrite" {
+			fail("RequestParameters %s: %q on an identity header keeps or adds the client's value; use overwrite", k, op)
+		}
+		if strings.HasPrefix(strings.ToLower(target), "header.x-shortfuse-") && strings.Contains(params[k], "$request.") {
+			fail("RequestParameters %s is taken from the client's request (%s); identity headers come from $context.authorizer", k, params[k])
+		}
+	}
+}
+
 // ---------------------------------------------------------------- throttling
+
+// handleFor reports whether h is a WaitConditionHandle whose Metadata
+// references route: the way to depend on a resource a condition may leave
+// out.
+func handleFor(t *Template, h, route string) bool {
+	if t.ResourceType(h) != "AWS::CloudFormation::WaitConditionHandle" {
+		return false
+	}
+	for _, v := range mapAt(t.Tree, "Resources", h, "Metadata") {
+		if isRef(v, route, "") {
+			return true
+		}
+	}
+	return false
+}
 
 // CheckThrottling asserts burst and rate limits, from parameters, on the
 // stage default and on every route.
@@ -510,7 +572,7 @@ func CheckThrottling(t *Template) []error {
 			continue
 		}
 		limits(fmt.Sprintf("%s.RouteSettings[%q]", stage, key), s)
-		if !slices.Contains(dependsOn, id) {
+		if !slices.Contains(dependsOn, id) && !slices.ContainsFunc(dependsOn, func(h string) bool { return handleFor(t, h, id) }) {
 			errs = append(errs, problem("throttling", "%s must DependsOn %s: CloudFormation rejects settings for a route that does not exist yet", stage, id))
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 )
 
 // ParseWith prepares the template as CloudFormation would deploy it with
@@ -71,8 +72,7 @@ func evalConditions(raw map[string]any, params map[string]string) (map[string]bo
 	defs := mapAt(raw, "Conditions")
 	out := map[string]bool{}
 	var eval func(v any, depth int) (any, error)
-	var cond func(name string, depth int) (bool, error)
-	cond = func(name string, depth int) (bool, error) {
+	cond := func(name string, depth int) (bool, error) {
 		if b, ok := out[name]; ok {
 			return b, nil
 		}
@@ -136,6 +136,31 @@ func evalConditions(raw map[string]any, params map[string]string) (map[string]bo
 				return nil, err
 			}
 			return a == b, nil
+		case "Fn::Join":
+			// [sep, !Ref ListParameter] or [sep, [values...]]
+			if len(args) != 2 {
+				return nil, fmt.Errorf("deploy: Fn::Join takes a separator and a list")
+			}
+			sep, _ := args[0].(string)
+			var parts []string
+			if list, ok := args[1].([]any); ok {
+				for _, a := range list {
+					r, err := eval(a, depth+1)
+					if err != nil {
+						return nil, err
+					}
+					parts = append(parts, scalarString(r))
+				}
+			} else {
+				r, err := eval(args[1], depth+1)
+				if err != nil {
+					return nil, err
+				}
+				if v := scalarString(r); v != "" {
+					parts = strings.Split(v, ",")
+				}
+			}
+			return strings.Join(parts, sep), nil
 		case "Fn::Not":
 			bs, err := bools()
 			if err != nil || len(bs) != 1 {

@@ -9,6 +9,13 @@ import (
 // existingPoolParams are the parameters of a stack that adopts a user pool.
 var existingPoolParams = map[string]string{"ExistingUserPoolId": "eu-west-1_AbC123", "ExistingUserPoolClientIds": "client1,client2:ttl=60"}
 
+// privateBackend forwards /backend/* to an internal ALB listener.
+var privateBackend = map[string]string{
+	"PrivateIntegrationUri":   "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/internal/50dc6c495c0c9188/f2f7dc8efc522ab2",
+	"PrivateSubnetIds":        "subnet-1,subnet-2",
+	"PrivateSecurityGroupIds": "sg-1",
+}
+
 func loadWith(t *testing.T, params map[string]string) *Template {
 	t.Helper()
 	src, err := os.ReadFile(*templatePath)
@@ -31,6 +38,12 @@ func TestTemplateModes(t *testing.T) {
 	}{
 		{"defaults", nil},
 		{"existing user pool", existingPoolParams},
+		{"private backend", privateBackend},
+		{"private backend over TLS, existing pool", map[string]string{
+			"PrivateIntegrationUri": privateBackend["PrivateIntegrationUri"], "PrivateSubnetIds": "subnet-1,subnet-2",
+			"PrivateSecurityGroupIds": "sg-1", "PrivateServerName": "backend.internal.example.com",
+			"ExistingUserPoolId": "eu-west-1_AbC123", "ExistingUserPoolClientIds": "client1",
+		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if errs := Check(loadWith(t, tt.params)); len(errs) > 0 {
@@ -102,7 +115,60 @@ func TestPackagedForm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if tpl.ParseErr != nil {
+		t.Fatal(tpl.ParseErr)
+	}
 	if errs := CheckFunctions(tpl); len(errs) > 0 {
 		t.Fatalf("%s:%s", count(errs), Join(errs))
 	}
+}
+
+// TestPrivateBackendPlanted: identity headers the backend could receive
+// from the client instead of the authorizer are caught.
+func TestPrivateBackendPlanted(t *testing.T) {
+	base := loadWith(t, privateBackend)
+	params := func(tr map[string]any) map[string]any {
+		return mapAt(tr, "Resources", "BackendIntegration", "Properties", "RequestParameters")
+	}
+	for _, tt := range []struct {
+		name   string
+		mutate func(map[string]any)
+		want   []string
+	}{
+		{"appended, not overwritten", func(p map[string]any) {
+			delete(p, "overwrite:header.x-shortfuse-groups")
+			p["append:header.x-shortfuse-groups"] = "$context.authorizer.groups"
+		}, []string{"overwrite:header.x-shortfuse-groups"}},
+		{"append next to overwrite", func(p map[string]any) { p["append:header.x-shortfuse-sub"] = "$context.authorizer.sub" }, []string{`"append" on an identity header`}},
+		{"from the client's request", func(p map[string]any) { p["overwrite:header.x-shortfuse-scope"] = "$request.header.x-shortfuse-scope" }, []string{"x-shortfuse-scope"}},
+		{"header missing", func(p map[string]any) { delete(p, "overwrite:header.x-shortfuse-request-id") }, []string{"x-shortfuse-request-id"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tree := base.Clone()
+			tt.mutate(params(tree))
+			tpl, err := FromTree(tree)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tpl.Raw, tpl.Params = base.Raw, base.Params
+			wantProblem(t, Check(tpl), tt.want...)
+		})
+	}
+}
+
+// TestPrivateBackendWiring prints the private integration as the checker
+// sees it (go test -v -run TestPrivateBackendWiring ./deploy).
+func TestPrivateBackendWiring(t *testing.T) {
+	tpl := loadWith(t, privateBackend)
+	in := mapAt(tpl.Effective, "Resources", "BackendIntegration", "Properties")
+	route := mapAt(tpl.Effective, "Resources", "BackendRoute", "Properties")
+	t.Logf("route %v: AuthorizationType %v, AuthorizerId %v, Target %v", route["RouteKey"], route["AuthorizationType"], route["AuthorizerId"], route["Target"])
+	t.Logf("integration: %v %v via %v %v, payload %v", in["IntegrationType"], in["IntegrationUri"], in["ConnectionType"], in["ConnectionId"], in["PayloadFormatVersion"])
+	for _, k := range sortedKeys(mapAt(in, "RequestParameters")) {
+		t.Logf("  %s: %v", k, mapAt(in, "RequestParameters")[k])
+	}
+	if errs := Check(tpl); len(errs) > 0 {
+		t.Fatalf("%s:%s", count(errs), Join(errs))
+	}
+	t.Logf("checks: none failed (%s)", "every x-shortfuse-* header overwritten from $context, route behind the authorizer, throttled")
 }

@@ -194,3 +194,16 @@ const (
 	Handler      = "bootstrap"
 	BuildMethod  = "makefile"
 )
+
+// ForwardedHeaders are the request headers a private integration sets for
+// the backend, from the authorizer's answer and the request: each must be
+// written with "overwrite:", which replaces whatever value the client sent
+// under that name, so the backend can trust it.
+var ForwardedHeaders = map[string]string{
+	"x-shortfuse-sub":        "$context.authorizer.sub",
+	"x-shortfuse-sid":        "$context.authorizer.sid",
+	"x-shortfuse-username":   "$context.authorizer.username",
+	"x-shortfuse-groups":     "$context.authorizer.groups",
+	"x-shortfuse-scope":      "$context.authorizer.scope",
+	"x-shortfuse-request-id": "$context.requestId",
+}

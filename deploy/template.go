@@ -110,9 +110,10 @@ func FromTree(tree map[string]any) (*Template, error) {
 	t := &Template{Tree: dropNulls(tree).(map[string]any)}
 	t.Typed = deepCopy(t.Tree).(map[string]any)
 	nums := numberParams(t.Tree)
+	lists := listParams(t.Tree)
 	for k, v := range t.Typed {
 		if k != "Parameters" {
-			t.Typed[k] = typeNumbers(v, nums)
+			t.Typed[k] = typeLists(typeNumbers(v, nums), lists)
 		}
 	}
 	t.Effective = applyGlobals(deepCopy(t.Typed).(map[string]any))
@@ -353,6 +354,9 @@ func join(_ string, input, _ any) any {
 		return "${Fn:Join}"
 	}
 	sep, _ := args[0].(string)
+	if s, ok := args[1].(string); ok {
+		return s // a list parameter, "${P}": its items are known at deploy time
+	}
 	list, ok := args[1].([]any)
 	if !ok {
 		return "${Fn:Join}"
@@ -474,6 +478,38 @@ func numberParams(tree map[string]any) map[string]float64 {
 		}
 	}
 	return out
+}
+
+// listParams are the parameters whose value is a list.
+func listParams(tree map[string]any) map[string]bool {
+	out := map[string]bool{}
+	for name, p := range mapAt(tree, "Parameters") {
+		pm, _ := p.(map[string]any)
+		if typ, _ := pm["Type"].(string); typ == "CommaDelimitedList" || strings.HasPrefix(typ, "List<") {
+			out[name] = true
+		}
+	}
+	return out
+}
+
+// typeLists replaces "${P}" by ["${P}"] for a list parameter P: a !Ref to
+// it is a list, as the schema expects.
+func typeLists(v any, lists map[string]bool) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, val := range x {
+			x[k] = typeLists(val, lists)
+		}
+	case []any:
+		for i, val := range x {
+			x[i] = typeLists(val, lists)
+		}
+	case string:
+		if r, ok := soleRef(x); ok && r.Attr == "" && lists[r.Name] {
+			return []any{x}
+		}
+	}
+	return v
 }
 
 // typeNumbers replaces "${P}" by the default of the Number parameter P.

@@ -1,4 +1,5 @@
 import type { OutgoingRequest } from "./client.js";
+import type { LockManagerLike } from "./tabs.js";
 
 /**
  * DPoP (RFC 9449) for {@link ShortfuseClient}: a P-256 key the page cannot
@@ -23,6 +24,8 @@ export interface DPoPOptions {
   /** WebCrypto (default `globalThis.crypto`). */
   crypto?: Crypto;
   now?: () => number;
+  /** Web Locks API, so that tabs opening together share one key (default `navigator.locks`; null for none). */
+  locks?: LockManagerLike | null;
   /**
    * Called when an answer asks for a stronger or more recent sign-in
    * (RFC 9470 `insufficient_user_authentication`): sign the user in again,
@@ -64,13 +67,18 @@ export async function createDPoP(options: DPoPOptions = {}): Promise<DPoP> {
   if (!crypto?.subtle) throw new TypeError("DPoP needs WebCrypto (a secure context)");
   const store = options.keyStore ?? indexedDBStore();
   const now = options.now ?? Date.now;
-  let pair = await store.load();
-  if (!pair) {
+  const loadOrMake = async (): Promise<CryptoKeyPair> => {
+    const found = await store.load();
+    if (found) return found;
     // extractable: false applies to the private key; the public one is always exportable.
-    pair = (await crypto.subtle.generateKey(ALG, false, ["sign", "verify"])) as CryptoKeyPair;
-    await store.save(pair);
-  }
-  const kp = pair;
+    const made = (await crypto.subtle.generateKey(ALG, false, ["sign", "verify"])) as CryptoKeyPair;
+    await store.save(made);
+    return made;
+  };
+  // Tabs opening together must not each make a key: the session would be
+  // bound to one and the others would sign with theirs.
+  const locks = options.locks === undefined ? (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks : options.locks;
+  const kp = locks ? await locks.request("shortfuse:dpop-key", loadOrMake) : await loadOrMake();
   const jwk = await crypto.subtle.exportKey("jwk", kp.publicKey);
   const publicJwk: JsonWebKey = { kty: "EC", crv: "P-256", x: jwk.x!, y: jwk.y! };
   const jkt = await thumbprint(crypto, publicJwk);

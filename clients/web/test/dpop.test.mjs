@@ -68,3 +68,11 @@ test("an insufficient_user_authentication challenge reaches onStepUp", async () 
   assert.deepEqual(seen, [{ maxAge: 300, acrValues: ["a", "b"], url: req.url }]);
   assert.deepEqual(stepUpOf('Bearer error="insufficient_user_authentication"'), {});
 });
+
+test("tabs opening together share one key", async () => {
+  const { localLocks } = await import("../dist/index.js");
+  const store = memoryKeyStore();
+  const locks = localLocks();
+  const all = await Promise.all(Array.from({ length: 5 }, () => createDPoP({ keyStore: store, locks })));
+  assert.equal(new Set(all.map((d) => d.jkt)).size, 1);
+});

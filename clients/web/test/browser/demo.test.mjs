@@ -29,7 +29,10 @@ after(async () => {
   await stack?.stop();
 });
 
-const reuseEvents = () => (stack.log().match(/refresh_token_reuse/g) || []).length;
+// The token service logs "event":"refresh_token_reuse" when reuse revokes a session,
+// and "refresh_grace" when it accepts the previous token inside its grace window.
+const reuseEvents = () => (stack.log().match(/"event":"refresh_token_reuse"/g) || []).length;
+const graceEvents = () => (stack.log().match(/"event":"refresh_grace"/g) || []).length;
 
 async function openDemo() {
   const page = await browser.context.newPage();
@@ -121,6 +124,7 @@ test("sign up, sign in, call the API, list sessions, sign out", { timeout: 120_0
 
 test(`${TABS} tabs, ${ACCESS_TTL}-second access tokens, calling for ${SOAK} s: no 401, no reuse`, { timeout: (SOAK + 120) * 1000 }, async () => {
   const reuseBefore = reuseEvents();
+  const graceBefore = graceEvents();
   const first = await openDemo();
   await signUpAndIn(first);
   const pages = [first, ...(await joinTabs(TABS - 1))];
@@ -141,6 +145,7 @@ test(`${TABS} tabs, ${ACCESS_TTL}-second access tokens, calling for ${SOAK} s: n
     "other status": sum((r) => r.other),
     errors: sum((r) => r.errors),
     "reuse revocations": reuseEvents() - reuseBefore,
+    "grace-window answers": graceEvents() - graceBefore,
   };
   console.log("multi-tab run:", JSON.stringify(totals));
   for (const r of results) assert.equal(r.errors, 0, r.lastError);
@@ -159,6 +164,7 @@ test(`${TABS} tabs, ${ACCESS_TTL}-second access tokens, calling for ${SOAK} s: n
 // window (SHORTFUSE_REFRESH_GRACE) accepts it.
 test("a refresh answer lost on the way: the SDK retries and the session lives", { timeout: 120_000 }, async () => {
   const reuseBefore = reuseEvents();
+  const graceBefore = graceEvents();
   const page = await openDemo();
   await signUpAndIn(page);
   let dropped = 0;
@@ -175,7 +181,7 @@ test("a refresh answer lost on the way: the SDK retries and the session lives", 
   // Calls across two refreshes: the lost one, retried, and the next, which shows the
   // token the retry got is the live one.
   const r = await callFor(page, (2 * ACCESS_TTL + 2) * 1000, { pause: 200 });
-  console.log("dropped refresh:", JSON.stringify({ dropped, ...r }));
+  console.log("dropped refresh:", JSON.stringify({ dropped, graceAnswers: graceEvents() - graceBefore, ...r }));
   assert.equal(dropped, 1);
   assert.ok(r.stats.refreshRetries >= 1, "the refresh was retried");
   assert.ok(r.stats.refreshes >= 2, `${r.stats.refreshes} refreshes`);
@@ -183,6 +189,7 @@ test("a refresh answer lost on the way: the SDK retries and the session lives", 
   assert.equal(r.s401, 0);
   assert.equal(r.signedIn, true);
   assert.equal(reuseEvents() - reuseBefore, 0, "no reuse revocation");
+  assert.ok(graceEvents() - graceBefore >= 1, "the retry was answered inside the grace window");
   const { sessions } = await page.evaluate(() => window.demo.client.listSessions());
   assert.equal(sessions.find((s) => s.current)?.active, true);
   await page.close();
