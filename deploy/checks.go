@@ -363,7 +363,8 @@ func CheckRoutes(t *Template) []error {
 		}
 		checkTarget(t, api, name, str(r.Target), &errs)
 
-		public := slices.Contains(PublicRoutes, r.RouteKey)
+		public := slices.Contains(PublicRoutes, r.RouteKey) ||
+			(t.Params["AuthorizerMode"] == "direct" && slices.Contains(SelfAuthenticated, r.RouteKey) && targetsTokenService(t, str(r.Target)))
 		switch at := str(r.AuthorizationType); {
 		case at == "CUSTOM":
 			ref, ok := soleRef(str(r.AuthorizerId))
@@ -457,6 +458,17 @@ func checkTarget(t *Template, api, name, target string, errs *[]error) {
 	if !invokable(t, fn.Name, "apigateway.amazonaws.com", func(src string) bool { return strings.Contains(src, "${"+api+"}/") }) {
 		*errs = append(*errs, problem("routes", "%s: no AWS::Lambda::Permission lets apigateway.amazonaws.com invoke %s from ${%s}", name, fn.Name, api))
 	}
+}
+
+// targetsTokenService reports whether a route target is the token
+// service's integration.
+func targetsTokenService(t *Template, target string) bool {
+	ref, ok := soleRef(strings.TrimPrefix(target, "integrations/"))
+	if !ok {
+		return false
+	}
+	fn, ok := soleRef(str(t.CFN.GetAllApiGatewayV2IntegrationResources()[ref.Name].IntegrationUri))
+	return ok && fn.Name == "TokenServiceFunction"
 }
 
 // checkPrivateIntegration asserts a route forwarded to a private backend:

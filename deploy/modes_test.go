@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -39,6 +40,7 @@ func TestTemplateModes(t *testing.T) {
 		{"defaults", nil},
 		{"existing user pool", existingPoolParams},
 		{"private backend", privateBackend},
+		{"direct mode", map[string]string{"AuthorizerMode": "direct"}},
 		{"private backend over TLS, existing pool", map[string]string{
 			"PrivateIntegrationUri": privateBackend["PrivateIntegrationUri"], "PrivateSubnetIds": "subnet-1,subnet-2",
 			"PrivateSecurityGroupIds": "sg-1", "PrivateServerName": "backend.internal.example.com",
@@ -171,4 +173,36 @@ func TestPrivateBackendWiring(t *testing.T) {
 		t.Fatalf("%s:%s", count(errs), Join(errs))
 	}
 	t.Logf("checks: none failed (%s)", "every x-shortfuse-* header overwritten from $context, route behind the authorizer, throttled")
+}
+
+// TestDirectModeRoutes: in direct mode the token service's Bearer routes
+// skip the authorizer (which would accept only Cognito tokens there) and
+// every other protected route keeps it; in exchange mode all are behind it.
+func TestDirectModeRoutes(t *testing.T) {
+	for _, mode := range []string{"exchange", "direct"} {
+		tpl := loadWith(t, map[string]string{"AuthorizerMode": mode})
+		for id, r := range tpl.CFN.GetAllApiGatewayV2RouteResources() {
+			self := slices.Contains(SelfAuthenticated, r.RouteKey)
+			public := slices.Contains(PublicRoutes, r.RouteKey)
+			want := "CUSTOM"
+			if public || (self && mode == "direct") {
+				want = "NONE"
+			}
+			if got := str(r.AuthorizationType); got != want {
+				t.Errorf("%s mode: %s (%s): AuthorizationType %q, want %q", mode, id, r.RouteKey, got, want)
+			}
+		}
+	}
+	// A protected route that is not the token service's may not skip the
+	// authorizer in direct mode.
+	tpl := loadWith(t, map[string]string{"AuthorizerMode": "direct"})
+	tree := tpl.Clone()
+	props(tree, "UserinfoRoute")["AuthorizationType"] = "NONE"
+	delete(props(tree, "UserinfoRoute"), "AuthorizerId")
+	planted, err := FromTree(tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	planted.Raw, planted.Params = tpl.Raw, tpl.Params
+	wantProblem(t, Check(planted), "GET /userinfo", "not behind the authorizer")
 }

@@ -160,6 +160,19 @@ var PublicRoutes = []string{
 	"ANY /.well-known/oauth-authorization-server",
 }
 
+// SelfAuthenticated are the token service's Bearer routes: it verifies its
+// own access token and reads the session on every call. With
+// AuthorizerMode=direct (an authorizer that accepts only Cognito tokens) they
+// may skip the authorizer; in exchange mode they are behind it too.
+var SelfAuthenticated = []string{
+	"POST /introspect",
+	"GET /sessions",
+	"DELETE /sessions/{id}",
+	"GET /admin/users/{sub}/sessions",
+	"DELETE /admin/sessions/{id}",
+	"POST /admin/users/{sub}/revoke",
+}
+
 // Routes are the route keys the API must serve: the token service's
 // endpoints and the sample protected route.
 var Routes = []string{

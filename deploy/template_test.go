@@ -117,9 +117,9 @@ func TestPlantedInSource(t *testing.T) {
 		},
 		{
 			name: "route without the authorizer",
-			plant: replace("      RouteKey: GET /sessions\n      AuthorizationType: CUSTOM\n      AuthorizerId: !Ref ApiAuthorizer\n",
-				"      RouteKey: GET /sessions\n      AuthorizationType: NONE\n"),
-			want: `routes: route "GET /sessions" (ListSessionsRoute) is not behind the authorizer: AuthorizationType is "NONE"; set AuthorizationType: CUSTOM and AuthorizerId: !Ref ApiAuthorizer`,
+			plant: replace("      RouteKey: GET /userinfo\n      AuthorizationType: CUSTOM\n      AuthorizerId: !Ref ApiAuthorizer\n",
+				"      RouteKey: GET /userinfo\n      AuthorizationType: NONE\n"),
+			want: `routes: route "GET /userinfo" (UserinfoRoute) is not behind the authorizer: AuthorizationType is "NONE"; set AuthorizationType: CUSTOM and AuthorizerId: !Ref ApiAuthorizer`,
 		},
 	}
 	for _, tt := range tests {
