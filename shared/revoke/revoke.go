@@ -26,8 +26,11 @@
 // Policy.MaxEntryLifetime).
 //
 // If a log write fails after the state changed, the caller gets an error
-// and retries; the record remembers that its entry is missing, and a
-// repeat more than RepairDelay after the revocation writes it.
+// and retries; the record remembers that its entry is missing. A repeat
+// that finds it missing waits for the call that changed the state to
+// confirm its entry, up to RepairDelay after the revocation, and then
+// writes it itself: a repeat never answers success while the entry is
+// missing, and concurrent repeats of a fresh revocation write nothing.
 package revoke
 
 import (
@@ -67,12 +70,15 @@ var ErrNoUserPool = errors.New("revoke: global sign-out needs a user pool id and
 
 // Store is the part of *store.Store a Revoker uses.
 type Store interface {
+	GetSession(ctx context.Context, id string) (*store.Session, error)
+	Family(ctx context.Context, family string) (store.FamilyState, bool, error)
 	RevokeSession(ctx context.Context, id, reason string, at time.Time, logged string) (*store.Session, bool, error)
 	MarkRevocationLogged(ctx context.Context, id, logged string) error
 	RevokeFamily(ctx context.Context, family string, at, until time.Time, needsLog bool) (store.FamilyState, bool, error)
 	MarkFamilyLogged(ctx context.Context, family, logged string) error
 	AppendRevocation(ctx context.Context, r store.Revocation) (store.Revocation, error)
 	RevokeUser(ctx context.Context, sub string, at time.Time) (store.UserState, bool, error)
+	User(ctx context.Context, sub string) (store.UserState, error)
 	MarkUserLogged(ctx context.Context, sub string, at time.Time, logged string) error
 	ListUserSessions(ctx context.Context, sub string) ([]store.Session, error)
 }
@@ -95,10 +101,11 @@ const (
 	// DefaultLeeway is the exp leeway assumed of verifiers: the authorizer
 	// verifies with jwtverify's default of 30 s.
 	DefaultLeeway = 30 * time.Second
-	// RepairDelay is how long after a revocation a repeat of it may write
-	// a log entry the first attempt failed to confirm. Until then the first
-	// attempt is presumed under way, so concurrent repeats write nothing.
-	RepairDelay = 10 * time.Second
+	// RepairDelay is how long after a revocation a repeat of it waits for
+	// the first attempt to confirm its log entry before writing the entry
+	// itself: longer than that attempt's two writes can take (each bounded
+	// by the store's call timeout).
+	RepairDelay = 5 * time.Second
 )
 
 // Policy says how long revocations must last. It is the same for every
@@ -168,6 +175,7 @@ type Revoker struct {
 	timeout    time.Duration
 	now        func() time.Time
 	log        *slog.Logger
+	repair     time.Duration // RepairDelay
 }
 
 // Option configures a Revoker.
@@ -184,6 +192,9 @@ func WithTimeout(d time.Duration) Option { return func(r *Revoker) { r.timeout =
 // WithClock sets the clock (tests).
 func WithClock(now func() time.Time) Option { return func(r *Revoker) { r.now = now } }
 
+// WithRepairDelay replaces RepairDelay (tests).
+func WithRepairDelay(d time.Duration) Option { return func(r *Revoker) { r.repair = d } }
+
 // WithLogger receives warnings about follow-up work that failed without
 // failing the revocation (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(r *Revoker) { r.log = l } }
@@ -196,7 +207,7 @@ func New(s Store, p Policy, opts ...Option) (*Revoker, error) {
 	if err := p.defaults(); err != nil {
 		return nil, err
 	}
-	r := &Revoker{store: s, p: p, timeout: awsx.CallTimeout, now: time.Now, log: slog.New(slog.DiscardHandler)}
+	r := &Revoker{store: s, p: p, timeout: awsx.CallTimeout, now: time.Now, log: slog.New(slog.DiscardHandler), repair: RepairDelay}
 	for _, o := range opts {
 		o(r)
 	}
@@ -228,7 +239,19 @@ func (r *Revoker) session(ctx context.Context, id, reason string, family bool) (
 	if err != nil {
 		return nil, false, err
 	}
-	if sess.RevocationLog == "" && (changed || now.Sub(sess.RevokedAt) >= RepairDelay) {
+	if !changed && sess.RevocationLog == "" && r.sessionUntil(sess).After(now) {
+		// Revoked by another call that may be logging it right now.
+		if err := r.await(ctx, sess.RevokedAt, func() (bool, error) {
+			s, err := r.store.GetSession(ctx, id)
+			if err == nil && s.RevocationLog != "" {
+				sess = s
+			}
+			return err == nil && s.RevocationLog != "", err
+		}); err != nil {
+			return sess, false, err
+		}
+	}
+	if sess.RevocationLog == "" {
 		if until := r.sessionUntil(sess); until.After(now) {
 			e, err := r.store.AppendRevocation(ctx, store.Revocation{
 				Kind: store.RevokeSession, Value: sess.ID, At: sess.RevokedAt, Until: until,
@@ -280,7 +303,18 @@ func (r *Revoker) family(ctx context.Context, family, sub, reason, skip string, 
 	if err != nil {
 		return false, fmt.Errorf("revoke: login family: %w", err)
 	}
-	if direct && st.RevocationLog == "" && (changed || now.Sub(st.RevokedAt) >= RepairDelay) {
+	if direct && !changed && st.RevocationLog == "" {
+		if err := r.await(ctx, st.RevokedAt, func() (bool, error) {
+			s, ok, err := r.store.Family(ctx, family)
+			if err == nil && ok && s.RevocationLog != "" {
+				st = s
+			}
+			return err == nil && ok && s.RevocationLog != "", err
+		}); err != nil {
+			return false, err
+		}
+	}
+	if direct && st.RevocationLog == "" {
 		// Cognito can mint ID tokens of the family until its refresh token
 		// expires; direct mode accepts each for its maximum age.
 		e, err := r.store.AppendRevocation(ctx, store.Revocation{
@@ -397,7 +431,18 @@ func (r *Revoker) User(ctx context.Context, req UserRequest) (UserResult, error)
 	}
 	at = st.RevokedAt
 	res.RevokedAt = at
-	if st.RevocationLog == "" && (changed || (at.Unix() == req.atOrNow(now).Unix() && now.Sub(at) >= RepairDelay)) {
+	if !changed && st.RevocationLog == "" && at.Unix() == req.atOrNow(now).Unix() {
+		if err := r.await(ctx, at, func() (bool, error) {
+			u, err := r.store.User(ctx, req.Sub)
+			if err == nil && u.RevokedAt.Equal(at) && u.RevocationLog != "" {
+				st = u
+			}
+			return err == nil && st.RevocationLog != "", err
+		}); err != nil {
+			return res, err
+		}
+	}
+	if st.RevocationLog == "" && at.Unix() == req.atOrNow(now).Unix() {
 		if err := r.appendUser(ctx, req.Sub, at, now, mode != SignOutSkip); err != nil {
 			return res, err
 		}
@@ -509,6 +554,29 @@ func (r *Revoker) UserEntryLifetime(signedOut bool) time.Duration {
 		d = max(d, direct)
 	}
 	return d
+}
+
+// await polls done until it reports the log entry of a revocation made at
+// revokedAt confirmed, or until the revocation is RepairDelay old (by the
+// revoker's clock) or this call has waited that long (by the real one),
+// whichever comes first: then the caller writes the entry itself.
+func (r *Revoker) await(ctx context.Context, revokedAt time.Time, done func() (bool, error)) error {
+	start := time.Now()
+	for r.now().Sub(revokedAt) < r.repair && time.Since(start) < r.repair {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		ok, err := done()
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+	}
+	return nil
 }
 
 func maxTime(a, b time.Time) time.Time {
