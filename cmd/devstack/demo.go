@@ -37,6 +37,9 @@ type demoConfig struct {
 	// How long a revocation takes to reach the gateway at most: the
 	// authorizer's poll plus the gateway's cache.
 	RevocationBoundSeconds float64 `json:"revocationBoundSeconds"`
+	// Whether the page binds its tokens to a DPoP key: true unless the
+	// stack's configuration refuses bound tokens at the gateway.
+	DPoP bool `json:"dpop"`
 }
 
 func newDemo(_ context.Context, env Env) (http.Handler, error) {
@@ -52,7 +55,7 @@ func newDemo(_ context.Context, env Env) (http.Handler, error) {
 		TokenServiceURL: env.TokenServiceURL, APIURL: env.APIGatewayURL,
 		CognitoEndpoint: env.CognitoEndpoint, UserPoolID: env.UserPoolID, ClientID: env.ClientID, Region: env.Region,
 		ProtectedPath: "/userinfo", SESWebURL: env.SESWebURL, AdminGroup: eff.AdminGroup,
-		RevocationBoundSeconds: eff.RevocationBound().Seconds(),
+		RevocationBoundSeconds: eff.RevocationBound().Seconds(), DPoP: eff.BoundTokens(),
 	})
 	if err != nil {
 		return nil, err

@@ -45,6 +45,14 @@ func effectiveConfig(env Env) (effective, error) {
 	}, nil
 }
 
+// BoundTokens reports whether the stack's gateway carries DPoP-bound tokens:
+// the authorizer accepts them only in exchange mode, in a shape that sees
+// the request, and while the gateway caches no answer (a cached allow would
+// skip the proof).
+func (e effective) BoundTokens() bool {
+	return e.Mode == authorizer.ModeExchange && e.Shape != string(authorizer.ShapeRESTToken) && e.CacheTTL == 0
+}
+
 // RevocationBound is the longest a revoked token still passes the gateway:
 // one poll (none in strict mode) plus the gateway's cache.
 func (e effective) RevocationBound() time.Duration {

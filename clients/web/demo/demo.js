@@ -1,6 +1,6 @@
 // The shortfuse demo: Cognito sign-up and sign-in (cognito-local's JSON API),
 // then the SDK: exchange, calls through the gateway, sessions, sign-out.
-import { ShortfuseClient, revokeCognitoRefreshToken, decodeClaims } from "./sdk/index.js";
+import { ShortfuseClient, createDPoP, revokeCognitoRefreshToken, decodeClaims } from "./sdk/index.js";
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -52,11 +52,19 @@ async function getIdToken() {
 
 // ---------------------------------------------------------------- the SDK
 
+// Tokens are bound to a non-extractable key kept in IndexedDB (DPoP, RFC 9449)
+// whenever the stack's gateway can check proofs; ?dpop=off shows plain Bearer.
+const useDPoP = config.dpop === true && new URLSearchParams(location.search).get("dpop") !== "off";
+const dpop = useDPoP
+  ? await createDPoP({ onStepUp: ({ maxAge, acrValues }) => log(`this route needs a fresher or stronger sign-in (max_age ${maxAge ?? "-"}, acr ${acrValues ?? "-"}): sign in again`, true) })
+  : null;
+
 const client = new ShortfuseClient({
   issuer: config.tokenServiceUrl,
   clientId: config.clientId,
   getIdToken,
   scope: config.scope ?? "read",
+  ...(dpop ? dpop.clientOptions() : {}),
 });
 
 client.addEventListener("tokens", () => render());
@@ -166,7 +174,7 @@ function render() {
   setStatus("signed in", "ok");
   const email = cognitoTokens ? decodeClaims(cognitoTokens.id).email : undefined;
   $("#user").textContent = `${email ?? c.username ?? ""} (sub ${c.sub})${Array.isArray(c.groups) && c.groups.length ? ", groups " + c.groups.join(",") : ""}`;
-  $("#sid").textContent = info.sid;
+  $("#sid").textContent = info.sid + (c.cnf?.jkt ? ` (DPoP-bound to key ${c.cnf.jkt.slice(0, 12)}…)` : " (Bearer)");
   const table = config.table ?? "shortfuse";
   const ddb = config.dynamodbEndpoint ?? "$(node -p \"require('./.devstack/endpoints.json').dynamodb_endpoint\")";
   $("#admincmd").textContent =
