@@ -37,26 +37,48 @@ func parseHeader(b string) (header, error) {
 		default:
 			return s.skip(0)
 		}
-		if seen&bit != 0 {
-			return fmt.Errorf("%w: duplicate header parameter %q", ErrMalformed, name)
-		}
-		seen |= bit
-		v, err := s.str()
-		if err != nil {
-			return fmt.Errorf("%w: header parameter %q is not a string", ErrMalformed, name)
-		}
-		*dst = v
-		return nil
+		return s.headerString(&seen, bit, name, dst)
 	})
-	switch {
-	case err == nil:
-	case errors.Is(err, ErrHeader), errors.Is(err, ErrMalformed):
+	if err := headerObjectErr(err); err != nil {
 		return h, err
-	default:
-		return h, fmt.Errorf("%w: header is not a JSON object", ErrMalformed)
 	}
 	if seen&1 == 0 {
 		return h, fmt.Errorf("%w: header has no alg", ErrMalformed)
 	}
 	return h, nil
+}
+
+// markOnce records header parameter name in seen: a parameter given twice
+// makes the header malformed, whichever value a parser would keep.
+func markOnce(seen *uint8, bit uint8, name string) error {
+	if *seen&bit != 0 {
+		return fmt.Errorf("%w: duplicate header parameter %q", ErrMalformed, name)
+	}
+	*seen |= bit
+	return nil
+}
+
+// headerString reads the string value of header parameter name into dst,
+// once.
+func (s *scanner) headerString(seen *uint8, bit uint8, name string, dst *string) error {
+	if err := markOnce(seen, bit, name); err != nil {
+		return err
+	}
+	v, err := s.str()
+	if err != nil {
+		return fmt.Errorf("%w: header parameter %q is not a string", ErrMalformed, name)
+	}
+	*dst = v
+	return nil
+}
+
+// headerObjectErr keeps the verifier's own errors from scanning a header
+// object and reports anything else as a header that is not a JSON object.
+func headerObjectErr(err error) error {
+	switch {
+	case err == nil, errors.Is(err, ErrHeader), errors.Is(err, ErrMalformed):
+		return err
+	default:
+		return fmt.Errorf("%w: header is not a JSON object", ErrMalformed)
+	}
 }

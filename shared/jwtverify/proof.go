@@ -152,33 +152,19 @@ func parseProofHeader(b string) (proofHeader, error) {
 		case "typ":
 			bit, dst = 2, &h.typ
 		case "jwk":
-			if seen&4 != 0 {
-				return fmt.Errorf("%w: duplicate header parameter %q", ErrMalformed, name)
+			if err := markOnce(&seen, 4, name); err != nil {
+				return err
 			}
-			seen |= 4
 			return s.proofJWK(&h.jwk)
 		case "jku", "x5u", "x5c", "x5t", "x5t#S256", "crit", "cty", "b64", "zip", "enc":
 			return fmt.Errorf("%w: header parameter %q", ErrHeader, name)
 		default:
 			return s.skip(0)
 		}
-		if seen&bit != 0 {
-			return fmt.Errorf("%w: duplicate header parameter %q", ErrMalformed, name)
-		}
-		seen |= bit
-		v, err := s.str()
-		if err != nil {
-			return fmt.Errorf("%w: header parameter %q is not a string", ErrMalformed, name)
-		}
-		*dst = v
-		return nil
+		return s.headerString(&seen, bit, name, dst)
 	})
-	switch {
-	case err == nil:
-	case errors.Is(err, ErrHeader), errors.Is(err, ErrMalformed):
+	if err := headerObjectErr(err); err != nil {
 		return h, err
-	default:
-		return h, fmt.Errorf("%w: header is not a JSON object", ErrMalformed)
 	}
 	if seen&1 == 0 {
 		return h, fmt.Errorf("%w: header has no alg", ErrMalformed)
