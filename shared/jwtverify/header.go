@@ -37,7 +37,7 @@ func parseHeader(b string) (header, error) {
 		default:
 			return s.skip(0)
 		}
-		return s.headerString(&seen, bit, name, dst)
+		return s.onceString(&seen, bit, "header parameter", name, dst)
 	})
 	if err := headerObjectErr(err); err != nil {
 		return h, err
@@ -48,25 +48,25 @@ func parseHeader(b string) (header, error) {
 	return h, nil
 }
 
-// markOnce records header parameter name in seen: a parameter given twice
-// makes the header malformed, whichever value a parser would keep.
-func markOnce(seen *uint8, bit uint8, name string) error {
+// markOnce records member name of an object (what says which: "header
+// parameter", "jwk member") in seen: a member given twice makes the object
+// malformed, whichever value a parser would keep.
+func markOnce(seen *uint8, bit uint8, what, name string) error {
 	if *seen&bit != 0 {
-		return fmt.Errorf("%w: duplicate header parameter %q", ErrMalformed, name)
+		return fmt.Errorf("%w: duplicate %s %q", ErrMalformed, what, name)
 	}
 	*seen |= bit
 	return nil
 }
 
-// headerString reads the string value of header parameter name into dst,
-// once.
-func (s *scanner) headerString(seen *uint8, bit uint8, name string, dst *string) error {
-	if err := markOnce(seen, bit, name); err != nil {
+// onceString reads the string value of member name into dst, once.
+func (s *scanner) onceString(seen *uint8, bit uint8, what, name string, dst *string) error {
+	if err := markOnce(seen, bit, what, name); err != nil {
 		return err
 	}
 	v, err := s.str()
 	if err != nil {
-		return fmt.Errorf("%w: header parameter %q is not a string", ErrMalformed, name)
+		return fmt.Errorf("%w: %s %q is not a string", ErrMalformed, what, name)
 	}
 	*dst = v
 	return nil

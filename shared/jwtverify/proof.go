@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -58,16 +57,9 @@ func ParseProof(token, typ string, algs []string, maxBytes int) (*Proof, error) 
 	if len(token) > maxBytes {
 		return nil, ErrTooLarge
 	}
-	i := strings.IndexByte(token, '.')
-	if i <= 0 {
-		return nil, fmt.Errorf("%w: not a compact JWS", ErrMalformed)
-	}
-	j := strings.IndexByte(token[i+1:], '.') + i + 1
-	if j <= i+1 || strings.IndexByte(token[j+1:], '.') >= 0 {
-		return nil, fmt.Errorf("%w: want three segments", ErrMalformed)
-	}
-	if strings.IndexByte(token, '\n') >= 0 || strings.IndexByte(token, '\r') >= 0 {
-		return nil, fmt.Errorf("%w: invalid base64url", ErrMalformed)
+	i, j, err := splitCompact(token)
+	if err != nil {
+		return nil, err
 	}
 	buf := []byte(token)
 
@@ -152,7 +144,7 @@ func parseProofHeader(b string) (proofHeader, error) {
 		case "typ":
 			bit, dst = 2, &h.typ
 		case "jwk":
-			if err := markOnce(&seen, 4, name); err != nil {
+			if err := markOnce(&seen, 4, "header parameter", name); err != nil {
 				return err
 			}
 			return s.proofJWK(&h.jwk)
@@ -161,7 +153,7 @@ func parseProofHeader(b string) (proofHeader, error) {
 		default:
 			return s.skip(0)
 		}
-		return s.headerString(&seen, bit, name, dst)
+		return s.onceString(&seen, bit, "header parameter", name, dst)
 	})
 	if err := headerObjectErr(err); err != nil {
 		return h, err
@@ -201,16 +193,7 @@ func (s *scanner) proofJWK(k *proofJWK) error {
 		default:
 			return s.skip(1)
 		}
-		if seen&bit != 0 {
-			return fmt.Errorf("%w: duplicate jwk member %q", ErrMalformed, name)
-		}
-		seen |= bit
-		v, err := s.str()
-		if err != nil {
-			return fmt.Errorf("%w: jwk member %q is not a string", ErrMalformed, name)
-		}
-		*dst = v
-		return nil
+		return s.onceString(&seen, bit, "jwk member", name, dst)
 	})
 	return err
 }

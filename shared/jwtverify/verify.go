@@ -117,6 +117,27 @@ var b64 = base64.RawURLEncoding.Strict()
 // maxSigBytes bounds a decoded signature (RSA 4096).
 const maxSigBytes = 512
 
+// splitCompact finds the two dots of a compact JWS: the header is
+// token[:i], the payload token[i+1:j], the signature token[j+1:]. Header
+// and payload must be non-empty; an empty signature is let through to fail
+// on the algorithm (alg "none") or the signature check, which says more
+// than "malformed". Line breaks, which base64url decoders may skip, are
+// refused.
+func splitCompact(token string) (i, j int, err error) {
+	i = strings.IndexByte(token, '.')
+	if i <= 0 {
+		return 0, 0, fmt.Errorf("%w: not a compact JWS", ErrMalformed)
+	}
+	j = strings.IndexByte(token[i+1:], '.') + i + 1
+	if j <= i+1 || strings.IndexByte(token[j+1:], '.') >= 0 {
+		return 0, 0, fmt.Errorf("%w: want three segments", ErrMalformed)
+	}
+	if strings.IndexByte(token, '\n') >= 0 || strings.IndexByte(token, '\r') >= 0 {
+		return 0, 0, fmt.Errorf("%w: invalid base64url", ErrMalformed)
+	}
+	return i, j, nil
+}
+
 // Verify checks a compact JWS token and returns its claims. The signature is
 // checked before any claim is read. Every error wraps exactly one of the Err
 // values of this package and never includes the token.
@@ -124,19 +145,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if len(token) > v.maxBytes {
 		return nil, ErrTooLarge
 	}
-	// Compact serialization only: three segments, base64url alphabet.
-	i := strings.IndexByte(token, '.')
-	if i <= 0 {
-		return nil, fmt.Errorf("%w: not a compact JWS", ErrMalformed)
-	}
-	// An empty signature is let through to fail on the algorithm (alg
-	// "none") or the signature check, which says more than "malformed".
-	j := strings.IndexByte(token[i+1:], '.') + i + 1
-	if j <= i+1 || strings.IndexByte(token[j+1:], '.') >= 0 {
-		return nil, fmt.Errorf("%w: want three segments", ErrMalformed)
-	}
-	if strings.IndexByte(token, '\n') >= 0 || strings.IndexByte(token, '\r') >= 0 {
-		return nil, fmt.Errorf("%w: invalid base64url", ErrMalformed)
+	i, j, err := splitCompact(token)
+	if err != nil {
+		return nil, err
 	}
 	buf := []byte(token)
 
