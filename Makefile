@@ -1,6 +1,6 @@
 # shortfuse — local development and CI entry points.
 #
-#   make dev     run the whole stack on local emulators (see cmd/devstack)
+#   make dev     run the whole stack on local emulators (see internal/dev/cmd/devstack)
 #   make test    all tests, race detector on, emulators started by the tests
 #   make lint    gofmt, go vet, staticcheck; cfn-lint on both templates when installed
 #   make bench   benchmarks of the packages that have some, then one table of figures and goals
@@ -139,7 +139,7 @@ check-missing = @if [[ -n "$(strip $(LAMBDA_MISSING))" ]]; then \
 
 # Builds and zips every function whose main package exists, then fails naming the missing ones.
 build: $(LAMBDA_CMDS:%=lambda-%)
-	$(if $(LAMBDA_PRESENT),$(GO) run ./deploy/lambdazip -dist $(DIST) $(LAMBDA_PRESENT))
+	$(if $(LAMBDA_PRESENT),$(GO) run ./internal/dev/lambdazip -dist $(DIST) $(LAMBDA_PRESENT))
 	$(call check-missing,build)
 
 $(LAMBDA_CMDS:%=lambda-%): lambda-%:
@@ -148,7 +148,7 @@ $(LAMBDA_CMDS:%=lambda-%): lambda-%:
 # Builds every function, then zips them and writes the template in one step (one size table).
 package: $(LAMBDA_CMDS:%=lambda-%)
 	$(call check-missing,package)
-	$(GO) run ./deploy/lambdazip -dist $(DIST) -template template.yaml $(LAMBDAS)
+	$(GO) run ./internal/dev/lambdazip -dist $(DIST) -template template.yaml $(LAMBDAS)
 
 deploy:
 	$(SAM) build $(SAM_BUILD_FLAGS)

@@ -15,10 +15,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
-	"github.com/shortfuse/shortfuse/shared/devgateway"
+	"github.com/shortfuse/shortfuse/internal/dev/devgateway"
+	"github.com/shortfuse/shortfuse/internal/dev/dpoptest"
+	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 	"github.com/shortfuse/shortfuse/shared/dpop"
-	"github.com/shortfuse/shortfuse/shared/dpop/dpoptest"
-	"github.com/shortfuse/shortfuse/shared/testenv"
 )
 
 const (

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shortfuse/shortfuse/shared/jwtverify/jwttest"
+	"github.com/shortfuse/shortfuse/internal/dev/jwttest"
 	"github.com/shortfuse/shortfuse/shared/store"
 )
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shortfuse/shortfuse/shared/testenv"
+	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 )
 
 const stepUpRoutes = `[

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shortfuse/shortfuse/shared/testenv"
+	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 )
 
 // TestSnippets checks the templates the deploy guide gives for attaching

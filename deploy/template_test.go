@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/shortfuse/shortfuse/shared/testenv"
+	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 )
 
 // templateFlag names the template under test. Point it at another file to

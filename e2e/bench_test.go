@@ -21,9 +21,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/shortfuse/shortfuse/shared/jwtverify/jwttest"
+	"github.com/shortfuse/shortfuse/internal/dev/jwttest"
+	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 	"github.com/shortfuse/shortfuse/shared/store"
-	"github.com/shortfuse/shortfuse/shared/testenv"
 )
 
 // buildAuthorizer compiles cmd/authorizer once per run.

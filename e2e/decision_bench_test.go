@@ -23,8 +23,8 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwt"
 
 	"github.com/shortfuse/shortfuse/authorizer"
+	"github.com/shortfuse/shortfuse/internal/dev/jwttest"
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
-	"github.com/shortfuse/shortfuse/shared/jwtverify/jwttest"
 	"github.com/shortfuse/shortfuse/shared/revset"
 	"github.com/shortfuse/shortfuse/shared/store"
 )

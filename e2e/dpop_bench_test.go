@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/shortfuse/shortfuse/authorizer"
-	"github.com/shortfuse/shortfuse/shared/dpop/dpoptest"
+	"github.com/shortfuse/shortfuse/internal/dev/dpoptest"
 )
 
 // The DPoP benchmarks run the rest-request handler on DPoP-bound tokens,

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/shortfuse/shortfuse/authorizer"
-	"github.com/shortfuse/shortfuse/shared/testenv"
+	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 )
 
 type sample struct {

@@ -26,13 +26,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/shortfuse/shortfuse/authorizer"
-	"github.com/shortfuse/shortfuse/shared/devgateway"
-	"github.com/shortfuse/shortfuse/shared/jwtverify/jwttest"
+	"github.com/shortfuse/shortfuse/internal/dev/devgateway"
+	"github.com/shortfuse/shortfuse/internal/dev/jwttest"
+	"github.com/shortfuse/shortfuse/internal/dev/lambdahost"
+	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 	"github.com/shortfuse/shortfuse/shared/keys"
-	"github.com/shortfuse/shortfuse/shared/lambdahost"
 	"github.com/shortfuse/shortfuse/shared/obs"
 	"github.com/shortfuse/shortfuse/shared/store"
-	"github.com/shortfuse/shortfuse/shared/testenv"
 	"github.com/shortfuse/shortfuse/tokensvc"
 )
 

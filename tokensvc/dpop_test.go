@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shortfuse/shortfuse/internal/dev/dpoptest"
 	"github.com/shortfuse/shortfuse/shared/dpop"
-	"github.com/shortfuse/shortfuse/shared/dpop/dpoptest"
 	"github.com/shortfuse/shortfuse/shared/store"
 )
 

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shortfuse/shortfuse/internal/dev/jwttest"
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
-	"github.com/shortfuse/shortfuse/shared/jwtverify/jwttest"
 )
 
 func TestExchange(t *testing.T) {

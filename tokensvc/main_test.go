@@ -15,11 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shortfuse/shortfuse/shared/jwtverify/jwttest"
+	"github.com/shortfuse/shortfuse/internal/dev/jwttest"
+	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 	"github.com/shortfuse/shortfuse/shared/keys"
 	"github.com/shortfuse/shortfuse/shared/obs"
 	"github.com/shortfuse/shortfuse/shared/store"
-	"github.com/shortfuse/shortfuse/shared/testenv"
 )
 
 // *store.Store must keep satisfying every storage interface of the service.

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 	"github.com/shortfuse/shortfuse/shared/obs"
-	"github.com/shortfuse/shortfuse/shared/testenv"
 )
 
 func TestMetrics(t *testing.T) {

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 	"github.com/shortfuse/shortfuse/shared/store"
-	"github.com/shortfuse/shortfuse/shared/testenv"
 )
 
 // TestStoreOutage stops DynamoDB mid-test: every endpoint that needs it

@@ -17,13 +17,13 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
+	"github.com/shortfuse/shortfuse/internal/dev/lambdahost"
+	"github.com/shortfuse/shortfuse/internal/dev/localmail"
+	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 	"github.com/shortfuse/shortfuse/shared/config"
-	"github.com/shortfuse/shortfuse/shared/lambdahost"
 	"github.com/shortfuse/shortfuse/shared/mail"
 	"github.com/shortfuse/shortfuse/shared/store"
-	"github.com/shortfuse/shortfuse/shared/testenv"
 	"github.com/shortfuse/shortfuse/triggers/custommessage"
-	"github.com/shortfuse/shortfuse/triggers/localmail"
 	"github.com/shortfuse/shortfuse/triggers/presignup"
 	"github.com/shortfuse/shortfuse/triggers/triggerenv"
 )

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 	"github.com/shortfuse/shortfuse/shared/store"
-	"github.com/shortfuse/shortfuse/shared/testenv"
 	"github.com/shortfuse/shortfuse/triggers/presignup"
 )
 

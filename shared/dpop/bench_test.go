@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shortfuse/shortfuse/internal/dev/dpoptest"
+	"github.com/shortfuse/shortfuse/internal/dev/jwttest"
 	"github.com/shortfuse/shortfuse/shared/dpop"
-	"github.com/shortfuse/shortfuse/shared/dpop/dpoptest"
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
-	"github.com/shortfuse/shortfuse/shared/jwtverify/jwttest"
 )
 
 // benchPool is the number of distinct proofs a benchmark cycles through;

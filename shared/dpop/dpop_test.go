@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shortfuse/shortfuse/internal/dev/dpoptest"
+	"github.com/shortfuse/shortfuse/internal/dev/jwttest"
 	"github.com/shortfuse/shortfuse/shared/dpop"
-	"github.com/shortfuse/shortfuse/shared/dpop/dpoptest"
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
-	"github.com/shortfuse/shortfuse/shared/jwtverify/jwttest"
 )
 
 var testNow = time.Unix(1_800_000_000, 0)

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shortfuse/shortfuse/internal/dev/jwttest"
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
-	"github.com/shortfuse/shortfuse/shared/jwtverify/jwttest"
 )
 
 // FuzzVerify feeds arbitrary tokens, and arbitrary headers and claims

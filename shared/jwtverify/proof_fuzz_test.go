@@ -4,8 +4,8 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/shortfuse/shortfuse/internal/dev/jwttest"
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
-	"github.com/shortfuse/shortfuse/shared/jwtverify/jwttest"
 )
 
 // FuzzParseProof feeds arbitrary proofs, and arbitrary headers and claims

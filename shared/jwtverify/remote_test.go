@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shortfuse/shortfuse/internal/dev/jwttest"
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
-	"github.com/shortfuse/shortfuse/shared/jwtverify/jwttest"
 )
 
 // jwksServer serves whatever body holds, counting requests; status,

@@ -14,11 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shortfuse/shortfuse/internal/dev/authflow"
+	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 	"github.com/shortfuse/shortfuse/shared/mail"
 	"github.com/shortfuse/shortfuse/shared/store"
-	"github.com/shortfuse/shortfuse/shared/testenv"
 	"github.com/shortfuse/shortfuse/triggers/customauth"
-	"github.com/shortfuse/shortfuse/triggers/customauth/authflow"
 	"github.com/shortfuse/shortfuse/triggers/templates"
 	"github.com/shortfuse/shortfuse/triggers/triggerenv"
 )

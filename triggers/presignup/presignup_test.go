@@ -13,10 +13,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 	"github.com/shortfuse/shortfuse/shared/config"
 	"github.com/shortfuse/shortfuse/shared/obs"
 	"github.com/shortfuse/shortfuse/shared/store"
-	"github.com/shortfuse/shortfuse/shared/testenv"
 	"github.com/shortfuse/shortfuse/triggers/emailaddr"
 )
 

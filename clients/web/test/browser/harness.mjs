@@ -1,4 +1,4 @@
-// Test harness for the browser tests: the local stack (cmd/devstack on free
+// Test harness for the browser tests: the local stack (internal/dev/cmd/devstack on free
 // ports, serving the demo at demo_url, stopped afterwards with everything it
 // started) and Debian's Chromium driven by playwright-core.
 import { spawn, spawnSync, execFileSync } from "node:child_process";
@@ -42,7 +42,7 @@ async function freePort() {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Starts cmd/devstack with every port free and a state dir of its own. `env`
+ * Starts internal/dev/cmd/devstack with every port free and a state dir of its own. `env`
  * is added to its environment. Returns {endpoints, demoUrl, config, log(), stop()}.
  */
 export async function startStack(opts = {}) {

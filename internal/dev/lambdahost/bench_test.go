@@ -10,7 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/shortfuse/shortfuse/shared/lambdahost"
+	"github.com/shortfuse/shortfuse/internal/dev/lambdahost"
 )
 
 func benchHost() *lambdahost.Host {

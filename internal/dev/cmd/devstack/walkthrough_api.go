@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/shortfuse/shortfuse/authorizer"
-	"github.com/shortfuse/shortfuse/shared/devgateway"
+	"github.com/shortfuse/shortfuse/internal/dev/devgateway"
 )
 
 func replaceAll(s, old, new string) string { return strings.ReplaceAll(s, old, new) }

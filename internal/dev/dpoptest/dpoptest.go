@@ -15,7 +15,7 @@ import (
 
 	"github.com/lestrrat-go/jwx/v3/jwk"
 
-	"github.com/shortfuse/shortfuse/shared/jwtverify/jwttest"
+	"github.com/shortfuse/shortfuse/internal/dev/jwttest"
 )
 
 // Client is a DPoP client's key. Fields may be changed before signing.

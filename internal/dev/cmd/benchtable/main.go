@@ -1,6 +1,6 @@
 // Command benchtable reads `go test -bench` output on standard input, echoes
 // it to standard error and prints the authorizer's and the token service's
-// figures, each next to its goal, as one table (see package e2e/benchtable).
+// figures, each next to its goal, as one table (see package internal/dev/benchtable).
 // Every ratio is computed from figures of the same run.
 //
 //	go test -run '^$' -bench . -benchmem ./e2e ./tokensvc | go run ./cmd/benchtable
@@ -17,7 +17,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/shortfuse/shortfuse/e2e/benchtable"
+	"github.com/shortfuse/shortfuse/internal/dev/benchtable"
 )
 
 func main() {

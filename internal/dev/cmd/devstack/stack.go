@@ -15,8 +15,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/shortfuse/shortfuse/shared/lambdahost"
-	"github.com/shortfuse/shortfuse/shared/testenv"
+	"github.com/shortfuse/shortfuse/internal/dev/lambdahost"
+	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 )
 
 // stack is a running dev stack.

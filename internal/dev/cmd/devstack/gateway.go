@@ -12,9 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/shortfuse/shortfuse/authorizer"
+	"github.com/shortfuse/shortfuse/internal/dev/devgateway"
 	sfconfig "github.com/shortfuse/shortfuse/shared/config"
 	"github.com/shortfuse/shortfuse/shared/cors"
-	"github.com/shortfuse/shortfuse/shared/devgateway"
 	"github.com/shortfuse/shortfuse/shared/obs"
 	"github.com/shortfuse/shortfuse/shared/store"
 )

@@ -17,13 +17,13 @@ import (
 	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
+	"github.com/shortfuse/shortfuse/internal/dev/localmail"
+	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 	sfconfig "github.com/shortfuse/shortfuse/shared/config"
 	"github.com/shortfuse/shortfuse/shared/mail"
 	"github.com/shortfuse/shortfuse/shared/obs"
-	"github.com/shortfuse/shortfuse/shared/testenv"
 	"github.com/shortfuse/shortfuse/triggers/customauth"
 	"github.com/shortfuse/shortfuse/triggers/custommessage"
-	"github.com/shortfuse/shortfuse/triggers/localmail"
 	"github.com/shortfuse/shortfuse/triggers/presignup"
 	"github.com/shortfuse/shortfuse/triggers/triggerenv"
 )

@@ -1,7 +1,7 @@
 // Package benchtable turns the benchmark results of the authorizer (package
 // e2e), of the revocation log (shared/revset) and of the token service, as `go test -bench` prints them, into one
 // table: each figure next to its goal, every ratio computed from figures of
-// the same run. cmd/benchtable prints it from piped output; make bench
+// the same run. internal/dev/cmd/benchtable prints it from piped output; make bench
 // pipes into it.
 package benchtable
 

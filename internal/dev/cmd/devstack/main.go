@@ -23,7 +23,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/shortfuse/shortfuse/shared/testenv"
+	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 )
 
 func main() {

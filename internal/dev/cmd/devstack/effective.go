@@ -8,8 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/shortfuse/shortfuse/authorizer"
+	"github.com/shortfuse/shortfuse/internal/dev/devgateway"
 	sfconfig "github.com/shortfuse/shortfuse/shared/config"
-	"github.com/shortfuse/shortfuse/shared/devgateway"
 )
 
 // effective is the configuration the stack actually runs with, after every

@@ -24,8 +24,8 @@ import (
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
-	"github.com/shortfuse/shortfuse/shared/lambdahost"
-	"github.com/shortfuse/shortfuse/shared/testenv"
+	"github.com/shortfuse/shortfuse/internal/dev/lambdahost"
+	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 )
 
 type echoIn struct {

@@ -98,7 +98,7 @@ func TestPackagedTemplate(t *testing.T) {
 	for _, f := range deploy.Functions {
 		uris[f.LogicalID] = f.Cmd + ".zip"
 	}
-	if err := rewriteTemplate("../../template.yaml", out, uris); err != nil {
+	if err := rewriteTemplate("../../../template.yaml", out, uris); err != nil {
 		t.Fatal(err)
 	}
 	tpl, err := deploy.Load(out)
