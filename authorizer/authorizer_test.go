@@ -568,6 +568,13 @@ func TestLoadConfig(t *testing.T) {
 		{with("SHORTFUSE_ISSUER", ""), "SHORTFUSE_ISSUER"},
 		{with("SHORTFUSE_AUDIENCE", ""), "SHORTFUSE_AUDIENCE"},
 		{with("SHORTFUSE_JWKS_URL", ""), "SHORTFUSE_JWKS"},
+		// Keys are never fetched in clear text over a network.
+		{with("SHORTFUSE_JWKS_URL", "http://tokens.example.com/.well-known/jwks.json"), "SHORTFUSE_JWKS_URL"},
+		{with("SHORTFUSE_AUTHORIZER_MODE", "direct", "SHORTFUSE_CLIENTS", "c1",
+			"SHORTFUSE_COGNITO_ISSUER", "http://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc"), "SHORTFUSE_COGNITO_ISSUER"},
+		{with("SHORTFUSE_AUTHORIZER_MODE", "direct", "SHORTFUSE_CLIENTS", "c1",
+			"SHORTFUSE_COGNITO_ISSUER", "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc",
+			"SHORTFUSE_COGNITO_JWKS_URL", "http://10.0.0.1/jwks.json"), "SHORTFUSE_COGNITO_JWKS_URL"},
 		{with("SHORTFUSE_JWKS", `{"keys":[]}`), "SHORTFUSE_JWKS"},
 		{with("SHORTFUSE_ROUTES", `[{"route":"GET /x","group":["a"]}]`), "SHORTFUSE_ROUTES"},
 		{with("SHORTFUSE_ROUTES", "file:/nonexistent/routes.json"), "SHORTFUSE_ROUTES"},
