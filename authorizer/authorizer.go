@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -355,30 +354,34 @@ func (a *Authorizer) logDecision(ctx context.Context, d Decision, r *Request, ar
 }
 
 // restContext is the context map for REST and payload 1.0 responses:
-// strings only, groups comma-separated.
+// strings only, groups comma-separated. Every value is forwardable (see
+// ForwardedKeys): never empty, NoValue for none, percent-encoded where it
+// holds '%', ',' or bytes outside printable ASCII.
 func (g *grant) restContext() map[string]any {
 	return map[string]any{
-		"sub":      g.sub,
-		"username": g.username,
-		"sid":      g.sid,
-		"groups":   strings.Join(g.groups, ","),
-		"scope":    g.scope,
+		"sub":      forwardValue(g.sub),
+		"username": forwardValue(g.username),
+		"sid":      forwardValue(g.sid),
+		"groups":   forwardList(g.groups, ","),
+		"scope":    forwardScope(g.scope),
 	}
 }
 
 // httpContext is the context map for HTTP API payload 2.0 simple responses,
-// which may hold arrays: groups is a list.
+// which may hold arrays: groups is the list as the token has it, and
+// groupsHeader the forwardable string form of restContext's groups.
 func (g *grant) httpContext() map[string]any {
 	groups := g.groups
 	if groups == nil {
 		groups = []string{}
 	}
 	return map[string]any{
-		"sub":      g.sub,
-		"username": g.username,
-		"sid":      g.sid,
-		"groups":   groups,
-		"scope":    g.scope,
+		"sub":          forwardValue(g.sub),
+		"username":     forwardValue(g.username),
+		"sid":          forwardValue(g.sid),
+		"groups":       groups,
+		"groupsHeader": forwardList(g.groups, ","),
+		"scope":        forwardScope(g.scope),
 	}
 }
 

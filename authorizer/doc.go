@@ -50,7 +50,12 @@
 // payload 1.0, IAM policy) and http-simple (HTTP API payload 2.0, simple
 // response). The context holds sub, username, sid, groups and scope: strings
 // in the IAM shapes (groups comma-separated), groups as a list in
-// http-simple.
+// http-simple, with groupsHeader its string form. Every string a private
+// integration may forward as a header (ForwardedKeys) is non-empty: NoValue
+// ("-") stands for none, and values are percent-encoded where they hold
+// '%', ',', spaces or bytes outside printable ASCII (a literal "-" is
+// "%2D"), so an "overwrite:" mapping always has a value to replace the
+// client's header with and a backend can split lists unambiguously.
 //
 // # Routes and API Gateway's cache
 //

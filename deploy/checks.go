@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/shortfuse/shortfuse/authorizer"
 	"github.com/shortfuse/shortfuse/cognitoevents"
 	"github.com/shortfuse/shortfuse/shared/cors"
 	"github.com/shortfuse/shortfuse/shared/tokenspec"
@@ -503,8 +504,13 @@ func checkPrivateIntegration(t *Template, name, id string, errs *[]error) {
 			fail("RequestParameters must set overwrite:header.%s: %s (got %q): the backend trusts that header, so API Gateway must replace whatever the client sent", h, want, got)
 		}
 	}
+	shape := authorizer.Shape(scalarString(mapAt(t.Effective, "Resources", AuthorizerFunctionID, "Properties", "Environment", "Variables")["SHORTFUSE_AUTHORIZER_SHAPE"]))
+	always := authorizer.ForwardedKeys(shape)
 	for _, k := range sortedKeys(params) {
 		op, target, _ := strings.Cut(k, ":")
+		if key, ok := strings.CutPrefix(params[k], "$context.authorizer."); ok && strings.HasPrefix(strings.ToLower(target), "header.x-shortfuse-") && !slices.Contains(always, key) {
+			fail("RequestParameters %s maps $context.authorizer.%s, which the %s authorizer does not always set to a non-empty string (it always sets %s): where it is empty, the client's header could reach the backend", k, key, shape, strings.Join(always, ", "))
+		}
 		if strings.HasPrefix(strings.ToLower(target), "header.x-shortfuse-") && op != "overwrite" {
 			fail("RequestParameters %s: %q on an identity header keeps or adds the client's value; use overwrite", k, op)
 		}

@@ -144,6 +144,8 @@ func TestPrivateBackendPlanted(t *testing.T) {
 		{"append next to overwrite", func(p map[string]any) { p["append:header.x-shortfuse-sub"] = "$context.authorizer.sub" }, []string{`"append" on an identity header`}},
 		{"from the client's request", func(p map[string]any) { p["overwrite:header.x-shortfuse-scope"] = "$request.header.x-shortfuse-scope" }, []string{"x-shortfuse-scope"}},
 		{"header missing", func(p map[string]any) { delete(p, "overwrite:header.x-shortfuse-request-id") }, []string{"x-shortfuse-request-id"}},
+		{"list-valued key", func(p map[string]any) { p["overwrite:header.x-shortfuse-groups"] = "$context.authorizer.groups" }, []string{"does not always set"}},
+		{"key the authorizer never sets", func(p map[string]any) { p["overwrite:header.x-shortfuse-tenant"] = "$context.authorizer.tenant" }, []string{"authorizer.tenant", "does not always set"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			tree := base.Clone()

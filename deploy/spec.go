@@ -211,12 +211,16 @@ const (
 // ForwardedHeaders are the request headers a private integration sets for
 // the backend, from the authorizer's answer and the request: each must be
 // written with "overwrite:", which replaces whatever value the client sent
-// under that name, so the backend can trust it.
+// under that name, so the backend can trust it, and each authorizer value
+// must be one the authorizer always sets, non-empty, in the stack's shape
+// (authorizer.ForwardedKeys): an empty or missing value must never leave
+// the client's header in place. groupsHeader is the http-simple shape's
+// string form of groups.
 var ForwardedHeaders = map[string]string{
 	"x-shortfuse-sub":        "$context.authorizer.sub",
 	"x-shortfuse-sid":        "$context.authorizer.sid",
 	"x-shortfuse-username":   "$context.authorizer.username",
-	"x-shortfuse-groups":     "$context.authorizer.groups",
+	"x-shortfuse-groups":     "$context.authorizer.groupsHeader",
 	"x-shortfuse-scope":      "$context.authorizer.scope",
 	"x-shortfuse-request-id": "$context.requestId",
 }
