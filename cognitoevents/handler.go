@@ -152,7 +152,7 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Result, erro
 		res.Sessions = ur.Sessions
 	case RevokeSessions, RevokeClientSessions:
 		for _, s := range sessions {
-			if !s.RevokedAt.IsZero() || !s.Active(now) {
+			if !s.Active(now) {
 				continue
 			}
 			if d.Action == RevokeClientSessions && s.ClientID != call.ClientID {

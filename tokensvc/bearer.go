@@ -121,19 +121,20 @@ func (s *Service) activeSession(r *http.Request, claims *jwtverify.Claims) (*sto
 	if err != nil {
 		return nil, err
 	}
-	if sess.Sub != claims.Subject || !sess.Active(s.now()) {
+	now := s.now()
+	if sess.Sub != claims.Subject || !sess.Active(now) {
 		return nil, ErrInvalidToken.WithDescription("session has ended")
 	}
-	revoked, err := s.loginRevoked(ctx, sess)
-	if revoked {
-		if err != nil {
+	v, err := liveness(ctx, s.store, sess, now)
+	if err != nil {
+		return nil, err
+	}
+	if v != store.SessionLive {
+		if err := s.endRevokedLogin(ctx, sess, v); err != nil {
 			// The answer does not depend on recording it.
 			s.log.WarnContext(ctx, "session of a revoked login not marked revoked", "sid", sess.ID, "error", err.Error())
 		}
 		return nil, ErrInvalidToken.WithDescription("session has ended")
-	}
-	if err != nil {
-		return nil, err
 	}
 	return sess, nil
 }

@@ -161,13 +161,11 @@ func (s *Service) exchange(r *http.Request, form url.Values, info *reqInfo) (*To
 func (s *Service) checkLogin(ctx context.Context, claims *jwtverify.Claims, family string, info *reqInfo) error {
 	var (
 		wg                 sync.WaitGroup
-		revokedAt          time.Time
-		famRevoked         bool
-		userErr, famErr    error
+		login              store.LoginState
+		loginErr           error
 		claimErr, claimJTI error
 	)
-	wg.Go(func() { revokedAt, userErr = s.store.UserRevokedAt(ctx, claims.Subject) })
-	wg.Go(func() { famRevoked, famErr = s.store.FamilyRevoked(ctx, family) })
+	wg.Go(func() { login, loginErr = readLogin(ctx, s.store, claims.Subject, family) })
 	if !s.cfg.AllowIDTokenReuse {
 		if claims.JTI == "" {
 			claimJTI = errSubjectToken.WithDescription("subject_token lacks jti")
@@ -180,11 +178,9 @@ func (s *Service) checkLogin(ctx context.Context, claims *jwtverify.Claims, fami
 	switch {
 	case claimJTI != nil:
 		return claimJTI
-	case userErr != nil:
-		return userErr
-	case famErr != nil:
-		return famErr
-	case store.RevokedLogin(revokedAt, claims.AuthTime), famRevoked:
+	case loginErr != nil:
+		return loginErr
+	case login.Check(claims.AuthTime) != store.SessionLive:
 		info.event = "revoked_login"
 		return errSubjectToken.WithDescription("subject_token belongs to a revoked login")
 	case errors.Is(claimErr, store.ErrConflict):

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/shortfuse/shortfuse/shared/revoke"
@@ -51,18 +50,18 @@ func (s *Service) refresh(r *http.Request, form url.Values, info *reqInfo) (*Tok
 	}
 	info.sub, info.clientID = sess.Sub, sess.ClientID
 	now := s.now()
-	current := hashIn(hash, [][]byte{sess.RefreshHash})
-	grace := !current && s.inGrace(sess, hash, now)
-	if !current && !grace {
-		if hashIn(hash, sess.PrevRefreshHashes) {
+	match := sess.MatchRefresh(hash)
+	grace := match == store.RefreshPrevious && s.inGrace(sess, now)
+	if match != store.RefreshCurrent && !grace {
+		if match.WasRotated() {
 			return nil, s.reuse(ctx, sess, info)
 		}
 		return nil, ErrInvalidGrant.WithDescription("refresh_token is invalid")
 	}
-	switch {
-	case !sess.RevokedAt.IsZero():
+	switch v := sess.Liveness(now, store.LoginState{}); {
+	case v == store.SessionRevoked:
 		return nil, ErrInvalidGrant.WithDescription("session has been revoked")
-	case !sess.Active(now):
+	case v != store.SessionLive:
 		return nil, ErrInvalidGrant.WithDescription("session has expired")
 	case form.Get("client_id") != "" && form.Get("client_id") != sess.ClientID:
 		return nil, ErrInvalidGrant.WithDescription("refresh_token was issued to another client")
@@ -84,9 +83,12 @@ func (s *Service) refresh(r *http.Request, form url.Values, info *reqInfo) (*Tok
 	}
 	// Read before rotating: if this read fails nothing has changed and the
 	// client may simply retry with the same token.
-	if revoked, err := s.loginRevoked(ctx, sess); err != nil {
+	if v, err := liveness(ctx, s.store, sess, now); err != nil {
 		return nil, err
-	} else if revoked {
+	} else if v != store.SessionLive {
+		if err := s.endRevokedLogin(ctx, sess, v); err != nil {
+			return nil, err
+		}
 		return nil, ErrInvalidGrant.WithDescription("session has been revoked")
 	}
 	// Pools without Cognito events: what Cognito says now (recheck.go).
@@ -115,7 +117,7 @@ func (s *Service) refresh(r *http.Request, form url.Values, info *reqInfo) (*Tok
 		// A write that timed out may have landed, and the SDK's retry of
 		// one that landed fails its condition. Only this request knows
 		// nextHash, so finding it stored means the rotation was ours.
-		if own := s.ownRotation(ctx, sess.ID, nextHash); own != nil {
+		if own := s.ownRotation(ctx, sess.ID, nextHash, now); own != nil {
 			rotated, err = own, nil
 		}
 	}
@@ -146,13 +148,14 @@ func (s *Service) refresh(r *http.Request, form url.Values, info *reqInfo) (*Tok
 const confirmTimeout = time.Second
 
 // ownRotation returns the session if its current refresh hash is nextHash,
-// that is if a rotation this request attempted was stored, and it is not
-// revoked; nil otherwise, including when the session cannot be read.
-func (s *Service) ownRotation(ctx context.Context, sid string, nextHash []byte) *store.Session {
+// that is if a rotation this request attempted at now was stored, and it
+// is still live (not revoked since); nil otherwise, including when the
+// session cannot be read.
+func (s *Service) ownRotation(ctx context.Context, sid string, nextHash []byte, now time.Time) *store.Session {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), confirmTimeout)
 	defer cancel()
 	sess, err := s.store.GetSession(ctx, sid)
-	if err != nil || !sess.RevokedAt.IsZero() || !hashIn(nextHash, [][]byte{sess.RefreshHash}) {
+	if err != nil || sess.MatchRefresh(nextHash) != store.RefreshCurrent || !sess.Active(now) {
 		return nil
 	}
 	return sess
@@ -170,39 +173,6 @@ func (s *Service) reuse(ctx context.Context, sess *store.Session, info *reqInfo)
 		return ErrInvalidGrant.WithDescription("session has been revoked")
 	}
 	return ErrInvalidGrant.WithDescription("refresh_token was already used; the session is revoked")
-}
-
-// loginRevoked reports, and ends the session, when its user was revoked
-// since it authenticated or its login family was revoked. The two records
-// are read at once. Ending the session is what tells authorizers; an error
-// doing so is returned, so the caller answers 503 and the client retries.
-func (s *Service) loginRevoked(ctx context.Context, sess *store.Session) (bool, error) {
-	var (
-		wg              sync.WaitGroup
-		revokedAt       time.Time
-		famRevoked      bool
-		userErr, famErr error
-	)
-	wg.Go(func() { revokedAt, userErr = s.store.UserRevokedAt(ctx, sess.Sub) })
-	if sess.OriginJTI != "" {
-		wg.Go(func() { famRevoked, famErr = s.store.FamilyRevoked(ctx, sess.OriginJTI) })
-	}
-	wg.Wait()
-	if err := errors.Join(userErr, famErr); err != nil {
-		return false, err
-	}
-	reason := revoke.ReasonUserRevoked
-	switch {
-	case store.RevokedLogin(revokedAt, sess.AuthTime):
-	case famRevoked:
-		reason = revoke.ReasonLoginRevoked
-	default:
-		return false, nil
-	}
-	if _, _, err := s.revoker.EndSession(ctx, sess.ID, reason); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return true, err
-	}
-	return true, nil
 }
 
 func maxTime(a, b time.Time) time.Time {

@@ -73,12 +73,12 @@ func deriveRefreshToken(sid, presented string, nonce []byte) (token string, hash
 	return sid + "." + b64.EncodeToString(secret), sum[:]
 }
 
-// inGrace reports whether hash, a presented token's hash that is not the
-// current one, is the session's previous token inside its client's window.
-func (s *Service) inGrace(sess *store.Session, hash []byte, now time.Time) bool {
+// inGrace reports whether the session's previous token (a presented one
+// that MatchRefresh found to be RefreshPrevious) is inside its client's
+// window.
+func (s *Service) inGrace(sess *store.Session, now time.Time) bool {
 	g := s.cfg.GraceFor(sess.ClientID)
-	return g > 0 && len(sess.PrevRefreshHashes) > 0 && hashIn(hash, sess.PrevRefreshHashes[:1]) &&
-		len(sess.GraceNonce) == graceNonceBytes && !sess.GraceAt.IsZero() &&
+	return g > 0 && len(sess.GraceNonce) == graceNonceBytes && !sess.GraceAt.IsZero() &&
 		!now.After(sess.GraceAt.Add(g)) && sess.GraceUses < MaxGraceUses
 }
 
@@ -91,7 +91,7 @@ var errGraceLost = errors.New("tokensvc: grace answer lost its race")
 // fresh access token. errGraceLost means reuse detection applies.
 func (s *Service) graceAnswer(ctx context.Context, sess *store.Session, tok string, hash []byte, scope string, now time.Time, info *reqInfo) (*TokenResponse, error) {
 	next, nextHash := deriveRefreshToken(sess.ID, tok, sess.GraceNonce)
-	if !hashIn(nextHash, [][]byte{sess.RefreshHash}) {
+	if sess.MatchRefresh(nextHash) != store.RefreshCurrent {
 		return nil, errGraceLost
 	}
 	since := now.Add(-s.cfg.GraceFor(sess.ClientID))
@@ -140,7 +140,7 @@ func (s *Service) graceAfterLostRace(ctx context.Context, sid, tok string, hash 
 		return nil, err
 	}
 	now := s.now()
-	if !s.inGrace(sess, hash, now) {
+	if sess.MatchRefresh(hash) != store.RefreshPrevious || !s.inGrace(sess, now) {
 		return nil, nil
 	}
 	resp, err := s.graceAnswer(ctx, sess, tok, hash, scope, now, info)

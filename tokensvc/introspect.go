@@ -57,7 +57,7 @@ func (s *Service) introspect(ctx context.Context, tok string) (*IntrospectionRes
 	now := s.now()
 	if sid, hash, ok := parseRefreshToken(tok); ok {
 		sess, err := s.liveSession(ctx, sid)
-		if err != nil || sess == nil || !hashIn(hash, [][]byte{sess.RefreshHash}) {
+		if err != nil || sess == nil || sess.MatchRefresh(hash) != store.RefreshCurrent {
 			return inactive, err
 		}
 		if _, ok := s.cfg.Clients[sess.ClientID]; !ok {
@@ -95,9 +95,10 @@ func (s *Service) introspect(ctx context.Context, tok string) (*IntrospectionRes
 	return resp, nil
 }
 
-// liveSession returns the session when it is active and its user has not
-// been revoked since it began, nil when it is not, and an error only when
-// the store cannot tell.
+// liveSession returns the session when the liveness rule finds it live,
+// nil when it is not, and an error only when the store cannot tell.
+// Introspection only reads: a session of a revoked login is reported
+// inactive and left for the refresh grant or Bearer check to end.
 func (s *Service) liveSession(ctx context.Context, sid string) (*store.Session, error) {
 	sess, err := s.store.GetSession(ctx, sid)
 	if errors.Is(err, store.ErrNotFound) {
@@ -106,15 +107,12 @@ func (s *Service) liveSession(ctx context.Context, sid string) (*store.Session, 
 	if err != nil {
 		return nil, err
 	}
-	if !sess.Active(s.now()) {
+	now := s.now()
+	if !sess.Active(now) {
 		return nil, nil
 	}
-	revokedAt, err := s.store.UserRevokedAt(ctx, sess.Sub)
-	if err != nil {
+	if v, err := liveness(ctx, s.store, sess, now); err != nil || v != store.SessionLive {
 		return nil, err
-	}
-	if store.RevokedLogin(revokedAt, sess.AuthTime) {
-		return nil, nil
 	}
 	return sess, nil
 }

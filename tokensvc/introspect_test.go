@@ -78,6 +78,30 @@ func TestIntrospect(t *testing.T) {
 		inactive(t, u.AccessToken)
 		inactive(t, u.RefreshToken)
 	})
+	t.Run("login revoked", func(t *testing.T) {
+		// A session written while its login was being revoked is not marked
+		// revoked itself: the liveness rule reads the family. Introspection
+		// only reads; the next Bearer call ends the session.
+		ctx := context.Background()
+		u := e.login("user-6", nil)
+		sid := strings.Split(u.RefreshToken, ".")[0]
+		sess, err := e.store.GetSession(ctx, sid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.store.RevokeFamily(ctx, sess.OriginJTI, e.clock.Now(), e.clock.Now().Add(time.Hour), false); err != nil {
+			t.Fatal(err)
+		}
+		inactive(t, u.AccessToken)
+		inactive(t, u.RefreshToken)
+		if sess, err := e.store.GetSession(ctx, sid); err != nil || !sess.RevokedAt.IsZero() {
+			t.Fatalf("introspection changed the session: %+v %v", sess, err)
+		}
+		wantError(t, e.get("GET", "/userinfo", u.AccessToken), 401, "invalid_token")
+		if sess, err := e.store.GetSession(ctx, sid); err != nil || sess.RevokeReason != "login_revoked" {
+			t.Fatalf("Bearer check left the session of a revoked login live: %+v %v", sess, err)
+		}
+	})
 	t.Run("expired", func(t *testing.T) {
 		e.cog.ClientID = shortClient
 		u := e.login("user-5", nil)

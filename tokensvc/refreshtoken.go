@@ -3,7 +3,6 @@ package tokensvc
 import (
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"strings"
 )
@@ -61,15 +60,6 @@ func validSessionID(id string) bool {
 	}
 	raw, err := b64.DecodeString(id)
 	return err == nil && len(raw) == sidBytes
-}
-
-// hashIn reports, in constant time per candidate, whether h is one of hs.
-func hashIn(h []byte, hs [][]byte) bool {
-	found := 0
-	for _, c := range hs {
-		found |= subtle.ConstantTimeCompare(h, c)
-	}
-	return found == 1
 }
 
 // looksLikeJWT reports whether tok has the three dot-separated parts of a

@@ -29,12 +29,6 @@ type Storage interface {
 	revoke.Store
 }
 
-// loginState is the revocation state every grant and Bearer check reads.
-type loginState interface {
-	UserRevokedAt(ctx context.Context, sub string) (time.Time, error)
-	FamilyRevoked(ctx context.Context, family string) (bool, error)
-}
-
 // tokenVerifier verifies a compact JWS; *jwtverify.Verifier satisfies it.
 type tokenVerifier interface {
 	Verify(ctx context.Context, token string) (*jwtverify.Claims, error)

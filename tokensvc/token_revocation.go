@@ -37,7 +37,7 @@ func (s *Service) handleRevoke(w http.ResponseWriter, r *http.Request, info *req
 		case errors.Is(err, store.ErrNotFound):
 		case err != nil:
 			return err
-		case hashIn(hash, append([][]byte{sess.RefreshHash}, sess.PrevRefreshHashes...)):
+		case sess.MatchRefresh(hash) != store.RefreshUnknown:
 			sid, owner, jkt = sess.ID, sess.ClientID, sess.JKT
 			info.sub, info.clientID = sess.Sub, sess.ClientID
 		}

@@ -26,12 +26,13 @@ func ExampleStore_RotateRefresh() {
 	if err != nil {
 		return // ErrNotFound: invalid_grant; ErrUnavailable: 503
 	}
-	if sess.RefreshWasRotated(oldHash[:]) {
+	match := sess.MatchRefresh(oldHash[:])
+	if match.WasRotated() {
 		// A rotated token came back: assume theft, end the whole session.
 		_, _, _ = s.RevokeSession(ctx, sid, "refresh token reuse", now, "")
 		return
 	}
-	if !sess.RefreshIsCurrent(oldHash[:]) || !sess.Active(now) {
+	if match != store.RefreshCurrent || sess.Liveness(now, store.LoginState{}) != store.SessionLive {
 		return // invalid_grant
 	}
 	idle := now.Add(24 * time.Hour)

@@ -374,28 +374,6 @@ func TestValidationBeforeCall(t *testing.T) {
 
 func second[T any](_ T, err error) error { return err }
 
-func TestRefreshHashChecks(t *testing.T) {
-	s := &Session{RefreshHash: []byte("cur"), PrevRefreshHashes: [][]byte{[]byte("p1"), []byte("p2")}}
-	tests := []struct {
-		hash             string
-		current, rotated bool
-	}{
-		{"cur", true, false},
-		{"p1", false, true},
-		{"p2", false, true},
-		{"p3", false, false},
-		{"", false, false},
-	}
-	for _, tt := range tests {
-		if got := s.RefreshIsCurrent([]byte(tt.hash)); got != tt.current {
-			t.Errorf("RefreshIsCurrent(%q) = %v", tt.hash, got)
-		}
-		if got := s.RefreshWasRotated([]byte(tt.hash)); got != tt.rotated {
-			t.Errorf("RefreshWasRotated(%q) = %v", tt.hash, got)
-		}
-	}
-}
-
 func TestRevokedLogin(t *testing.T) {
 	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	tests := []struct {

@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"strings"
@@ -48,23 +47,6 @@ const (
 	aUserAgent    = "user_agent"
 	aSourceIP     = "source_ip"
 )
-
-// RefreshIsCurrent reports, in constant time, whether hash is the session's
-// current refresh hash.
-func (s *Session) RefreshIsCurrent(hash []byte) bool {
-	return len(hash) > 0 && subtle.ConstantTimeCompare(hash, s.RefreshHash) == 1
-}
-
-// RefreshWasRotated reports, in constant time per entry, whether hash is one
-// of the session's rotated refresh hashes: a token presented again after
-// rotation, the sign of a stolen refresh token.
-func (s *Session) RefreshWasRotated(hash []byte) bool {
-	found := 0
-	for _, p := range s.PrevRefreshHashes {
-		found |= subtle.ConstantTimeCompare(hash, p)
-	}
-	return len(hash) > 0 && found == 1
-}
 
 // MaxPrevRefreshHashes is how many rotated refresh token hashes a session
 // remembers for reuse detection.

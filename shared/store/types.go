@@ -91,11 +91,6 @@ type Session struct {
 	SourceIP  string
 }
 
-// Active reports whether the session can still be used at now.
-func (s *Session) Active(now time.Time) bool {
-	return s.RevokedAt.IsZero() && now.Before(s.AbsExpiresAt) && now.Before(s.IdleExpiresAt)
-}
-
 // Revocation kinds in the revocation log.
 const (
 	RevokeSession = "session" // Value is a session id (sid claim)
