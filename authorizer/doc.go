@@ -23,6 +23,10 @@
 //
 // # Modes
 //
+// What each token kind must satisfy is shared/tokenspec's contract, the one
+// the token service verifies with; the Authorization header is read by
+// tokenspec.ParseAuthorization (RFC 6750 b64token, Bearer or DPoP scheme).
+//
 // In exchange mode only the token service's at+jwt access tokens are
 // accepted; in direct mode only Cognito ID tokens (token_use id, typ absent
 // or JWT) younger than SHORTFUSE_DIRECT_MAX_AGE. One kind is never accepted
@@ -32,8 +36,9 @@
 //
 // In exchange mode the signing keys come from an inline JWK Set
 // (SHORTFUSE_JWKS) or from a URL (SHORTFUSE_JWKS_URL); in direct mode from
-// SHORTFUSE_COGNITO_JWKS_URL, the pool's JWK Set by default. A URL is
-// fetched at init and cached. The cached set is fetched again when a token
+// SHORTFUSE_COGNITO_JWKS_URL, the pool's JWK Set by default. A URL must be
+// https, or http on a loopback host (shared/tokenspec's rule, the token
+// service's too); it is fetched at init and cached. The cached set is fetched again when a token
 // names an unknown kid (at most once per minute) and once it is five
 // minutes old, so a key the issuer stops publishing stops verifying within
 // five minutes; while the URL cannot be read the last good set is kept.

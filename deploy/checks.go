@@ -8,8 +8,8 @@ import (
 
 	"github.com/shortfuse/shortfuse/authorizer"
 	"github.com/shortfuse/shortfuse/cognitoevents"
-	"github.com/shortfuse/shortfuse/shared/appclient"
 	"github.com/shortfuse/shortfuse/shared/cors"
+	"github.com/shortfuse/shortfuse/shared/tokenspec"
 )
 
 // Check runs every check that needs only the template: the schema, then
@@ -925,7 +925,7 @@ func CheckConsistency(t *Template) []error {
 		// A reference (!Ref UserPoolClient) stands for one client id: its
 		// value is known at deploy time only, the syntax around it now.
 		v = refPattern.ReplaceAllString(v, "deployed-client-id")
-		if _, err := appclient.Parse(v); err != nil {
+		if _, err := tokenspec.ParseClients(v); err != nil {
 			errs = append(errs, problem("consistency", "SHORTFUSE_CLIENTS: %v", err))
 		}
 	}

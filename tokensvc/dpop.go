@@ -6,9 +6,9 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/shortfuse/shortfuse/shared/appclient"
 	"github.com/shortfuse/shortfuse/shared/dpop"
 	"github.com/shortfuse/shortfuse/shared/store"
+	"github.com/shortfuse/shortfuse/shared/tokenspec"
 )
 
 // DPoP errors (RFC 9449 §5.0, §8). At /token they are 400, as every grant
@@ -103,9 +103,9 @@ func dpopError(err error, resource bool) *Error {
 // returns the thumbprint new tokens are bound to, "" for Bearer tokens.
 func (s *Service) grantProof(r *http.Request, clientID string) (string, error) {
 	switch s.cfg.DPoPFor(clientID) {
-	case appclient.DPoPOff:
+	case tokenspec.DPoPOff:
 		return "", nil // the header is ignored, as by a server without DPoP
-	case appclient.DPoPRequired:
+	case tokenspec.DPoPRequired:
 		jkt, err := s.proof(r, "", "", false)
 		if err == nil && jkt == "" {
 			err = ErrInvalidDPoPProof.WithDescription("this client must send a DPoP proof")
@@ -121,7 +121,7 @@ func (s *Service) grantProof(r *http.Request, clientID string) (string, error) {
 // for a client that now requires DPoP it must sign in again.
 func (s *Service) refreshProof(r *http.Request, sess *store.Session) error {
 	if sess.JKT == "" {
-		if s.cfg.DPoPFor(sess.ClientID) == appclient.DPoPRequired {
+		if s.cfg.DPoPFor(sess.ClientID) == tokenspec.DPoPRequired {
 			return ErrInvalidGrant.WithDescription("the session is not DPoP-bound and this client requires DPoP; sign in again")
 		}
 		return nil

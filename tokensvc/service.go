@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/shortfuse/shortfuse/shared/obs"
 	"github.com/shortfuse/shortfuse/shared/revoke"
 	"github.com/shortfuse/shortfuse/shared/store"
+	"github.com/shortfuse/shortfuse/shared/tokenspec"
 )
 
 // Storage is everything the service keeps in the store; *store.Store
@@ -114,21 +116,19 @@ func New(cfg Config, st Storage, ks *keys.Set, opts ...Option) (*Service, error)
 		if cfg.CognitoJWKSURL == "" {
 			return nil, errors.New("tokensvc: Cognito JWKS URL is required")
 		}
+		if err := tokenspec.CheckKeyURL(cfg.CognitoJWKSURL); err != nil {
+			return nil, fmt.Errorf("tokensvc: Cognito JWKS URL: %w", err)
+		}
 		s.cognitoKeys = jwtverify.NewRemoteJWKS(cfg.CognitoJWKSURL, jwtverify.RemoteOptions{})
 	}
 	clients := make([]string, 0, len(cfg.Clients))
 	for id := range cfg.Clients {
 		clients = append(clients, id)
 	}
-	s.idTokens, err = jwtverify.New(jwtverify.Config{
-		Keys:       s.cognitoKeys,
-		Issuer:     cfg.CognitoIssuer,
-		Audiences:  clients,
-		TokenUse:   "id",
-		Algorithms: []string{"RS256"},
-		Leeway:     cfg.Leeway,
-		Now:        s.now,
-	})
+	slices.Sort(clients)
+	cognito := []tokenspec.Issuer{{URL: cfg.CognitoIssuer, JWKSURL: cfg.CognitoJWKSURL}}
+	cognitoKeys := func(tokenspec.Issuer) (jwtverify.KeySource, error) { return s.cognitoKeys, nil }
+	s.idTokens, err = jwtverify.NewFromSpecs(cognitoKeys, s.now, tokenspec.CognitoIDToken(cognito, clients, 0, cfg.Leeway))
 	if err != nil {
 		return nil, fmt.Errorf("tokensvc: ID token verifier: %w", err)
 	}
@@ -136,16 +136,9 @@ func New(cfg Config, st Storage, ks *keys.Set, opts ...Option) (*Service, error)
 	if err != nil {
 		return nil, fmt.Errorf("tokensvc: own keys: %w", err)
 	}
-	s.access, err = jwtverify.New(jwtverify.Config{
-		Keys:       own,
-		Issuer:     s.cfg.Issuer,
-		Audiences:  []string{s.cfg.Audience},
-		ClientIDs:  clients,
-		Type:       "at+jwt",
-		Algorithms: []string{keys.RS256, keys.ES256, keys.EdDSA},
-		Leeway:     cfg.Leeway,
-		Now:        s.now,
-	})
+	ownKeys := func(tokenspec.Issuer) (jwtverify.KeySource, error) { return own, nil }
+	s.access, err = jwtverify.NewFromSpecs(ownKeys, s.now,
+		tokenspec.ServiceAccessToken(tokenspec.Issuer{URL: s.cfg.Issuer}, []string{s.cfg.Audience}, clients, cfg.Leeway))
 	if err != nil {
 		return nil, fmt.Errorf("tokensvc: access token verifier: %w", err)
 	}
