@@ -11,7 +11,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/shortfuse/shortfuse/shared/appclient"
 	"github.com/shortfuse/shortfuse/shared/awsx"
 	"github.com/shortfuse/shortfuse/shared/config"
 	"github.com/shortfuse/shortfuse/shared/dpop"
@@ -19,6 +18,7 @@ import (
 	"github.com/shortfuse/shortfuse/shared/obs"
 	"github.com/shortfuse/shortfuse/shared/revset"
 	"github.com/shortfuse/shortfuse/shared/store"
+	"github.com/shortfuse/shortfuse/shared/tokenspec"
 )
 
 // Modes.
@@ -35,7 +35,7 @@ const (
 	DefaultTokenCacheSize = 4096
 	// DefaultLeeway is the clock skew allowed on exp, nbf and iat: the
 	// token service's default too, so both judge a token's age alike.
-	DefaultLeeway = 5 * time.Second
+	DefaultLeeway = tokenspec.DefaultLeeway
 )
 
 // Config is the authorizer's configuration, read once at init.
@@ -97,7 +97,7 @@ func LoadConfig(env *config.Env) (Config, error) {
 	case ModeExchange:
 		// The token service's keys: inline, or fetched from its JWKS URL.
 		jwks := env.String("SHORTFUSE_JWKS", "")
-		c.JWKSURL = env.URL("SHORTFUSE_JWKS_URL", "")
+		c.JWKSURL = keyURL(env, "SHORTFUSE_JWKS_URL", "")
 		c.Issuer = env.Required("SHORTFUSE_ISSUER")
 		c.Audiences = env.List("SHORTFUSE_AUDIENCE", nil)
 		if len(c.Audiences) == 0 {
@@ -119,7 +119,7 @@ func LoadConfig(env *config.Env) (Config, error) {
 		// Cognito's keys. SHORTFUSE_JWKS and SHORTFUSE_JWKS_URL name the
 		// token service's and are not read, so one environment serves
 		// both modes.
-		c.Issuer = env.URL("SHORTFUSE_COGNITO_ISSUER", "")
+		c.Issuer = keyURL(env, "SHORTFUSE_COGNITO_ISSUER", "")
 		if c.Issuer == "" {
 			env.Fail("SHORTFUSE_COGNITO_ISSUER", "required in direct mode")
 		}
@@ -132,7 +132,7 @@ func LoadConfig(env *config.Env) (Config, error) {
 		if c.Issuer != "" {
 			def = jwtverify.CognitoJWKSURL(c.Issuer)
 		}
-		c.JWKSURL = env.URL("SHORTFUSE_COGNITO_JWKS_URL", def)
+		c.JWKSURL = keyURL(env, "SHORTFUSE_COGNITO_JWKS_URL", def)
 	}
 
 	c.Leeway = env.Duration("SHORTFUSE_LEEWAY", DefaultLeeway, time.Second, 5*time.Minute)
@@ -246,39 +246,33 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Authorizer, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	var keys jwtverify.KeySource
-	if cfg.JWKS != nil {
-		k, err := jwtverify.NewStaticJWKS(cfg.JWKS)
-		if err != nil {
-			return nil, fmt.Errorf("authorizer: SHORTFUSE_JWKS: %w", err)
-		}
-		keys = k
-	} else {
-		r := jwtverify.NewRemoteJWKS(cfg.JWKSURL, jwtverify.RemoteOptions{HTTPClient: deps.HTTPClient, Now: deps.Now})
-		if !deps.NoPrefetch {
-			if err := r.Prefetch(ctx); err != nil {
-				log.Warn("JWK Set not fetched at init; will retry on demand", "url", cfg.JWKSURL, "error", err.Error())
-			}
-		}
-		keys = r
-	}
 	if cfg.Leeway == 0 {
 		cfg.Leeway = DefaultLeeway
 	}
-	vc := jwtverify.Config{Keys: keys, Issuer: cfg.Issuer, Audiences: cfg.Audiences, Leeway: cfg.Leeway, Now: deps.Now}
-	switch cfg.Mode {
-	case ModeExchange:
-		vc.Type = "at+jwt"
-		vc.ClientIDs = cfg.ClientIDs
-		vc.Algorithms = []string{jwtverify.RS256, jwtverify.ES256, jwtverify.EdDSA}
-	case ModeDirect:
-		vc.TokenUse = "id"
-		vc.MaxAge = cfg.MaxAge
-		vc.Algorithms = []string{jwtverify.RS256}
-	default:
-		return nil, fmt.Errorf("authorizer: unknown mode %q", cfg.Mode)
+	specs, err := cfg.Specs()
+	if err != nil {
+		return nil, fmt.Errorf("authorizer: %w", err)
 	}
-	v, err := jwtverify.New(vc)
+	keys := func(is tokenspec.Issuer) (jwtverify.KeySource, error) {
+		if cfg.JWKS != nil {
+			k, err := jwtverify.NewStaticJWKS(cfg.JWKS)
+			if err != nil {
+				return nil, fmt.Errorf("SHORTFUSE_JWKS: %w", err)
+			}
+			return k, nil
+		}
+		if err := tokenspec.CheckKeyURL(is.JWKSURL); err != nil {
+			return nil, fmt.Errorf("JWK Set URL %q: %w", is.JWKSURL, err)
+		}
+		r := jwtverify.NewRemoteJWKS(is.JWKSURL, jwtverify.RemoteOptions{HTTPClient: deps.HTTPClient, Now: deps.Now})
+		if !deps.NoPrefetch {
+			if err := r.Prefetch(ctx); err != nil {
+				log.Warn("JWK Set not fetched at init; will retry on demand", "url", is.JWKSURL, "error", err.Error())
+			}
+		}
+		return r, nil
+	}
+	v, err := jwtverify.NewFromSpecs(keys, deps.Now, specs...)
 	if err != nil {
 		return nil, fmt.Errorf("authorizer: %w", err)
 	}
@@ -346,13 +340,40 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Authorizer, error) {
 	return a, nil
 }
 
+// Specs are the token kinds the configuration accepts: the token service's
+// access tokens in exchange mode, Cognito ID tokens in direct mode.
+func (c Config) Specs() ([]tokenspec.Spec, error) {
+	switch c.Mode {
+	case ModeExchange:
+		return []tokenspec.Spec{tokenspec.ServiceAccessToken(tokenspec.Issuer{URL: c.Issuer, JWKSURL: c.JWKSURL},
+			c.Audiences, c.ClientIDs, c.Leeway)}, nil
+	case ModeDirect:
+		issuers := []tokenspec.Issuer{{URL: c.Issuer, JWKSURL: c.JWKSURL}}
+		return []tokenspec.Spec{tokenspec.CognitoIDToken(issuers, c.Audiences, c.MaxAge, c.Leeway)}, nil
+	default:
+		return nil, fmt.Errorf("unknown mode %q", c.Mode)
+	}
+}
+
+// keyURL reads a URL keys are fetched from, or one they are derived from,
+// under tokenspec's https rule.
+func keyURL(env *config.Env, name, def string) string {
+	v := env.URL(name, def)
+	if v != "" {
+		if err := tokenspec.CheckKeyURL(v); err != nil {
+			env.Fail(name, "%q: %v", v, err)
+		}
+	}
+	return v
+}
+
 // clientIDs reads SHORTFUSE_CLIENTS with the token service's syntax; the
 // authorizer needs only the ids, not their per-client settings.
 func clientIDs(env *config.Env) []string {
-	list, err := appclient.Parse(env.String("SHORTFUSE_CLIENTS", ""))
+	list, err := tokenspec.ParseClients(env.String("SHORTFUSE_CLIENTS", ""))
 	if err != nil {
 		env.Fail("SHORTFUSE_CLIENTS", "%v", err)
 		return nil
 	}
-	return appclient.IDs(list)
+	return tokenspec.ClientIDs(list)
 }

@@ -23,6 +23,10 @@
 //
 // # Modes
 //
+// What each token kind must satisfy is shared/tokenspec's contract, the one
+// the token service verifies with; the Authorization header is read by
+// tokenspec.ParseAuthorization (RFC 6750 b64token, Bearer or DPoP scheme).
+//
 // In exchange mode only the token service's at+jwt access tokens are
 // accepted; in direct mode only Cognito ID tokens (token_use id, typ absent
 // or JWT) younger than SHORTFUSE_DIRECT_MAX_AGE. One kind is never accepted
@@ -32,8 +36,9 @@
 //
 // In exchange mode the signing keys come from an inline JWK Set
 // (SHORTFUSE_JWKS) or from a URL (SHORTFUSE_JWKS_URL); in direct mode from
-// SHORTFUSE_COGNITO_JWKS_URL, the pool's JWK Set by default. A URL is
-// fetched at init and cached. The cached set is fetched again when a token
+// SHORTFUSE_COGNITO_JWKS_URL, the pool's JWK Set by default. A URL must be
+// https, or http on a loopback host (shared/tokenspec's rule, the token
+// service's too); it is fetched at init and cached. The cached set is fetched again when a token
 // names an unknown kid (at most once per minute) and once it is five
 // minutes old, so a key the issuer stops publishing stops verifying within
 // five minutes; while the URL cannot be read the last good set is kept.
@@ -45,7 +50,7 @@
 // payload 1.0, IAM policy) and http-simple (HTTP API payload 2.0, simple
 // response). The context holds sub, username, sid, groups and scope: strings
 // in the IAM shapes (groups comma-separated), groups as a list in
-// http-simple, with groupsHeader its string form. Every string a private
+// http-simple; groupsHeader holds the string in every shape. Every string a private
 // integration may forward as a header (ForwardedKeys) is non-empty: NoValue
 // ("-") stands for none, and values are percent-encoded where they hold
 // '%', ',', spaces or bytes outside printable ASCII (a literal "-" is

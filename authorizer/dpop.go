@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/shortfuse/shortfuse/shared/dpop"
+	"github.com/shortfuse/shortfuse/shared/tokenspec"
 )
 
 // Request is what the authorizer knows of the request a token came with.
@@ -166,11 +167,11 @@ func credential(h string, ok bool) Request {
 	if !ok {
 		return Request{}
 	}
-	scheme, tok, ok := dpop.AuthorizationToken(h)
+	c, ok := tokenspec.ParseAuthorization(h)
 	if !ok {
 		return Request{}
 	}
-	return Request{Token: tok, DPoP: dpop.IsDPoP(scheme)}
+	return Request{Token: c.Token, DPoP: c.Scheme == tokenspec.SchemeDPoP}
 }
 
 // validPublicBase checks SHORTFUSE_PUBLIC_BASE_URL: an absolute http(s)

@@ -35,18 +35,6 @@ func FuzzParseMethodARN(f *testing.F) {
 	})
 }
 
-func FuzzBearerToken(f *testing.F) {
-	for _, s := range []string{"Bearer a.b.c", "bearer  x", "Basic y", "Bearer a, Bearer b", "Bearer\t\tz ", ""} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		tok, ok := BearerToken(s)
-		if ok && (tok == "" || strings.ContainsAny(tok, " \t,")) {
-			t.Fatalf("BearerToken(%q) = %q", s, tok)
-		}
-	})
-}
-
 func FuzzParseRoutes(f *testing.F) {
 	f.Add([]byte(testRoutes))
 	f.Add([]byte(`[{"route":"ANY *"}]`))

@@ -8,6 +8,7 @@ import (
 
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
 	"github.com/shortfuse/shortfuse/shared/store"
+	"github.com/shortfuse/shortfuse/shared/tokenspec"
 )
 
 // caller is the authenticated user of a Bearer-protected endpoint.
@@ -16,46 +17,15 @@ type caller struct {
 	sess   *store.Session
 }
 
-// bearerToken extracts the token of an RFC 6750 Authorization header.
-func bearerToken(h string) (string, bool) {
-	scheme, _, _ := strings.Cut(h, " ")
-	if !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	return credentialToken(h)
-}
-
-// credentialToken extracts the token of a Bearer (RFC 6750) or DPoP
-// (RFC 9449 §7.1) Authorization header.
-func credentialToken(h string) (string, bool) {
-	scheme, tok, ok := strings.Cut(h, " ")
-	if !ok || !(strings.EqualFold(scheme, "Bearer") || strings.EqualFold(scheme, "DPoP")) {
-		return "", false
-	}
-	tok = strings.TrimLeft(tok, " ")
-	if tok == "" || len(tok) > 16<<10 {
-		return "", false
-	}
-	for i := 0; i < len(tok); i++ {
-		c := tok[i]
-		// token68 characters (RFC 9110 §11.2)
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-			strings.IndexByte("-._~+/=", c) >= 0) {
-			return "", false
-		}
-	}
-	return tok, true
-}
-
 // authenticate checks the request's access token: one of this service
 // whose session is still active, sent as a Bearer token or, when it is
 // DPoP-bound, with the DPoP scheme and a proof made with its key for this
 // request. admin additionally requires the configured admin group.
 func (s *Service) authenticate(r *http.Request, info *reqInfo, admin bool) (*caller, error) {
 	h := r.Header.Get("Authorization")
-	scheme, _, _ := strings.Cut(h, " ")
-	isDPoP := strings.EqualFold(scheme, "DPoP")
-	if !isDPoP && !strings.EqualFold(scheme, "Bearer") {
+	scheme, _, _ := strings.Cut(strings.TrimLeft(h, " \t"), " ")
+	isDPoP := strings.EqualFold(scheme, tokenspec.SchemeDPoP)
+	if !isDPoP && !strings.EqualFold(scheme, tokenspec.SchemeBearer) {
 		return nil, ErrNoToken.WithDescription("a Bearer or DPoP access token is required")
 	}
 	invalid := func(description string) *Error {
@@ -63,10 +33,11 @@ func (s *Service) authenticate(r *http.Request, info *reqInfo, admin bool) (*cal
 		e.dpop = isDPoP // answer in the scheme the client used
 		return e
 	}
-	tok, ok := credentialToken(h)
-	if !ok {
+	cred, ok := tokenspec.ParseAuthorization(h)
+	if !ok || len(r.Header.Values("Authorization")) > 1 {
 		return nil, invalid("malformed Authorization header")
 	}
+	tok := cred.Token
 	info.tokenID = tokenID(tok)
 	claims, err := s.access.Verify(r.Context(), tok)
 	if err != nil {
@@ -114,7 +85,7 @@ func (s *Service) activeSession(r *http.Request, claims *jwtverify.Claims) (*sto
 		return nil, ErrInvalidToken.WithDescription("access token has no session")
 	}
 	ctx := r.Context()
-	sess, err := s.store.GetSession(ctx, claims.SessionID)
+	sess, err := s.sessions.GetSession(ctx, claims.SessionID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrInvalidToken.WithDescription("session has ended")
 	}
@@ -125,7 +96,7 @@ func (s *Service) activeSession(r *http.Request, claims *jwtverify.Claims) (*sto
 	if sess.Sub != claims.Subject || !sess.Active(now) {
 		return nil, ErrInvalidToken.WithDescription("session has ended")
 	}
-	v, err := liveness(ctx, s.store, sess, now)
+	v, err := liveness(ctx, s.sessions, sess, now)
 	if err != nil {
 		return nil, err
 	}

@@ -1,23 +1,21 @@
 package tokensvc
 
 import (
-	"net"
-	"net/url"
 	"strings"
 	"time"
 
-	"github.com/shortfuse/shortfuse/shared/appclient"
 	"github.com/shortfuse/shortfuse/shared/config"
 	"github.com/shortfuse/shortfuse/shared/cors"
 	"github.com/shortfuse/shortfuse/shared/dpop"
 	"github.com/shortfuse/shortfuse/shared/revoke"
 	"github.com/shortfuse/shortfuse/shared/store"
+	"github.com/shortfuse/shortfuse/shared/tokenspec"
 )
 
 // Limits of the settings.
 const (
-	MinAccessTokenTTL = appclient.MinTTL
-	MaxAccessTokenTTL = appclient.MaxTTL
+	MinAccessTokenTTL = tokenspec.MinAccessTTL
+	MaxAccessTokenTTL = tokenspec.MaxAccessTTL
 )
 
 // Config is the token service's configuration, read once at init.
@@ -115,7 +113,7 @@ func (c *Config) DPoPFor(id string) string {
 		return p
 	}
 	if c.DPoP == "" {
-		return appclient.DPoPAllowed
+		return tokenspec.DPoPAllowed
 	}
 	return c.DPoP
 }
@@ -139,7 +137,7 @@ func LoadConfig(env *config.Env) (Config, error) {
 	c.UserPoolID = env.String("SHORTFUSE_COGNITO_USER_POOL_ID", "")
 
 	c.AccessTokenTTL = env.Duration("SHORTFUSE_ACCESS_TOKEN_TTL", 300*time.Second, MinAccessTokenTTL, MaxAccessTokenTTL)
-	c.RefreshGrace = env.Duration("SHORTFUSE_REFRESH_GRACE", DefaultRefreshGrace, 0, appclient.MaxGrace)
+	c.RefreshGrace = env.Duration("SHORTFUSE_REFRESH_GRACE", DefaultRefreshGrace, 0, tokenspec.MaxRefreshGrace)
 	c.Clients = parseClients(env, "SHORTFUSE_CLIENTS", env.Required("SHORTFUSE_CLIENTS"), c.AccessTokenTTL)
 	c.ClientGrace = clientGrace(env.String("SHORTFUSE_CLIENTS", ""))
 
@@ -192,7 +190,7 @@ func LoadConfig(env *config.Env) (Config, error) {
 	}
 	c.CORSOrigins = origins
 
-	c.DPoP = env.OneOf("SHORTFUSE_DPOP", appclient.DPoPAllowed, appclient.DPoPRequired, appclient.DPoPAllowed, appclient.DPoPOff)
+	c.DPoP = env.OneOf("SHORTFUSE_DPOP", tokenspec.DPoPAllowed, tokenspec.DPoPRequired, tokenspec.DPoPAllowed, tokenspec.DPoPOff)
 	c.ClientDPoP = clientDPoP(env.String("SHORTFUSE_CLIENTS", ""))
 	c.DPoPMaxAge = env.Duration("SHORTFUSE_DPOP_MAX_AGE", dpop.DefaultMaxAge, 5*time.Second, 10*time.Minute)
 	c.DPoPReplayCapacity = env.Int("SHORTFUSE_DPOP_REPLAY_CACHE", dpop.DefaultReplayCapacity, 1000, 10_000_000)
@@ -240,22 +238,21 @@ func requiredURL(env *config.Env, name string) string {
 	return v
 }
 
-// checkSecureURL refuses plain http except on loopback (the local stack).
+// checkSecureURL applies tokenspec's https rule to a URL keys are fetched
+// from, or derived from.
 func checkSecureURL(env *config.Env, name, v string) {
-	u, err := url.Parse(v)
-	if v == "" || err != nil || u.Scheme == "https" {
+	if v == "" {
 		return
 	}
-	host := u.Hostname()
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		env.Fail(name, "%q must use https", v)
+	if err := tokenspec.CheckKeyURL(v); err != nil {
+		env.Fail(name, "%q: %v", v, err)
 	}
 }
 
 // clientGrace returns the per-client grace windows of a client list that
 // parseClients has checked (and reported on).
 func clientGrace(v string) map[string]time.Duration {
-	list, err := appclient.Parse(v)
+	list, err := tokenspec.ParseClients(v)
 	if err != nil {
 		return nil
 	}
@@ -271,7 +268,7 @@ func clientGrace(v string) map[string]time.Duration {
 // clientDPoP returns the per-client DPoP policies; parse errors are
 // reported by parseClients.
 func clientDPoP(v string) map[string]string {
-	list, err := appclient.Parse(v)
+	list, err := tokenspec.ParseClients(v)
 	if err != nil {
 		return nil
 	}
@@ -285,7 +282,7 @@ func clientDPoP(v string) map[string]string {
 }
 
 func parseClients(env *config.Env, name, v string, def time.Duration) map[string]time.Duration {
-	list, err := appclient.Parse(v)
+	list, err := tokenspec.ParseClients(v)
 	if err != nil {
 		env.Fail(name, "%v", err)
 		return nil

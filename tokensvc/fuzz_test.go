@@ -52,18 +52,6 @@ func FuzzParseRefreshToken(f *testing.F) {
 	})
 }
 
-func FuzzBearerToken(f *testing.F) {
-	f.Add("Bearer abc")
-	f.Add("bearer  a.b.c")
-	f.Add("Basic x")
-	f.Fuzz(func(t *testing.T, h string) {
-		tok, ok := bearerToken(h)
-		if ok && (tok == "" || strings.ContainsAny(tok, " \t\r\n,")) {
-			t.Fatalf("accepted %q", tok)
-		}
-	})
-}
-
 func FuzzParseScope(f *testing.F) {
 	f.Add("read write")
 	f.Add("  read  ")

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,10 +20,13 @@ import (
 	"github.com/shortfuse/shortfuse/shared/obs"
 	"github.com/shortfuse/shortfuse/shared/revoke"
 	"github.com/shortfuse/shortfuse/shared/store"
+	"github.com/shortfuse/shortfuse/shared/tokenspec"
 )
 
 // Storage is everything the service keeps in the store; *store.Store
-// satisfies it. Each part is declared next to the code that uses it.
+// satisfies it. The service hands each grant handler only its own part,
+// declared next to the code that uses it (ExchangeStorage, RefreshStorage,
+// SessionStorage), and the revoker the revocation path's.
 type Storage interface {
 	ExchangeStorage
 	RefreshStorage
@@ -30,15 +34,38 @@ type Storage interface {
 	revoke.Store
 }
 
+var (
+	_ Storage         = (*store.Store)(nil)
+	_ ExchangeStorage = (*store.Store)(nil)
+	_ RefreshStorage  = (*store.Store)(nil)
+	_ SessionStorage  = (*store.Store)(nil)
+)
+
 // tokenVerifier verifies a compact JWS; *jwtverify.Verifier satisfies it.
 type tokenVerifier interface {
 	Verify(ctx context.Context, token string) (*jwtverify.Claims, error)
 }
 
-// Service is the token service's http.Handler.
+// Service is the token service's http.Handler. It composes the grant
+// handlers, each holding its own storage, with the endpoints, which hold
+// the session storage.
 type Service struct {
+	core
+	sessions SessionStorage // the session endpoints, Bearer check and introspection
+	exchange exchangeHandler
+	refresh  refreshHandler
+
+	routes   []route
+	metadata []byte
+	// listLimit bounds session listings (MaxListedSessions).
+	listLimit int
+}
+
+// core is what the grant handlers and the endpoints share: configuration,
+// clock, keys, verifiers, DPoP and the revocation path. It holds no
+// storage, so each handler reaches only its own.
+type core struct {
 	cfg      Config
-	store    Storage
 	keys     *keys.Set
 	idTokens tokenVerifier // Cognito ID tokens
 	access   tokenVerifier // this service's access tokens
@@ -46,11 +73,7 @@ type Service struct {
 	log      *slog.Logger
 	metrics  *obs.Counter
 	now      func() time.Time
-	routes   []route
 	basePath string
-	metadata []byte
-	// listLimit bounds session listings (MaxListedSessions).
-	listLimit int
 
 	cognitoKeys jwtverify.KeySource
 	signOut     revoke.SignOuter
@@ -89,7 +112,7 @@ func WithCognitoUsers(c CognitoUsers) Option { return func(s *Service) { s.users
 
 // New returns a Service. It checks its configuration once, here.
 func New(cfg Config, st Storage, ks *keys.Set, opts ...Option) (*Service, error) {
-	s := &Service{cfg: cfg, store: st, keys: ks, now: time.Now, listLimit: MaxListedSessions}
+	s := &Service{core: core{cfg: cfg, keys: ks, now: time.Now}, listLimit: MaxListedSessions}
 	for _, o := range opts {
 		o(s)
 	}
@@ -99,6 +122,9 @@ func New(cfg Config, st Storage, ks *keys.Set, opts ...Option) (*Service, error)
 	if st == nil || ks == nil || ks.Active() == nil {
 		return nil, errors.New("tokensvc: a store and a signing key are required")
 	}
+	s.sessions = st
+	s.exchange = exchangeHandler{core: &s.core, store: st}
+	s.refresh = refreshHandler{core: &s.core, store: st}
 	if len(cfg.Clients) == 0 || cfg.Issuer == "" || cfg.CognitoIssuer == "" {
 		return nil, errors.New("tokensvc: issuer, Cognito issuer and clients are required")
 	}
@@ -115,21 +141,19 @@ func New(cfg Config, st Storage, ks *keys.Set, opts ...Option) (*Service, error)
 		if cfg.CognitoJWKSURL == "" {
 			return nil, errors.New("tokensvc: Cognito JWKS URL is required")
 		}
+		if err := tokenspec.CheckKeyURL(cfg.CognitoJWKSURL); err != nil {
+			return nil, fmt.Errorf("tokensvc: Cognito JWKS URL: %w", err)
+		}
 		s.cognitoKeys = jwtverify.NewRemoteJWKS(cfg.CognitoJWKSURL, jwtverify.RemoteOptions{})
 	}
 	clients := make([]string, 0, len(cfg.Clients))
 	for id := range cfg.Clients {
 		clients = append(clients, id)
 	}
-	s.idTokens, err = jwtverify.New(jwtverify.Config{
-		Keys:       s.cognitoKeys,
-		Issuer:     cfg.CognitoIssuer,
-		Audiences:  clients,
-		TokenUse:   "id",
-		Algorithms: []string{"RS256"},
-		Leeway:     cfg.Leeway,
-		Now:        s.now,
-	})
+	slices.Sort(clients)
+	cognito := []tokenspec.Issuer{{URL: cfg.CognitoIssuer, JWKSURL: cfg.CognitoJWKSURL}}
+	cognitoKeys := func(tokenspec.Issuer) (jwtverify.KeySource, error) { return s.cognitoKeys, nil }
+	s.idTokens, err = jwtverify.NewFromSpecs(cognitoKeys, s.now, tokenspec.CognitoIDToken(cognito, clients, 0, cfg.Leeway))
 	if err != nil {
 		return nil, fmt.Errorf("tokensvc: ID token verifier: %w", err)
 	}
@@ -137,16 +161,9 @@ func New(cfg Config, st Storage, ks *keys.Set, opts ...Option) (*Service, error)
 	if err != nil {
 		return nil, fmt.Errorf("tokensvc: own keys: %w", err)
 	}
-	s.access, err = jwtverify.New(jwtverify.Config{
-		Keys:       own,
-		Issuer:     s.cfg.Issuer,
-		Audiences:  []string{s.cfg.Audience},
-		ClientIDs:  clients,
-		Type:       "at+jwt",
-		Algorithms: []string{keys.RS256, keys.ES256, keys.EdDSA},
-		Leeway:     cfg.Leeway,
-		Now:        s.now,
-	})
+	ownKeys := func(tokenspec.Issuer) (jwtverify.KeySource, error) { return own, nil }
+	s.access, err = jwtverify.NewFromSpecs(ownKeys, s.now,
+		tokenspec.ServiceAccessToken(tokenspec.Issuer{URL: s.cfg.Issuer}, []string{s.cfg.Audience}, clients, cfg.Leeway))
 	if err != nil {
 		return nil, fmt.Errorf("tokensvc: access token verifier: %w", err)
 	}

@@ -85,28 +85,6 @@ func TestSelfService(t *testing.T) {
 	wantError(t, req, 401, "invalid_token")
 }
 
-func TestBearerHeader(t *testing.T) {
-	tests := []struct {
-		h  string
-		ok bool
-	}{
-		{"Bearer abc.def-_~+/=", true},
-		{"bearer abc", true},
-		{"Bearer  abc", true},
-		{"Bearer", false},
-		{"Bearer ", false},
-		{"Basic abc", false},
-		{"Bearer a b", false},
-		{"Bearer a,b", false},
-		{"Bearer \x00", false},
-	}
-	for _, tc := range tests {
-		if _, ok := bearerToken(tc.h); ok != tc.ok {
-			t.Errorf("%q: %v", tc.h, ok)
-		}
-	}
-}
-
 // fakeSignOut records global sign-outs.
 type fakeSignOut struct {
 	users []string

@@ -336,26 +336,6 @@ func TestNonces(t *testing.T) {
 	}
 }
 
-func TestAuthorizationToken(t *testing.T) {
-	for _, tc := range []struct {
-		in, scheme, tok string
-		ok              bool
-	}{
-		{"DPoP abc", "DPoP", "abc", true},
-		{"dpop  abc", "dpop", "abc", true},
-		{"Bearer abc", "Bearer", "abc", true},
-		{"Basic abc", "", "", false},
-		{"DPoP abc, DPoP def", "", "", false},
-		{"DPoP", "", "", false},
-		{"DPoP a b", "", "", false},
-	} {
-		s, tok, ok := dpop.AuthorizationToken(tc.in)
-		if s != tc.scheme || tok != tc.tok || ok != tc.ok {
-			t.Errorf("%q: %q %q %v", tc.in, s, tok, ok)
-		}
-	}
-}
-
 func TestChallenge(t *testing.T) {
 	got := dpop.Challenge([]string{"ES256", "EdDSA"}, dpop.CodeInvalidProof, `bad "proof"`)
 	want := `DPoP algs="ES256 EdDSA", error="invalid_dpop_proof", error_description="bad proof"`

@@ -32,25 +32,6 @@ func ProofFromHeader(values []string) (string, error) {
 	return v, nil
 }
 
-// AuthorizationToken splits an Authorization header value into its scheme
-// ("Bearer" or "DPoP", as written) and token. ok is false for any other
-// form, including a value holding more than one credential.
-func AuthorizationToken(h string) (scheme, token string, ok bool) {
-	h = strings.TrimSpace(h)
-	sp := strings.IndexAny(h, " \t")
-	if sp <= 0 {
-		return "", "", false
-	}
-	scheme, token = h[:sp], strings.TrimLeft(h[sp+1:], " \t")
-	if !strings.EqualFold(scheme, "Bearer") && !strings.EqualFold(scheme, "DPoP") {
-		return "", "", false
-	}
-	if token == "" || strings.ContainsAny(token, " \t,") {
-		return "", "", false
-	}
-	return scheme, token, true
-}
-
 // IsDPoP reports whether an Authorization scheme is DPoP (case-insensitive).
 func IsDPoP(scheme string) bool { return strings.EqualFold(scheme, "DPoP") }
 

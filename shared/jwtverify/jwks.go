@@ -3,26 +3,24 @@ package jwtverify
 import (
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/lestrrat-go/jwx/v3/jwk"
+
+	"github.com/shortfuse/shortfuse/shared/tokenspec"
 )
 
-// Supported signature algorithms.
+// Supported signature algorithms: tokenspec's table.
 const (
-	RS256 = "RS256"
-	ES256 = "ES256"
-	EdDSA = "EdDSA"
+	RS256 = tokenspec.RS256
+	ES256 = tokenspec.ES256
+	EdDSA = tokenspec.EdDSA
 )
 
 // minRSABits is the smallest RSA modulus trusted.
-const minRSABits = 2048
+const minRSABits = tokenspec.MinRSABits
 
 // Key is a verification key and the one algorithm it may be used with.
 type Key struct {
@@ -92,22 +90,8 @@ func ParseJWKS(data []byte) (map[string]Key, error) {
 // keyFor pairs a public key with its algorithm, checking that alg (when
 // given) fits the key; ok is false for anything unsupported.
 func keyFor(pub any, alg string) (Key, bool) {
-	want := ""
-	switch p := pub.(type) {
-	case *rsa.PublicKey:
-		if p.N != nil && p.N.BitLen() >= minRSABits {
-			want = RS256
-		}
-	case *ecdsa.PublicKey:
-		if p.Curve == elliptic.P256() {
-			want = ES256
-		}
-	case ed25519.PublicKey:
-		if len(p) == ed25519.PublicKeySize {
-			want = EdDSA
-		}
-	}
-	if want == "" || (alg != "" && alg != want) {
+	want, err := tokenspec.AlgorithmFor(pub)
+	if err != nil || (alg != "" && alg != want) {
 		return Key{}, false
 	}
 	return Key{Public: pub, Alg: want}, true

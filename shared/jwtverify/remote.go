@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/shortfuse/shortfuse/shared/tokenspec"
 )
 
 // Defaults for RemoteOptions.
@@ -199,6 +201,11 @@ func (r *RemoteJWKS) refresh(ctx context.Context, force, wait bool) error {
 // fetch downloads and parses the key set and, on success, replaces the
 // cached one; started is when the fetch began.
 func (r *RemoteJWKS) fetch(ctx context.Context, started time.Time) error {
+	// Configuration checks the URL too; this keeps a URL built elsewhere
+	// from fetching keys in clear text over a network.
+	if err := tokenspec.CheckKeyURL(r.url); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrKeysUnavailable, r.url, err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, r.opt.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url, nil)

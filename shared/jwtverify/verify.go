@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/shortfuse/shortfuse/shared/tokenspec"
 )
 
 // Defaults for Config.
@@ -28,7 +30,9 @@ type Config struct {
 	Issuer string    // required; iss must equal it
 
 	Audiences []string // when non-empty, aud must contain one of them
-	ClientIDs []string // when non-empty, client_id must be one of them
+	// NoAudience: aud must be absent (Cognito access tokens carry none).
+	NoAudience bool
+	ClientIDs  []string // when non-empty, client_id must be one of them
 
 	// TokenUse is the required token_use claim ("id" for Cognito ID
 	// tokens); empty means token_use must be absent.
@@ -50,6 +54,7 @@ type Verifier struct {
 	keys      KeySource
 	issuer    string
 	audiences []string
+	noAud     bool
 	clientIDs []string
 	tokenUse  string
 	typ       string
@@ -75,6 +80,7 @@ func New(cfg Config) (*Verifier, error) {
 		keys:      cfg.Keys,
 		issuer:    cfg.Issuer,
 		audiences: slices.Clone(cfg.Audiences),
+		noAud:     cfg.NoAudience,
 		clientIDs: slices.Clone(cfg.ClientIDs),
 		tokenUse:  cfg.TokenUse,
 		typ:       cfg.Type,
@@ -87,13 +93,14 @@ func New(cfg Config) (*Verifier, error) {
 	if len(cfg.Algorithms) > 0 {
 		v.algs = nil
 		for _, a := range cfg.Algorithms {
-			switch a {
-			case RS256, ES256, EdDSA:
-				v.algs = append(v.algs, a)
-			default:
+			if !tokenspec.Supported(a) {
 				return nil, fmt.Errorf("jwtverify: algorithm %q not supported (want RS256, ES256 or EdDSA)", a)
 			}
+			v.algs = append(v.algs, a)
 		}
+	}
+	if v.noAud && len(v.audiences) > 0 {
+		return nil, errors.New("jwtverify: NoAudience with Audiences")
 	}
 	if v.typ != "" && matchType(v.typ, "JWT") {
 		return nil, errors.New(`jwtverify: Config.Type "JWT" is the default; leave it empty`)
@@ -142,60 +149,73 @@ func splitCompact(token string) (i, j int, err error) {
 // checked before any claim is read. Every error wraps exactly one of the Err
 // values of this package and never includes the token.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
+	c, seen, err := v.verifySigned(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.check(c, seen); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// verifySigned checks the header and signature of token and parses its
+// claims, which no rule has been applied to yet.
+func (v *Verifier) verifySigned(ctx context.Context, token string) (*Claims, uint32, error) {
 	if len(token) > v.maxBytes {
-		return nil, ErrTooLarge
+		return nil, 0, ErrTooLarge
 	}
 	i, j, err := splitCompact(token)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	buf := []byte(token)
 
 	var hdrBuf [512]byte
 	hdrSeg := buf[:i]
 	if b64.DecodedLen(len(hdrSeg)) > len(hdrBuf) {
-		return nil, fmt.Errorf("%w: header too long", ErrMalformed)
+		return nil, 0, fmt.Errorf("%w: header too long", ErrMalformed)
 	}
 	n, err := b64.Decode(hdrBuf[:], hdrSeg)
 	if err != nil {
-		return nil, fmt.Errorf("%w: header is not base64url", ErrMalformed)
+		return nil, 0, fmt.Errorf("%w: header is not base64url", ErrMalformed)
 	}
 	h, err := parseHeader(string(hdrBuf[:n]))
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if !slices.Contains(v.algs, h.alg) {
-		return nil, fmt.Errorf("%w: %.16q", ErrAlgorithm, h.alg)
+		return nil, 0, fmt.Errorf("%w: %.16q", ErrAlgorithm, h.alg)
 	}
 	if !v.typeOK(h) {
-		return nil, fmt.Errorf("%w: typ %.32q", ErrHeader, h.typ)
+		return nil, 0, fmt.Errorf("%w: typ %.32q", ErrHeader, h.typ)
 	}
 	if h.kid == "" {
-		return nil, fmt.Errorf("%w: no kid", ErrMalformed)
+		return nil, 0, fmt.Errorf("%w: no kid", ErrMalformed)
 	}
 
 	key, err := v.keys.Key(ctx, h.kid)
 	if err != nil {
 		if errors.Is(err, ErrUnknownKey) || errors.Is(err, ErrKeysUnavailable) {
-			return nil, err
+			return nil, 0, err
 		}
-		return nil, fmt.Errorf("%w: %v", ErrKeysUnavailable, err)
+		return nil, 0, fmt.Errorf("%w: %v", ErrKeysUnavailable, err)
 	}
 	if key.Alg != h.alg {
-		return nil, fmt.Errorf("%w: key is for %.16q", ErrAlgorithm, key.Alg)
+		return nil, 0, fmt.Errorf("%w: key is for %.16q", ErrAlgorithm, key.Alg)
 	}
 
 	var sigBuf [maxSigBytes]byte
 	sigSeg := buf[j+1:]
 	if b64.DecodedLen(len(sigSeg)) > len(sigBuf) {
-		return nil, fmt.Errorf("%w: signature too long", ErrSignature)
+		return nil, 0, fmt.Errorf("%w: signature too long", ErrSignature)
 	}
 	n, err = b64.Decode(sigBuf[:], sigSeg)
 	if err != nil {
-		return nil, fmt.Errorf("%w: signature is not base64url", ErrMalformed)
+		return nil, 0, fmt.Errorf("%w: signature is not base64url", ErrMalformed)
 	}
 	if err := verifySignature(key, buf[:j], sigBuf[:n]); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 
 	// Claims strings are substrings of one string holding the payload.
@@ -206,16 +226,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	}
 	n, err = b64.Decode(payload, buf[i+1:j])
 	if err != nil {
-		return nil, fmt.Errorf("%w: payload is not base64url", ErrMalformed)
+		return nil, 0, fmt.Errorf("%w: payload is not base64url", ErrMalformed)
 	}
-	c, seen, err := parseClaims(string(payload[:n]))
-	if err != nil {
-		return nil, err
-	}
-	if err := v.check(c, seen); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return parseClaims(string(payload[:n]))
 }
 
 // typeOK applies Config.Type to the typ header.
@@ -317,6 +330,9 @@ func (v *Verifier) check(c *Claims, seen uint32) error {
 	}
 	if len(v.audiences) > 0 && !containsAny(v.audiences, c.Audience) {
 		return ErrAudience
+	}
+	if v.noAud && seen&hasAud != 0 {
+		return fmt.Errorf("%w: aud present", ErrAudience)
 	}
 	if len(v.clientIDs) > 0 && (seen&hasClientID == 0 || !slices.Contains(v.clientIDs, c.ClientID)) {
 		return fmt.Errorf("%w: client_id", ErrAudience)

@@ -15,17 +15,20 @@ import (
 	"sync"
 
 	"github.com/lestrrat-go/jwx/v3/jwk"
+
+	"github.com/shortfuse/shortfuse/shared/tokenspec"
 )
 
-// Signature algorithms, as written in the JOSE "alg" header.
+// Signature algorithms, as written in the JOSE "alg" header: tokenspec's
+// table, which the verifier uses too.
 const (
-	RS256 = "RS256" // RSASSA-PKCS1-v1_5 with SHA-256, RSA of at least 2048 bits
-	ES256 = "ES256" // ECDSA P-256 with SHA-256, signature as JOSE r||s
-	EdDSA = "EdDSA" // Ed25519
+	RS256 = tokenspec.RS256
+	ES256 = tokenspec.ES256
+	EdDSA = tokenspec.EdDSA
 )
 
 // minRSABits is the smallest RSA modulus accepted, generated or loaded.
-const minRSABits = 2048
+const minRSABits = tokenspec.MinRSABits
 
 // Key is one signing key: a public key and, when Private reports true, the
 // matching private key.
@@ -102,29 +105,9 @@ func newKey(pub crypto.PublicKey, signer crypto.Signer, alg string) (*Key, error
 	return &Key{KID: kid, Alg: alg, pub: pub, signer: signer}, nil
 }
 
-// algFor returns the one algorithm used with pub and rejects keys that are
-// too weak or of an unsupported type or curve.
-func algFor(pub crypto.PublicKey) (string, error) {
-	switch p := pub.(type) {
-	case *rsa.PublicKey:
-		if p.N == nil || p.N.BitLen() < minRSABits {
-			return "", fmt.Errorf("RSA key shorter than %d bits", minRSABits)
-		}
-		return RS256, nil
-	case *ecdsa.PublicKey:
-		if p.Curve != elliptic.P256() {
-			return "", errors.New("ECDSA key is not on P-256")
-		}
-		return ES256, nil
-	case ed25519.PublicKey:
-		if len(p) != ed25519.PublicKeySize {
-			return "", errors.New("malformed Ed25519 public key")
-		}
-		return EdDSA, nil
-	default:
-		return "", fmt.Errorf("unsupported key type %T", pub)
-	}
-}
+// algFor returns the one algorithm used with pub (tokenspec's table) and
+// rejects keys that are too weak or of an unsupported type or curve.
+func algFor(pub crypto.PublicKey) (string, error) { return tokenspec.AlgorithmFor(pub) }
 
 // selfTest signs and verifies a fixed message, which catches a private key
 // whose stored public half does not match it (possible in a hand-edited JWK).

@@ -223,6 +223,31 @@ func (i *Issuer) CognitoIDToken(overrides map[string]any) string {
 	return i.Sign(nil, apply(claims, overrides))
 }
 
+// CognitoAccessToken returns a Cognito-style access token (header {alg,
+// kid}, no typ; token_use access, client_id, scope, username, no aud) valid
+// for an hour from i.Now. overrides replace claims; a nil value removes the
+// claim.
+func (i *Issuer) CognitoAccessToken(overrides map[string]any) string {
+	now := i.Now().Unix()
+	claims := map[string]any{
+		"iss":            i.Issuer,
+		"sub":            "5b7f3c7e-8d2a-4c1e-9f00-000000000001",
+		"client_id":      i.ClientID,
+		"token_use":      "access",
+		"scope":          "aws.cognito.signin.user.admin",
+		"username":       "alice",
+		"cognito:groups": []string{"users"},
+		"version":        2,
+		"auth_time":      now,
+		"iat":            now,
+		"exp":            now + 3600,
+		"jti":            RandomID(),
+		"origin_jti":     RandomID(),
+		"event_id":       RandomID(),
+	}
+	return i.Sign(nil, apply(claims, overrides))
+}
+
 // AccessToken returns an RFC 9068 access token (typ at+jwt) as the token
 // service issues it, valid for 300 s from i.Now. overrides replace claims; a
 // nil value removes the claim.

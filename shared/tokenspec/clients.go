@@ -1,7 +1,9 @@
-// Package appclient parses the one syntax that names the app clients a
-// deployment serves, SHORTFUSE_CLIENTS. The token service, the authorizer,
-// the template checker and the CLI all read it through Parse, so a setting
-// one of them accepts means the same to the others.
+package tokenspec
+
+// SHORTFUSE_CLIENTS names the app clients a deployment serves. The token
+// service, the authorizer and the template checker all read it through
+// ParseClients, so a setting one of them accepts means the same to the
+// others.
 //
 // Syntax: clients separated by commas; each is an app client id followed by
 // zero or more ":key=value" settings. A bare ":N" is short for ":ttl=N".
@@ -11,13 +13,12 @@
 //
 // Keys:
 //
-//	ttl   access token lifetime in seconds, MinTTL to MaxTTL
+//	ttl   access token lifetime in seconds, MinAccessTTL to MaxAccessTTL
 //	      (default: the token service's SHORTFUSE_ACCESS_TOKEN_TTL)
-//	grace refresh grace window in seconds, 0 to MaxGrace; 0 turns it off
+//	grace refresh grace window in seconds, 0 to MaxRefreshGrace; 0 turns it off
 //	      (default: the token service's SHORTFUSE_REFRESH_GRACE)
 //	dpop  DPoP (RFC 9449) policy: required, allowed or off
 //	      (default: the token service's SHORTFUSE_DPOP)
-package appclient
 
 import (
 	"errors"
@@ -29,13 +30,13 @@ import (
 
 // Bounds of a per-client access token lifetime.
 const (
-	MinTTL = 5 * time.Second
-	MaxTTL = time.Hour
+	MinAccessTTL = 5 * time.Second
+	MaxAccessTTL = time.Hour
 )
 
-// MaxGrace bounds the refresh grace window, as Cognito's
+// MaxRefreshGrace bounds the refresh grace window, as Cognito's
 // RetryGracePeriodSeconds does.
-const MaxGrace = 60 * time.Second
+const MaxRefreshGrace = 60 * time.Second
 
 // MaxClients bounds the list; a deployment serves a handful of app clients.
 const MaxClients = 100
@@ -70,8 +71,8 @@ var setters = map[string]func(c *Client, v string) error{
 	"ttl": func(c *Client, v string) error {
 		n, err := strconv.Atoi(v)
 		d := time.Duration(n) * time.Second
-		if err != nil || d < MinTTL || d > MaxTTL {
-			return fmt.Errorf("lifetime %q is not a number of seconds in [%d, %d]", v, int(MinTTL.Seconds()), int(MaxTTL.Seconds()))
+		if err != nil || d < MinAccessTTL || d > MaxAccessTTL {
+			return fmt.Errorf("lifetime %q is not a number of seconds in [%d, %d]", v, int(MinAccessTTL.Seconds()), int(MaxAccessTTL.Seconds()))
 		}
 		c.TTL = d
 		return nil
@@ -86,18 +87,18 @@ var setters = map[string]func(c *Client, v string) error{
 	"grace": func(c *Client, v string) error {
 		n, err := strconv.Atoi(v)
 		d := time.Duration(n) * time.Second
-		if err != nil || d < 0 || d > MaxGrace {
-			return fmt.Errorf("grace %q is not a number of seconds in [0, %d]", v, int(MaxGrace.Seconds()))
+		if err != nil || d < 0 || d > MaxRefreshGrace {
+			return fmt.Errorf("grace %q is not a number of seconds in [0, %d]", v, int(MaxRefreshGrace.Seconds()))
 		}
 		c.Grace, c.HasGrace = d, true
 		return nil
 	},
 }
 
-// Parse reads a client list. It reports every mistake, each naming the
+// ParseClients reads a client list. It reports every mistake, each naming the
 // client it concerns, and never returns a partial list with an error. An
 // empty v is an empty list.
-func Parse(v string) ([]Client, error) {
+func ParseClients(v string) ([]Client, error) {
 	var (
 		out  []Client
 		errs []error
@@ -110,7 +111,7 @@ func Parse(v string) ([]Client, error) {
 		}
 		parts := strings.Split(item, ":")
 		c := Client{ID: strings.TrimSpace(parts[0])}
-		if !validID(c.ID) {
+		if !validClientID(c.ID) {
 			errs = append(errs, fmt.Errorf("%q is not a client id (letters, digits, '-', '_', at most 128)", c.ID))
 			continue
 		}
@@ -149,8 +150,8 @@ func Parse(v string) ([]Client, error) {
 	return out, nil
 }
 
-// IDs returns the client ids of list, in order.
-func IDs(list []Client) []string {
+// ClientIDs returns the client ids of list, in order.
+func ClientIDs(list []Client) []string {
 	ids := make([]string, len(list))
 	for i, c := range list {
 		ids[i] = c.ID
@@ -160,7 +161,7 @@ func IDs(list []Client) []string {
 
 // validID accepts what Cognito issues as app client ids, plus the short
 // names local set-ups use.
-func validID(id string) bool {
+func validClientID(id string) bool {
 	if id == "" || len(id) > 128 {
 		return false
 	}

@@ -1,4 +1,4 @@
-package appclient
+package tokenspec
 
 import (
 	"strings"
@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-func TestParse(t *testing.T) {
+func TestParseClients(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
 		want []Client
@@ -34,27 +34,27 @@ func TestParse(t *testing.T) {
 		{in: "web:color=red", err: `unknown setting "color"`},
 		{in: strings.Repeat("a", 129), err: "is not a client id"},
 	} {
-		got, err := Parse(tc.in)
+		got, err := ParseClients(tc.in)
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("Parse(%q) error = %v, want one containing %q", tc.in, err, tc.err)
+				t.Errorf("ParseClients(%q) error = %v, want one containing %q", tc.in, err, tc.err)
 			}
 			if got != nil {
-				t.Errorf("Parse(%q) returned %v with an error", tc.in, got)
+				t.Errorf("ParseClients(%q) returned %v with an error", tc.in, got)
 			}
 			continue
 		}
 		if err != nil {
-			t.Errorf("Parse(%q): %v", tc.in, err)
+			t.Errorf("ParseClients(%q): %v", tc.in, err)
 			continue
 		}
 		if len(got) != len(tc.want) {
-			t.Errorf("Parse(%q) = %v, want %v", tc.in, got, tc.want)
+			t.Errorf("ParseClients(%q) = %v, want %v", tc.in, got, tc.want)
 			continue
 		}
 		for i := range got {
 			if got[i] != tc.want[i] {
-				t.Errorf("Parse(%q)[%d] = %+v, want %+v", tc.in, i, got[i], tc.want[i])
+				t.Errorf("ParseClients(%q)[%d] = %+v, want %+v", tc.in, i, got[i], tc.want[i])
 			}
 		}
 	}
@@ -62,9 +62,9 @@ func TestParse(t *testing.T) {
 
 // A wrong lifetime is reported alone, not with a spurious "no client".
 func TestParseReportsOnlyTheRealError(t *testing.T) {
-	_, err := Parse("abc:1")
+	_, err := ParseClients("abc:1")
 	if err == nil || strings.Count(err.Error(), "\n") != 0 {
-		t.Fatalf("Parse(abc:1) = %v, want exactly one error", err)
+		t.Fatalf("ParseClients(abc:1) = %v, want exactly one error", err)
 	}
 }
 
@@ -73,17 +73,17 @@ func TestParseBoundsTheList(t *testing.T) {
 	for i := range ids {
 		ids[i] = "c" + strings.Repeat("x", i%5) + string(rune('a'+i%26)) + strings.Repeat("y", i/26)
 	}
-	if _, err := Parse(strings.Join(ids, ",")); err == nil {
+	if _, err := ParseClients(strings.Join(ids, ",")); err == nil {
 		t.Fatalf("Parse accepted %d clients", len(ids))
 	}
 }
 
-func FuzzParse(f *testing.F) {
+func FuzzParseClients(f *testing.F) {
 	for _, s := range []string{"web", "web,mobile:30", "web:ttl=300", ":", "a:b=c:d", ",,,"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		list, err := Parse(in)
+		list, err := ParseClients(in)
 		if err != nil {
 			if list != nil {
 				t.Fatalf("list with error")
@@ -92,11 +92,11 @@ func FuzzParse(f *testing.F) {
 		}
 		seen := map[string]bool{}
 		for _, c := range list {
-			if !validID(c.ID) || seen[c.ID] {
+			if !validClientID(c.ID) || seen[c.ID] {
 				t.Fatalf("bad or duplicate id %q", c.ID)
 			}
 			seen[c.ID] = true
-			if c.TTL != 0 && (c.TTL < MinTTL || c.TTL > MaxTTL) {
+			if c.TTL != 0 && (c.TTL < MinAccessTTL || c.TTL > MaxAccessTTL) {
 				t.Fatalf("ttl %v out of range", c.TTL)
 			}
 		}
