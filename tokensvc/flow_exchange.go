@@ -24,8 +24,11 @@ type ExchangeStorage interface {
 // unacceptable: RFC 8693 §2.2.2 prescribes invalid_request for both.
 var errSubjectToken = ErrInvalidRequest
 
-// exchange implements RFC 8693 token exchange of a Cognito ID token for an
-// access token and a refresh token, starting a new session.
+// exchange implements RFC 8693 token exchange of a Cognito ID token, or a
+// Cognito access token, for an access token and a refresh token, starting a
+// new session. subject_token_type says which kind the subject token is, and
+// it is verified as that kind only: an ID token sent as an access token, or
+// the reverse, is refused.
 func (s *Service) exchange(r *http.Request, form url.Values, info *reqInfo) (*TokenResponse, error) {
 	ctx := r.Context()
 	subject := form.Get("subject_token")
@@ -35,8 +38,8 @@ func (s *Service) exchange(r *http.Request, form url.Values, info *reqInfo) (*To
 		return nil, ErrInvalidRequest.WithDescription("subject_token is missing")
 	case form.Get("subject_token_type") == "":
 		return nil, ErrInvalidRequest.WithDescription("subject_token_type is missing")
-	case form.Get("subject_token_type") != TokenTypeIDToken:
-		return nil, ErrInvalidRequest.WithDescription("subject_token_type must be %s", TokenTypeIDToken)
+	case form.Get("subject_token_type") != TokenTypeIDToken && form.Get("subject_token_type") != TokenTypeAccessToken:
+		return nil, ErrInvalidRequest.WithDescription("subject_token_type must be %s or %s", TokenTypeIDToken, TokenTypeAccessToken)
 	case form.Get("actor_token") != "" || form.Get("actor_token_type") != "":
 		return nil, ErrInvalidRequest.WithDescription("delegation (actor_token) is not supported")
 	}
@@ -58,18 +61,11 @@ func (s *Service) exchange(r *http.Request, form url.Values, info *reqInfo) (*To
 		return nil, err
 	}
 
-	claims, err := s.idTokens.Verify(ctx, subject)
+	claims, clientID, err := s.verifySubject(ctx, subject, form.Get("subject_token_type"))
 	if err != nil {
-		return nil, subjectTokenError(err)
+		return nil, err
 	}
 	info.sub = claims.Subject
-	clientID := ""
-	for _, aud := range claims.Audience {
-		if _, ok := s.cfg.Clients[aud]; ok {
-			clientID = aud
-			break
-		}
-	}
 	info.clientID = clientID
 	switch {
 	case clientID == "":
@@ -153,6 +149,37 @@ func (s *Service) exchange(r *http.Request, form url.Values, info *reqInfo) (*To
 	}, nil
 }
 
+// verifySubject verifies a subject token as the kind its type names and
+// returns its claims and the app client it was issued to: aud of an ID
+// token, client_id of an access token. A Cognito access token must name its
+// user (username): one from a client credentials grant has none and starts
+// no user's session.
+func (s *Service) verifySubject(ctx context.Context, subject, typ string) (*jwtverify.Claims, string, error) {
+	if typ == TokenTypeAccessToken {
+		claims, err := s.cognitoAccess.Verify(ctx, subject)
+		if err != nil {
+			return nil, "", subjectTokenError(err, "an access token")
+		}
+		if claims.Username == "" {
+			return nil, "", errSubjectToken.WithDescription("subject_token is not a user's access token (no username)")
+		}
+		if _, ok := s.cfg.Clients[claims.ClientID]; !ok {
+			return nil, "", errSubjectToken.WithDescription("subject_token was not issued to an allowed client")
+		}
+		return claims, claims.ClientID, nil
+	}
+	claims, err := s.idTokens.Verify(ctx, subject)
+	if err != nil {
+		return nil, "", subjectTokenError(err, "an ID token")
+	}
+	for _, aud := range claims.Audience {
+		if _, ok := s.cfg.Clients[aud]; ok {
+			return claims, aud, nil
+		}
+	}
+	return claims, "", nil
+}
+
 // checkLogin refuses an ID token whose login is revoked: its user was
 // revoked since it authenticated, or its family was (a sign-out of a
 // session it started, or of its user). Unless ID tokens may be reused it also
@@ -201,9 +228,10 @@ func (s *Service) enforceSessionCap(ctx context.Context, sess *store.Session) {
 	}
 }
 
-// subjectTokenError turns a verification failure into the response error.
-// Only an outage of Cognito's key endpoint is the server's problem.
-func subjectTokenError(err error) error {
+// subjectTokenError turns a verification failure into the response error;
+// kind is what the subject token type promised. Only an outage of Cognito's
+// key endpoint is the server's problem.
+func subjectTokenError(err error, kind string) error {
 	d := "subject_token is invalid"
 	switch {
 	case errors.Is(err, jwtverify.ErrKeysUnavailable):
@@ -211,7 +239,7 @@ func subjectTokenError(err error) error {
 	case errors.Is(err, jwtverify.ErrExpired):
 		d = "subject_token has expired"
 	case errors.Is(err, jwtverify.ErrTokenUse):
-		d = "subject_token is not an ID token"
+		d = "subject_token is not " + kind
 	case errors.Is(err, jwtverify.ErrAudience):
 		d = "subject_token was not issued to an allowed client"
 	case errors.Is(err, jwtverify.ErrIssuer):
