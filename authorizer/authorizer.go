@@ -358,18 +358,21 @@ func (a *Authorizer) logDecision(ctx context.Context, d Decision, r *Request, ar
 // ForwardedKeys): never empty, NoValue for none, percent-encoded where it
 // holds '%', ',' or bytes outside printable ASCII.
 func (g *grant) restContext() map[string]any {
+	groups := forwardList(g.groups, ",")
 	return map[string]any{
 		"sub":      forwardValue(g.sub),
 		"username": forwardValue(g.username),
 		"sid":      forwardValue(g.sid),
-		"groups":   forwardList(g.groups, ","),
-		"scope":    forwardScope(g.scope),
+		"groups":   groups,
+		// the same string under the name every shape uses for it
+		"groupsHeader": groups,
+		"scope":        forwardScope(g.scope),
 	}
 }
 
 // httpContext is the context map for HTTP API payload 2.0 simple responses,
 // which may hold arrays: groups is the list as the token has it, and
-// groupsHeader the forwardable string form of restContext's groups.
+// groupsHeader its forwardable string form, as in restContext.
 func (g *grant) httpContext() map[string]any {
 	groups := g.groups
 	if groups == nil {

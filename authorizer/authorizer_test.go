@@ -102,9 +102,7 @@ func TestContextPerShape(t *testing.T) {
 			wantGroups = []any{"users", "admin"}
 		}
 		want := map[string]any{"sub": "s-1", "username": "ada", "sid": "sid-1", "groups": wantGroups, "scope": "openid orders:write"}
-		if shape == ShapeHTTPSimple {
-			want["groupsHeader"] = "users,admin"
-		}
+		want["groupsHeader"] = "users,admin"
 		if !reflect.DeepEqual(got.context, want) {
 			t.Fatalf("%s: context %v, want %v", shape, got.context, want)
 		}

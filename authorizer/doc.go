@@ -53,7 +53,7 @@
 // payload 1.0, IAM policy) and http-simple (HTTP API payload 2.0, simple
 // response). The context holds sub, username, sid, groups and scope: strings
 // in the IAM shapes (groups comma-separated), groups as a list in
-// http-simple, with groupsHeader its string form. Every string a private
+// http-simple; groupsHeader holds the string in every shape. Every string a private
 // integration may forward as a header (ForwardedKeys) is non-empty: NoValue
 // ("-") stands for none, and values are percent-encoded where they hold
 // '%', ',', spaces or bytes outside printable ASCII (a literal "-" is

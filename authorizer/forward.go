@@ -14,15 +14,15 @@ const NoValue = "-"
 
 // ForwardedKeys returns the context keys that the shape's answer always
 // holds as non-empty strings of printable ASCII, for every allowed or denied
-// token: the keys a private integration may map to request headers. In the
-// IAM policy shapes groups is that string; in http-simple groups is a list
-// (whose rendering in a parameter mapping is not documented), and
-// groupsHeader holds the string.
+// token: the keys a private integration may map to request headers.
+// groupsHeader is the groups string in every shape; in the IAM policy
+// shapes groups is the same string, while in http-simple groups is a list
+// (whose rendering in a parameter mapping is not documented).
 func ForwardedKeys(shape Shape) []string {
 	if shape == ShapeHTTPSimple {
 		return []string{"sub", "username", "sid", "groupsHeader", "scope"}
 	}
-	return []string{"sub", "username", "sid", "groups", "scope"}
+	return []string{"sub", "username", "sid", "groups", "groupsHeader", "scope"}
 }
 
 // forwardValue encodes one value for the context: percent-encoded (RFC 3986

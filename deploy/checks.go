@@ -23,6 +23,7 @@ func Check(t *Template) []error {
 	for _, c := range []func(*Template) []error{
 		CheckReferences, CheckFunctions, CheckTriggers, CheckUserPool, CheckTable,
 		CheckRoutes, CheckThrottling, CheckLogs, CheckIAM, CheckConsistency, CheckCORS, CheckCognitoEvents,
+		CheckInvokePermissions,
 	} {
 		errs = append(errs, c(t)...)
 	}
@@ -246,6 +247,42 @@ func invokable(t *Template, fn, principal string, source func(string) bool) bool
 	return false
 }
 
+// CheckInvokePermissions asserts that API Gateway may invoke a function
+// only from one API: the stack's own HTTP API, or the API named by the
+// ExistingApiId parameter; and the authorizer function only from that API's
+// authorizers. A SourceArn with a wildcard API would let any API in the
+// account (or, without the account, anywhere) call it.
+func CheckInvokePermissions(t *Template) []error {
+	var errs []error
+	const prefix = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
+	perms := t.CFN.GetAllLambdaPermissionResources()
+	for _, id := range sortedKeys(perms) {
+		p := perms[id]
+		if p.Principal != "apigateway.amazonaws.com" {
+			continue
+		}
+		src := str(p.SourceArn)
+		rest, ok := strings.CutPrefix(src, prefix)
+		api, path, _ := strings.Cut(rest, "/")
+		r, isRef := soleRef(api)
+		ownAPI := isRef && t.ResourceType(r.Name) == "AWS::ApiGatewayV2::Api"
+		existing := isRef && r.Name == "ExistingApiId" && mapAt(t.Tree, "Parameters", r.Name) != nil
+		if !ok || !(ownAPI || existing) {
+			errs = append(errs, problem("permissions", "%s: SourceArn %q must name one API: %s${HttpApi}/... or %s${ExistingApiId}/...", id, src, prefix, prefix))
+			continue
+		}
+		if isRefTo(p.FunctionName, AuthorizerFunctionID) && !strings.HasPrefix(path, "authorizers/") {
+			errs = append(errs, problem("permissions", "%s: the authorizer function may be invoked from the API's authorizers only (SourceArn .../authorizers/...), got %q", id, src))
+		}
+	}
+	return errs
+}
+
+// isRefTo reports whether v references the resource id (Ref or Arn).
+func isRefTo(v any, id string) bool {
+	return isRef(v, id, "Arn") || isRef(v, id, "")
+}
+
 // CheckUserPool asserts mail through SES (so custom messages can set
 // subjects) and token revocation on every app client.
 func CheckUserPool(t *Template) []error {
@@ -340,6 +377,16 @@ func CheckRoutes(t *Template) []error {
 		}
 	}
 	apis := t.Resources("AWS::ApiGatewayV2::Api")
+	if len(apis) == 0 && paramValue(t, "${CreateHttpApi}") == "false" {
+		// No API of the stack's own (CreateHttpApi=false): nothing may be
+		// left that needs one.
+		for _, typ := range []string{"AWS::ApiGatewayV2::Route", "AWS::ApiGatewayV2::Authorizer", "AWS::ApiGatewayV2::Integration", "AWS::ApiGatewayV2::Stage"} {
+			for _, id := range t.Resources(typ) {
+				errs = append(errs, problem("routes", "%s (%s) is deployed without the HTTP API: give it Condition CreateHttpApi", id, typ))
+			}
+		}
+		return errs
+	}
 	if len(apis) != 1 {
 		return append(errs, problem("routes", "want exactly one AWS::ApiGatewayV2::Api, found %d", len(apis)))
 	}
@@ -364,8 +411,12 @@ func CheckRoutes(t *Template) []error {
 		}
 		checkTarget(t, api, name, str(r.Target), &errs)
 
+		// The token service authenticates its Bearer routes itself: they
+		// may skip an authorizer that would refuse its tokens (direct
+		// mode), and with a REST shape the API has no authorizer at all.
 		public := slices.Contains(PublicRoutes, r.RouteKey) ||
-			(t.Params["AuthorizerMode"] == "direct" && slices.Contains(SelfAuthenticated, r.RouteKey) && targetsTokenService(t, str(r.Target)))
+			(t.Params["AuthorizerMode"] == "direct" && slices.Contains(SelfAuthenticated, r.RouteKey) && targetsTokenService(t, str(r.Target))) ||
+			(len(authorizers) == 0 && restShape(authorizerShape(t)) && targetsTokenService(t, str(r.Target)))
 		switch at := str(r.AuthorizationType); {
 		case at == "CUSTOM":
 			ref, ok := soleRef(str(r.AuthorizerId))
@@ -385,10 +436,12 @@ func CheckRoutes(t *Template) []error {
 	return errs
 }
 
-// checkAuthorizers validates the API's Lambda authorizers and returns their
-// logical IDs.
+// checkAuthorizers validates the API's Lambda authorizers, in the format of
+// the function's shape, and returns their logical IDs. With a REST shape the
+// API has none: the function could not answer an HTTP API.
 func checkAuthorizers(t *Template, api string, errs *[]error) []string {
 	var ids []string
+	shape := authorizerShape(t)
 	all := t.CFN.GetAllApiGatewayV2AuthorizerResources()
 	for _, id := range sortedKeys(all) {
 		a := all[id]
@@ -405,16 +458,25 @@ func checkAuthorizers(t *Template, api string, errs *[]error) []string {
 		if !strings.Contains(str(a.AuthorizerUri), "${"+AuthorizerFunctionID+".Arn}") {
 			fail("AuthorizerUri must invoke %s", AuthorizerFunctionID)
 		}
-		if str(a.AuthorizerPayloadFormatVersion) != "2.0" || a.EnableSimpleResponses == nil || !*a.EnableSimpleResponses {
-			fail("want payload format 2.0 with simple responses (SHORTFUSE_AUTHORIZER_SHAPE http-simple)")
+		simple := a.EnableSimpleResponses != nil && *a.EnableSimpleResponses
+		switch shape {
+		case authorizer.ShapeHTTPSimple:
+			if str(a.AuthorizerPayloadFormatVersion) != "2.0" || !simple {
+				fail("want payload format 2.0 with simple responses (SHORTFUSE_AUTHORIZER_SHAPE http-simple)")
+			}
+		case authorizer.ShapeHTTPIAM:
+			if str(a.AuthorizerPayloadFormatVersion) != "1.0" || simple {
+				fail("want payload format 1.0 without simple responses (SHORTFUSE_AUTHORIZER_SHAPE http-iam answers with an IAM policy)")
+			}
+		default:
+			fail("the authorizer function answers in the %s format (AuthorizerShape), which an HTTP API cannot read: give the authorizer Condition HttpApiAuthorizer", shape)
 		}
-		if !slices.Contains(a.IdentitySource, "$request.header.Authorization") {
-			fail("IdentitySource must include $request.header.Authorization")
-		}
-		// API Gateway caches by identity source: without the route in the
-		// key, an answer cached for one route would decide another.
-		if !slices.Contains(a.IdentitySource, "$context.routeKey") {
-			fail("IdentitySource must include $context.routeKey so a cached result never answers for another route")
+		for _, src := range IdentitySources[shape] {
+			if !slices.Contains(a.IdentitySource, src) {
+				// API Gateway caches by identity source: a simple response
+				// answers for one route, so the route must be in the key.
+				fail("IdentitySource %v must include %s (AuthorizerShape %s; a cached result must never answer for another route)", a.IdentitySource, src, shape)
+			}
 		}
 		ttl := mapAt(t.Tree, "Resources", id, "Properties")["AuthorizerResultTtlInSeconds"]
 		if r, ok := soleRef(ttl); !ok || mapAt(t.Tree, "Parameters", r.Name) == nil {
@@ -428,10 +490,14 @@ func checkAuthorizers(t *Template, api string, errs *[]error) []string {
 			fail("no AWS::Lambda::Permission lets apigateway.amazonaws.com invoke %s from ${%s}/authorizers/${%s}: every protected request would fail", AuthorizerFunctionID, api, id)
 		}
 	}
-	if len(ids) == 0 {
+	if len(ids) == 0 && !restShape(shape) {
 		*errs = append(*errs, problem("authorizer", "no AWS::ApiGatewayV2::Authorizer: protected routes need the Lambda authorizer"))
 	}
 	return ids
+}
+
+func restShape(s authorizer.Shape) bool {
+	return s == authorizer.ShapeRESTToken || s == authorizer.ShapeRESTRequest
 }
 
 func checkTarget(t *Template, api, name, target string, errs *[]error) {
@@ -504,7 +570,7 @@ func checkPrivateIntegration(t *Template, name, id string, errs *[]error) {
 			fail("RequestParameters must set overwrite:header.%s: %s (got %q): the backend trusts that header, so API Gateway must replace whatever the client sent", h, want, got)
 		}
 	}
-	shape := authorizer.Shape(scalarString(mapAt(t.Effective, "Resources", AuthorizerFunctionID, "Properties", "Environment", "Variables")["SHORTFUSE_AUTHORIZER_SHAPE"]))
+	shape := authorizerShape(t)
 	always := authorizer.ForwardedKeys(shape)
 	for _, k := range sortedKeys(params) {
 		op, target, _ := strings.Cut(k, ":")
@@ -518,6 +584,29 @@ func checkPrivateIntegration(t *Template, name, id string, errs *[]error) {
 			fail("RequestParameters %s is taken from the client's request (%s); identity headers come from $context.authorizer", k, params[k])
 		}
 	}
+}
+
+// authorizerShape is the SHORTFUSE_AUTHORIZER_SHAPE the template gives the
+// authorizer function, a parameter reference resolved to the deployed value.
+func authorizerShape(t *Template) authorizer.Shape {
+	v := mapAt(t.Effective, "Resources", AuthorizerFunctionID, "Properties", "Environment", "Variables")["SHORTFUSE_AUTHORIZER_SHAPE"]
+	return authorizer.Shape(paramValue(t, v))
+}
+
+// paramValue resolves a !Ref to a parameter to the value it is deployed
+// with (Params, else the default); any other value is returned as a string.
+func paramValue(t *Template, v any) string {
+	r, ok := soleRef(v)
+	if !ok || r.Attr != "" {
+		return scalarString(v)
+	}
+	if val, ok := t.Params[r.Name]; ok {
+		return val
+	}
+	if p := mapAt(t.Tree, "Parameters", r.Name); p != nil {
+		return scalarString(p["Default"])
+	}
+	return scalarString(v)
 }
 
 // ---------------------------------------------------------------- throttling
@@ -542,6 +631,9 @@ func handleFor(t *Template, h, route string) bool {
 func CheckThrottling(t *Template) []error {
 	var errs []error
 	stages := t.Resources("AWS::ApiGatewayV2::Stage")
+	if len(stages) == 0 && len(t.Resources("AWS::ApiGatewayV2::Api")) == 0 {
+		return nil // no API of the stack's own: your API's stage throttles
+	}
 	if len(stages) != 1 {
 		return []error{problem("throttling", "want exactly one AWS::ApiGatewayV2::Stage, found %d", len(stages))}
 	}
@@ -843,7 +935,11 @@ func CheckConsistency(t *Template) []error {
 		errs = append(errs, problem("consistency", "the template's Description promises instant revocation; revocation at the API is bounded (say \"bounded revocation\")"))
 	}
 	outputs := mapAt(t.Effective, "Outputs")
+	ownAPI := len(t.Resources("AWS::ApiGatewayV2::Api")) > 0
 	for _, o := range Outputs {
+		if o == "ApiUrl" && !ownAPI {
+			continue
+		}
 		if _, ok := outputs[o]; !ok {
 			errs = append(errs, problem("consistency", "output %s is missing", o))
 		}
@@ -851,6 +947,19 @@ func CheckConsistency(t *Template) []error {
 	issuer, _ := mapAt(outputs, "Issuer")["Value"].(string)
 	if issuer != "" && ts["SHORTFUSE_ISSUER"] != issuer {
 		errs = append(errs, problem("consistency", "output Issuer %q differs from the token service's SHORTFUSE_ISSUER %v", issuer, ts["SHORTFUSE_ISSUER"]))
+	}
+	// The identity source to attach the function with is the shape's:
+	// checked where the conditions are evaluated (ParseWith), since Parse
+	// takes every Fn::If's first branch whatever the shape.
+	if t.Params != nil {
+		shape := authorizerShape(t)
+		want := strings.Join(IdentitySources[shape], ",")
+		if got := scalarString(mapAt(outputs, "AuthorizerIdentitySource")["Value"]); got != want {
+			errs = append(errs, problem("consistency", "output AuthorizerIdentitySource is %q for AuthorizerShape %s, want %q", got, shape, want))
+		}
+		if got := paramValue(t, mapAt(outputs, "AuthorizerShape")["Value"]); got != string(shape) {
+			errs = append(errs, problem("consistency", "output AuthorizerShape is %q, the function's SHORTFUSE_AUTHORIZER_SHAPE %q", got, shape))
+		}
 	}
 	jwks, _ := mapAt(outputs, "JwksUrl")["Value"].(string)
 	if want := issuer + "/.well-known/jwks.json"; issuer != "" && (jwks != want || az["SHORTFUSE_JWKS_URL"] != want) {

@@ -101,6 +101,16 @@ func evalConditions(raw map[string]any, params map[string]string) (map[string]bo
 		bools := func() ([]bool, error) {
 			var bs []bool
 			for _, a := range args {
+				// goformation reads !Condition X inside a condition
+				// function as the bare name "X".
+				if name, ok := a.(string); ok {
+					b, err := cond(name, depth+1)
+					if err != nil {
+						return nil, err
+					}
+					bs = append(bs, b)
+					continue
+				}
 				r, err := eval(a, depth+1)
 				if err != nil {
 					return nil, err

@@ -165,9 +165,10 @@ func loadDeployed(t *testing.T, fn string, env map[string]string) error {
 			return err
 		},
 		"AuthorizerFunction": func(env *config.Env) error {
+			want := env.String("SHORTFUSE_AUTHORIZER_SHAPE", "")
 			c, err := authorizer.LoadConfig(env)
-			if err == nil && c.Shape != authorizer.ShapeHTTPSimple {
-				t.Errorf("authorizer shape %q, want %q for the HTTP API", c.Shape, authorizer.ShapeHTTPSimple)
+			if err == nil && string(c.Shape) != want {
+				t.Errorf("authorizer shape %q, want the template's %q", c.Shape, want)
 			}
 			return err
 		},

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -16,6 +17,18 @@ var privateBackend = map[string]string{
 	"PrivateSubnetIds":        "subnet-1,subnet-2",
 	"PrivateSecurityGroupIds": "sg-1",
 }
+
+// noAPIRestToken: no API of the stack's own; a REST API of yours attaches
+// the authorizer as a TOKEN authorizer and serves nothing of the token
+// service's (an HTTP API of yours would, under ApiBaseUrl).
+var noAPIRestToken = map[string]string{
+	"CreateHttpApi": "false", "ApiBaseUrl": "https://api.example.com/auth",
+	"AuthorizerShape": "rest-token", "ExistingApiId": "a1b2c3d4e5",
+}
+
+// ownAPIRestRequest: the stack's HTTP API serves the token service, the
+// authorizer answers a REST API of yours as a REQUEST authorizer.
+var ownAPIRestRequest = map[string]string{"AuthorizerShape": "rest-request", "ExistingApiId": "a1b2c3d4e5"}
 
 func loadWith(t *testing.T, params map[string]string) *Template {
 	t.Helper()
@@ -41,6 +54,19 @@ func TestTemplateModes(t *testing.T) {
 		{"existing user pool", existingPoolParams},
 		{"private backend", privateBackend},
 		{"direct mode", map[string]string{"AuthorizerMode": "direct"}},
+		{"no API, REST TOKEN authorizer on an existing API", noAPIRestToken},
+		{"no API, REST REQUEST authorizer, direct mode, no permission", map[string]string{
+			"CreateHttpApi": "false", "ApiBaseUrl": "https://api.example.com", "AuthorizerShape": "rest-request", "AuthorizerMode": "direct",
+		}},
+		{"no API, existing HTTP API, payload 1.0", map[string]string{
+			"CreateHttpApi": "false", "ApiBaseUrl": "https://api.example.com/v1", "AuthorizerShape": "http-iam", "ExistingApiId": "a1b2c3d4e5",
+		}},
+		{"own API for the token service, REST REQUEST authorizer elsewhere", ownAPIRestRequest},
+		{"own API, payload 1.0 IAM policies", map[string]string{"AuthorizerShape": "http-iam"}},
+		{"own API, payload 1.0, private backend, existing API too", map[string]string{
+			"AuthorizerShape": "http-iam", "ExistingApiId": "a1b2c3d4e5",
+			"PrivateIntegrationUri": privateBackend["PrivateIntegrationUri"], "PrivateSubnetIds": "subnet-1,subnet-2",
+		}},
 		{"private backend over TLS, existing pool", map[string]string{
 			"PrivateIntegrationUri": privateBackend["PrivateIntegrationUri"], "PrivateSubnetIds": "subnet-1,subnet-2",
 			"PrivateSecurityGroupIds": "sg-1", "PrivateServerName": "backend.internal.example.com",
@@ -207,4 +233,127 @@ func TestDirectModeRoutes(t *testing.T) {
 	}
 	planted.Raw, planted.Params = tpl.Raw, tpl.Params
 	wantProblem(t, Check(planted), "GET /userinfo", "not behind the authorizer")
+}
+
+// TestAPIModes: what each combination of CreateHttpApi, AuthorizerShape and
+// ExistingApiId deploys: the stack's HTTP API or none, its authorizer in
+// the function's format or none, the Lambda permissions scoped to one API
+// each, the outputs for attaching the function elsewhere, and every
+// function starting with the issuer it is given.
+func TestAPIModes(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		params     map[string]string
+		ownAPI     bool
+		authorizer string // the stack's authorizer's payload version, "" for none
+		perms      []string
+		issuer     string
+		identity   string
+	}{
+		{"defaults", nil, true, "2.0", []string{"AuthorizerInvokePermission", "TokenServiceInvokePermission"},
+			deployed["HttpApi.ApiEndpoint"], "$request.header.Authorization,$context.routeKey"},
+		{"own API, http-iam", map[string]string{"AuthorizerShape": "http-iam"}, true, "1.0",
+			[]string{"AuthorizerInvokePermission", "TokenServiceInvokePermission"}, deployed["HttpApi.ApiEndpoint"], "$request.header.Authorization"},
+		{"own API, rest-request", ownAPIRestRequest, true, "",
+			[]string{"ExistingApiAuthorizerPermission", "TokenServiceInvokePermission"}, deployed["HttpApi.ApiEndpoint"], "method.request.header.Authorization"},
+		{"no API, rest-token", noAPIRestToken, false, "",
+			[]string{"ExistingApiAuthorizerPermission", "ExistingApiTokenServicePermission"}, "https://api.example.com/auth", "method.request.header.Authorization"},
+		{"no API, no existing API", map[string]string{"CreateHttpApi": "false", "ApiBaseUrl": "https://api.example.com", "AuthorizerShape": "http-simple"}, false, "",
+			nil, "https://api.example.com", "$request.header.Authorization,$context.routeKey"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tpl := loadWith(t, tt.params)
+			if errs := Check(tpl); len(errs) > 0 {
+				t.Fatalf("%s:%s", count(errs), Join(errs))
+			}
+			if got := len(tpl.Resources("AWS::ApiGatewayV2::Api")) == 1; got != tt.ownAPI {
+				t.Errorf("own HTTP API deployed: %v, want %v", got, tt.ownAPI)
+			}
+			auths := tpl.CFN.GetAllApiGatewayV2AuthorizerResources()
+			switch a, ok := auths["ApiAuthorizer"]; {
+			case tt.authorizer == "" && ok:
+				t.Errorf("ApiAuthorizer deployed, want none")
+			case tt.authorizer != "" && (!ok || str(a.AuthorizerPayloadFormatVersion) != tt.authorizer):
+				t.Errorf("ApiAuthorizer %v, want payload %s", a, tt.authorizer)
+			}
+			var perms []string
+			for id, p := range tpl.CFN.GetAllLambdaPermissionResources() {
+				if p.Principal == "apigateway.amazonaws.com" {
+					perms = append(perms, id)
+				}
+			}
+			slices.Sort(perms)
+			if !slices.Equal(perms, tt.perms) {
+				t.Errorf("API Gateway permissions %v, want %v", perms, tt.perms)
+			}
+			if id := mapAt(tpl.Effective, "Outputs", "AuthorizerIdentitySource")["Value"]; id != tt.identity {
+				t.Errorf("output AuthorizerIdentitySource %v, want %q", id, tt.identity)
+			}
+			_, hasURL := mapAt(tpl.Effective, "Outputs")["ApiUrl"]
+			if hasURL != tt.ownAPI {
+				t.Errorf("output ApiUrl present: %v", hasURL)
+			}
+			params := map[string]string{}
+			maps.Copy(params, tt.params)
+			for _, fn := range []string{"TokenServiceFunction", AuthorizerFunctionID} {
+				env := deployedEnv(t, tpl, fn, params)
+				if err := loadDeployed(t, fn, env); err != nil {
+					t.Errorf("%s would not start: %v", fn, err)
+				}
+				if env["SHORTFUSE_ISSUER"] != tt.issuer {
+					t.Errorf("%s: SHORTFUSE_ISSUER %q, want %q", fn, env["SHORTFUSE_ISSUER"], tt.issuer)
+				}
+			}
+			if env := deployedEnv(t, tpl, AuthorizerFunctionID, params); env["SHORTFUSE_JWKS_URL"] != tt.issuer+"/.well-known/jwks.json" {
+				t.Errorf("authorizer SHORTFUSE_JWKS_URL %q", env["SHORTFUSE_JWKS_URL"])
+			}
+		})
+	}
+}
+
+// TestAPIModesPlanted: a permission for any API, an HTTP API authorizer
+// left in place for a REST shape, and a REST shape's Bearer routes left
+// behind the authorizer are caught.
+func TestAPIModesPlanted(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		params map[string]string
+		mutate func(tr map[string]any)
+		want   []string
+	}{
+		{"authorizer invokable from any API", noAPIRestToken, func(tr map[string]any) {
+			props(tr, "ExistingApiAuthorizerPermission")["SourceArn"] = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:*/authorizers/*"
+		}, []string{"ExistingApiAuthorizerPermission", "must name one API"}},
+		{"authorizer invokable from routes", noAPIRestToken, func(tr map[string]any) {
+			props(tr, "ExistingApiAuthorizerPermission")["SourceArn"] = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${ExistingApiId}/*"
+		}, []string{"ExistingApiAuthorizerPermission", "authorizers only"}},
+		{"HTTP API authorizer for a REST shape", ownAPIRestRequest, func(tr map[string]any) {
+			base := loadWith(t, nil)
+			mapAt(tr, "Resources")["ApiAuthorizer"] = mapAt(base.Tree, "Resources", "ApiAuthorizer")
+		}, []string{"ApiAuthorizer", "rest-request"}},
+		{"payload 2.0 authorizer for http-iam", map[string]string{"AuthorizerShape": "http-iam"}, func(tr map[string]any) {
+			p := props(tr, "ApiAuthorizer")
+			p["AuthorizerPayloadFormatVersion"] = "2.0"
+			p["EnableSimpleResponses"] = true
+		}, []string{"ApiAuthorizer", "payload format 1.0"}},
+		{"identity source output of another shape", noAPIRestToken, func(tr map[string]any) {
+			mapAt(tr, "Outputs", "AuthorizerIdentitySource")["Value"] = "$request.header.Authorization"
+		}, []string{"AuthorizerIdentitySource", "rest-token", "method.request.header.Authorization"}},
+		{"route left without the API", noAPIRestToken, func(tr map[string]any) {
+			base := loadWith(t, nil)
+			mapAt(tr, "Resources")["JwksRoute"] = mapAt(base.Tree, "Resources", "JwksRoute")
+		}, []string{"JwksRoute", "Condition CreateHttpApi"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			base := loadWith(t, tt.params)
+			tree := base.Clone()
+			tt.mutate(tree)
+			tpl, err := FromTree(tree)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tpl.Raw, tpl.Params = base.Raw, base.Params
+			wantProblem(t, Check(tpl), tt.want...)
+		})
+	}
 }

@@ -1,5 +1,7 @@
 package deploy
 
+import "github.com/shortfuse/shortfuse/authorizer"
+
 // Function is one Lambda function of the template and what it may do.
 type Function struct {
 	LogicalID string  // resource name in template.yaml
@@ -197,8 +199,25 @@ var Forbidden = []string{
 	"SHORTFUSE_COGNITO_ENDPOINT", "SHORTFUSE_HTTP_ADDR", "SHORTFUSE_JWKS",
 }
 
-// Outputs the deploy guide and clients rely on.
-var Outputs = []string{"Issuer", "JwksUrl", "ApiUrl", "UserPoolId", "UserPoolClientId", "CognitoIssuer"}
+// Outputs the deploy guide and clients rely on (ApiUrl only when the stack
+// creates its HTTP API).
+var Outputs = []string{
+	"Issuer", "JwksUrl", "ApiUrl", "UserPoolId", "UserPoolClientId", "CognitoIssuer",
+	"AuthorizerFunctionArn", "AuthorizerShape", "AuthorizerIdentitySource",
+}
+
+// IdentitySources are, per authorizer shape, the identity sources an
+// authorizer of that kind must have: the Authorization header, and for
+// simple responses, which answer for one route only, the route key, so
+// that API Gateway's cache never reuses an answer for another route. The
+// IAM policy shapes answer for every route of the stage (see the authorizer
+// package), so the token alone keys their cache.
+var IdentitySources = map[authorizer.Shape][]string{
+	authorizer.ShapeRESTToken:   {"method.request.header.Authorization"},
+	authorizer.ShapeRESTRequest: {"method.request.header.Authorization"},
+	authorizer.ShapeHTTPIAM:     {"$request.header.Authorization"},
+	authorizer.ShapeHTTPSimple:  {"$request.header.Authorization", "$context.routeKey"},
+}
 
 // Lambda settings every function shares.
 const (

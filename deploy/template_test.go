@@ -117,7 +117,7 @@ func TestPlantedInSource(t *testing.T) {
 		},
 		{
 			name: "route without the authorizer",
-			plant: replace("      RouteKey: GET /userinfo\n      AuthorizationType: CUSTOM\n      AuthorizerId: !Ref ApiAuthorizer\n",
+			plant: replace("      RouteKey: GET /userinfo\n      AuthorizationType: !If [HttpApiAuthorizer, CUSTOM, NONE]\n      AuthorizerId: !If [HttpApiAuthorizer, !Ref ApiAuthorizer, !Ref AWS::NoValue]\n",
 				"      RouteKey: GET /userinfo\n      AuthorizationType: NONE\n"),
 			want: `routes: route "GET /userinfo" (UserinfoRoute) is not behind the authorizer: AuthorizationType is "NONE"; set AuthorizationType: CUSTOM and AuthorizerId: !Ref ApiAuthorizer`,
 		},
@@ -395,7 +395,7 @@ func TestPlantedMistakes(t *testing.T) {
 			mutate: func(tr map[string]any) {
 				props(tr, "ApiAuthorizer")["IdentitySource"] = []any{"$request.header.Authorization"}
 			},
-			want: []string{"IdentitySource must include $context.routeKey"},
+			want: []string{"IdentitySource", "must include $context.routeKey"},
 		},
 		{
 			name:   "authorizer not invokable",

@@ -85,7 +85,7 @@ func (s *Service) activeSession(r *http.Request, claims *jwtverify.Claims) (*sto
 		return nil, ErrInvalidToken.WithDescription("access token has no session")
 	}
 	ctx := r.Context()
-	sess, err := s.store.GetSession(ctx, claims.SessionID)
+	sess, err := s.sessions.GetSession(ctx, claims.SessionID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrInvalidToken.WithDescription("session has ended")
 	}
@@ -96,7 +96,7 @@ func (s *Service) activeSession(r *http.Request, claims *jwtverify.Claims) (*sto
 	if sess.Sub != claims.Subject || !sess.Active(now) {
 		return nil, ErrInvalidToken.WithDescription("session has ended")
 	}
-	v, err := liveness(ctx, s.store, sess, now)
+	v, err := liveness(ctx, s.sessions, sess, now)
 	if err != nil {
 		return nil, err
 	}

@@ -18,5 +18,14 @@
 // A Service is one http.Handler; cmd/tokensvc serves it as a Lambda function
 // behind an API Gateway HTTP API, and the local stack as a plain HTTP server.
 // Each grant and endpoint lives in its own file, with the storage interface
-// it needs declared next to it; *store.Store satisfies all of them.
+// it needs declared next to it; *store.Store satisfies all of them. A grant
+// is a handler holding only its own storage (exchangeHandler holds
+// ExchangeStorage, refreshHandler RefreshStorage) and works as fosite's do,
+// in two steps: validate parses the request and checks the token, client,
+// scope, DPoP proof and login into a typed request, and issue writes the
+// session and mints the tokens. Service composes the handlers with the
+// endpoints, which hold SessionStorage; none holds the whole Storage, which
+// only New and the revocation path see. Whether a session can be used is
+// one rule, store.Session.Liveness; which refresh token was presented is
+// one constant-time check, store.Session.MatchRefresh.
 package tokensvc

@@ -25,7 +25,7 @@ var (
 func WithDPoPNonceKey(key []byte) Option { return func(s *Service) { s.nonceKey = key } }
 
 // newDPoP builds the proof verifier of New.
-func (s *Service) newDPoP() error {
+func (s *core) newDPoP() error {
 	var nonces *dpop.Nonces
 	if s.nonceKey != nil {
 		n, err := dpop.NewNonces(s.nonceKey, 0, s.now)
@@ -52,7 +52,7 @@ func (s *Service) newDPoP() error {
 
 // htu is the URL the client addressed for r: the public base URL and the
 // path within the service.
-func (s *Service) htu(r *http.Request) string {
+func (s *core) htu(r *http.Request) string {
 	path := r.URL.EscapedPath()
 	if s.basePath != "" && strings.HasPrefix(path, s.basePath+"/") {
 		path = path[len(s.basePath):]
@@ -66,7 +66,7 @@ func (s *Service) htu(r *http.Request) string {
 // when the request has no DPoP header. resource selects the errors of an
 // endpoint taking an access token (401 and a challenge) over those of
 // /token (400).
-func (s *Service) proof(r *http.Request, accessToken, jkt string, resource bool) (string, error) {
+func (s *core) proof(r *http.Request, accessToken, jkt string, resource bool) (string, error) {
 	values := r.Header.Values(dpop.Header)
 	if len(values) == 0 {
 		return "", nil
@@ -101,7 +101,7 @@ func dpopError(err error, resource bool) *Error {
 
 // grantProof applies a client's DPoP policy to a /token request: it
 // returns the thumbprint new tokens are bound to, "" for Bearer tokens.
-func (s *Service) grantProof(r *http.Request, clientID string) (string, error) {
+func (s *core) grantProof(r *http.Request, clientID string) (string, error) {
 	switch s.cfg.DPoPFor(clientID) {
 	case tokenspec.DPoPOff:
 		return "", nil // the header is ignored, as by a server without DPoP
@@ -119,7 +119,7 @@ func (s *Service) grantProof(r *http.Request, clientID string) (string, error) {
 // refreshProof checks the proof a refresh of sess needs: one made with the
 // session's key when it is bound. A session that is not bound stays so;
 // for a client that now requires DPoP it must sign in again.
-func (s *Service) refreshProof(r *http.Request, sess *store.Session) error {
+func (s *core) refreshProof(r *http.Request, sess *store.Session) error {
 	if sess.JKT == "" {
 		if s.cfg.DPoPFor(sess.ClientID) == tokenspec.DPoPRequired {
 			return ErrInvalidGrant.WithDescription("the session is not DPoP-bound and this client requires DPoP; sign in again")
@@ -155,7 +155,7 @@ func cnfOf(jkt string) *confirmation {
 
 // challenge is the WWW-Authenticate value for e, a 401 or 403 of an
 // endpoint taking an access token.
-func (s *Service) challenge(e *Error) string {
+func (s *core) challenge(e *Error) string {
 	if e.dpop {
 		return dpop.Challenge(s.dpop.Algorithms(), e.Code, e.Description)
 	}

@@ -24,64 +24,53 @@ type ExchangeStorage interface {
 // unacceptable: RFC 8693 §2.2.2 prescribes invalid_request for both.
 var errSubjectToken = ErrInvalidRequest
 
-// exchange implements RFC 8693 token exchange of a Cognito ID token, or a
-// Cognito access token, for an access token and a refresh token, starting a
-// new session. subject_token_type says which kind the subject token is, and
-// it is verified as that kind only: an ID token sent as an access token, or
-// the reverse, is refused.
-func (s *Service) exchange(r *http.Request, form url.Values, info *reqInfo) (*TokenResponse, error) {
-	ctx := r.Context()
+// exchangeHandler implements RFC 8693 token exchange of a Cognito ID token,
+// or a Cognito access token, for an access token and a refresh token,
+// starting a new session. As a fosite handler it works in two steps:
+// validate checks everything and stores nothing but the subject token's
+// single-use claim; issue writes the session and mints the tokens.
+type exchangeHandler struct {
+	*core
+	store ExchangeStorage
+}
+
+// exchangeRequest is an exchange that passed validation.
+type exchangeRequest struct {
+	claims   *jwtverify.Claims
+	clientID string
+	scope    string
+	jkt      string // the DPoP key the tokens are bound to; "" for Bearer
+	family   string // the login family: origin_jti, else jti
+}
+
+func (h *exchangeHandler) handle(r *http.Request, form url.Values, info *reqInfo) (*TokenResponse, error) {
+	req, err := h.validate(r, form, info)
+	if err != nil {
+		return nil, err
+	}
+	return h.issue(r, req, info)
+}
+
+// validate checks the request's parameters, the subject token and its
+// client, the DPoP proof and the login's revocation state, and claims the
+// ID token's jti.
+func (h *exchangeHandler) validate(r *http.Request, form url.Values, info *reqInfo) (*exchangeRequest, error) {
 	subject := form.Get("subject_token")
 	info.tokenID = tokenID(subject)
-	switch {
-	case subject == "":
-		return nil, ErrInvalidRequest.WithDescription("subject_token is missing")
-	case form.Get("subject_token_type") == "":
-		return nil, ErrInvalidRequest.WithDescription("subject_token_type is missing")
-	case form.Get("subject_token_type") != TokenTypeIDToken && form.Get("subject_token_type") != TokenTypeAccessToken:
-		return nil, ErrInvalidRequest.WithDescription("subject_token_type must be %s or %s", TokenTypeIDToken, TokenTypeAccessToken)
-	case form.Get("actor_token") != "" || form.Get("actor_token_type") != "":
-		return nil, ErrInvalidRequest.WithDescription("delegation (actor_token) is not supported")
-	}
-	if rt := form.Get("requested_token_type"); rt != "" && rt != TokenTypeAccessToken {
-		return nil, ErrInvalidRequest.WithDescription("requested_token_type must be %s", TokenTypeAccessToken)
-	}
-	for _, name := range []string{"audience", "resource"} {
-		for _, v := range form[name] {
-			if v != "" && v != s.cfg.Audience {
-				return nil, ErrInvalidTarget.WithDescription("%s must be %s", name, s.cfg.Audience)
-			}
-		}
-	}
-	if err := s.checkClientID(form.Get("client_id")); err != nil {
-		return nil, err
-	}
-	scope, err := parseScope(form.Get("scope"), s.cfg.Scopes)
+	scope, err := h.checkParams(form)
 	if err != nil {
 		return nil, err
 	}
-
-	claims, clientID, err := s.verifySubject(ctx, subject, form.Get("subject_token_type"))
+	claims, clientID, err := h.verifySubject(r.Context(), subject, form.Get("subject_token_type"), form.Get("client_id"), info)
 	if err != nil {
 		return nil, err
-	}
-	info.sub = claims.Subject
-	info.clientID = clientID
-	switch {
-	case clientID == "":
-		return nil, errSubjectToken.WithDescription("subject_token was not issued to an allowed client")
-	case form.Get("client_id") != "" && form.Get("client_id") != clientID:
-		return nil, errSubjectToken.WithDescription("subject_token was issued to another client")
-	case claims.Subject == "" || claims.AuthTime.IsZero():
-		return nil, errSubjectToken.WithDescription("subject_token lacks sub or auth_time")
 	}
 	// The proof is checked once the client, and so its DPoP policy, is
 	// known, and before anything is stored.
-	jkt, err := s.grantProof(r, clientID)
+	jkt, err := h.grantProof(r, clientID)
 	if err != nil {
 		return nil, err
 	}
-
 	family := claims.OriginJTI
 	if family == "" {
 		family = claims.JTI // a pool without token revocation: each ID token is its own login
@@ -89,30 +78,98 @@ func (s *Service) exchange(r *http.Request, form url.Values, info *reqInfo) (*To
 	if family == "" {
 		return nil, errSubjectToken.WithDescription("subject_token lacks jti")
 	}
-	if err := s.checkLogin(ctx, claims, family, info); err != nil {
+	if err := h.checkLogin(r.Context(), claims, family, info); err != nil {
 		return nil, err
 	}
+	return &exchangeRequest{claims: claims, clientID: clientID, scope: scope, jkt: jkt, family: family}, nil
+}
 
-	now := s.now()
-	sess := &store.Session{
-		ID:            newID(sidBytes),
-		Sub:           claims.Subject,
-		Username:      claims.Username,
-		ClientID:      clientID,
-		Groups:        claims.Groups,
-		Scope:         scope,
-		OriginJTI:     family,
-		AuthTime:      claims.AuthTime,
-		ACR:           claims.ACR,
-		AMR:           claims.AMR,
-		JKT:           jkt,
-		CreatedAt:     now,
-		LastUsedAt:    now,
-		AbsExpiresAt:  now.Add(s.cfg.SessionMaxTTL),
-		IdleExpiresAt: idleExpiry(now, s.cfg.SessionIdleTTL, now.Add(s.cfg.SessionMaxTTL)),
+// checkParams checks the form's parameters other than the subject token's
+// content, and returns the granted scope.
+func (h *exchangeHandler) checkParams(form url.Values) (string, error) {
+	switch {
+	case form.Get("subject_token") == "":
+		return "", ErrInvalidRequest.WithDescription("subject_token is missing")
+	case form.Get("subject_token_type") == "":
+		return "", ErrInvalidRequest.WithDescription("subject_token_type is missing")
+	case form.Get("subject_token_type") != TokenTypeIDToken && form.Get("subject_token_type") != TokenTypeAccessToken:
+		return "", ErrInvalidRequest.WithDescription("subject_token_type must be %s or %s", TokenTypeIDToken, TokenTypeAccessToken)
+	case form.Get("actor_token") != "" || form.Get("actor_token_type") != "":
+		return "", ErrInvalidRequest.WithDescription("delegation (actor_token) is not supported")
 	}
-	sess.UserAgent, sess.SourceIP = clientInfo(r)
-	exp, err := s.accessExpiry(clientID, sess.IdleExpiresAt, sess.AbsExpiresAt, now)
+	if rt := form.Get("requested_token_type"); rt != "" && rt != TokenTypeAccessToken {
+		return "", ErrInvalidRequest.WithDescription("requested_token_type must be %s", TokenTypeAccessToken)
+	}
+	for _, name := range []string{"audience", "resource"} {
+		for _, v := range form[name] {
+			if v != "" && v != h.cfg.Audience {
+				return "", ErrInvalidTarget.WithDescription("%s must be %s", name, h.cfg.Audience)
+			}
+		}
+	}
+	if err := h.checkClientID(form.Get("client_id")); err != nil {
+		return "", err
+	}
+	return parseScope(form.Get("scope"), h.cfg.Scopes)
+}
+
+// verifySubject verifies the subject token as the kind its type names (an
+// ID token sent as an access token, or the reverse, is refused) and returns
+// its claims and the allowed client it was issued to (aud of an ID token,
+// client_id of an access token), which must be formClient when the form
+// names one. A Cognito access token must name its user (username): one from
+// a client credentials grant has none and starts no user's session.
+func (h *exchangeHandler) verifySubject(ctx context.Context, subject, typ, formClient string, info *reqInfo) (*jwtverify.Claims, string, error) {
+	var (
+		claims *jwtverify.Claims
+		err    error
+	)
+	if typ == TokenTypeAccessToken {
+		claims, err = h.cognitoAccess.Verify(ctx, subject)
+		if err != nil {
+			return nil, "", subjectTokenError(err, "an access token")
+		}
+		if claims.Username == "" {
+			return nil, "", errSubjectToken.WithDescription("subject_token is not a user's access token (no username)")
+		}
+	} else {
+		claims, err = h.idTokens.Verify(ctx, subject)
+		if err != nil {
+			return nil, "", subjectTokenError(err, "an ID token")
+		}
+	}
+	info.sub = claims.Subject
+	clientID := ""
+	if typ == TokenTypeAccessToken {
+		if _, ok := h.cfg.Clients[claims.ClientID]; ok {
+			clientID = claims.ClientID
+		}
+	} else {
+		for _, aud := range claims.Audience {
+			if _, ok := h.cfg.Clients[aud]; ok {
+				clientID = aud
+				break
+			}
+		}
+	}
+	info.clientID = clientID
+	switch {
+	case clientID == "":
+		return nil, "", errSubjectToken.WithDescription("subject_token was not issued to an allowed client")
+	case formClient != "" && formClient != clientID:
+		return nil, "", errSubjectToken.WithDescription("subject_token was issued to another client")
+	case claims.Subject == "" || claims.AuthTime.IsZero():
+		return nil, "", errSubjectToken.WithDescription("subject_token lacks sub or auth_time")
+	}
+	return claims, clientID, nil
+}
+
+// issue starts the session of a validated exchange and mints its tokens.
+func (h *exchangeHandler) issue(r *http.Request, req *exchangeRequest, info *reqInfo) (*TokenResponse, error) {
+	ctx := r.Context()
+	now := h.now()
+	sess := h.newSession(r, req, now)
+	exp, err := h.accessExpiry(req.clientID, sess.IdleExpiresAt, sess.AbsExpiresAt, now)
 	if err != nil {
 		return nil, err
 	}
@@ -125,59 +182,48 @@ func (s *Service) exchange(r *http.Request, form url.Values, info *reqInfo) (*To
 	// session. A revocation landing between the checks and this write is
 	// still caught: refresh and Bearer calls read the same state again, and
 	// a user revocation's log entry covers this login's auth_time.
-	if err := s.store.CreateSession(ctx, sess); err != nil {
+	if err := h.store.CreateSession(ctx, sess); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return nil, ErrServer.WithCause(err) // a 128-bit id collided: a broken RNG
 		}
 		return nil, err
 	}
-	access, ttl, err := s.issueAccessToken(sess, scope, now, exp)
+	resp, err := h.tokenResponse(sess, req.scope, now, exp, refresh)
 	if err != nil {
-		if _, _, rerr := s.revoker.EndSession(context.WithoutCancel(ctx), sess.ID, revoke.ReasonExchangeAbort); rerr != nil {
-			s.log.WarnContext(ctx, "abandoned session not marked revoked", "sid", sess.ID, "error", rerr.Error())
+		if _, _, rerr := h.revoker.EndSession(context.WithoutCancel(ctx), sess.ID, revoke.ReasonExchangeAbort); rerr != nil {
+			h.log.WarnContext(ctx, "abandoned session not marked revoked", "sid", sess.ID, "error", rerr.Error())
 		}
 		return nil, err
 	}
-	s.enforceSessionCap(ctx, sess)
-	return &TokenResponse{
-		AccessToken:     access,
-		IssuedTokenType: TokenTypeAccessToken,
-		TokenType:       tokenType(sess),
-		ExpiresIn:       int64(ttl / time.Second),
-		RefreshToken:    refresh,
-		Scope:           scope,
-	}, nil
+	h.enforceSessionCap(ctx, sess)
+	resp.IssuedTokenType = TokenTypeAccessToken
+	return resp, nil
 }
 
-// verifySubject verifies a subject token as the kind its type names and
-// returns its claims and the app client it was issued to: aud of an ID
-// token, client_id of an access token. A Cognito access token must name its
-// user (username): one from a client credentials grant has none and starts
-// no user's session.
-func (s *Service) verifySubject(ctx context.Context, subject, typ string) (*jwtverify.Claims, string, error) {
-	if typ == TokenTypeAccessToken {
-		claims, err := s.cognitoAccess.Verify(ctx, subject)
-		if err != nil {
-			return nil, "", subjectTokenError(err, "an access token")
-		}
-		if claims.Username == "" {
-			return nil, "", errSubjectToken.WithDescription("subject_token is not a user's access token (no username)")
-		}
-		if _, ok := s.cfg.Clients[claims.ClientID]; !ok {
-			return nil, "", errSubjectToken.WithDescription("subject_token was not issued to an allowed client")
-		}
-		return claims, claims.ClientID, nil
+// newSession is the session a validated exchange starts at now, without
+// its refresh hash and access token expiry.
+func (h *exchangeHandler) newSession(r *http.Request, req *exchangeRequest, now time.Time) *store.Session {
+	c := req.claims
+	abs := now.Add(h.cfg.SessionMaxTTL)
+	sess := &store.Session{
+		ID:            newID(sidBytes),
+		Sub:           c.Subject,
+		Username:      c.Username,
+		ClientID:      req.clientID,
+		Groups:        c.Groups,
+		Scope:         req.scope,
+		OriginJTI:     req.family,
+		AuthTime:      c.AuthTime,
+		ACR:           c.ACR,
+		AMR:           c.AMR,
+		JKT:           req.jkt,
+		CreatedAt:     now,
+		LastUsedAt:    now,
+		AbsExpiresAt:  abs,
+		IdleExpiresAt: idleExpiry(now, h.cfg.SessionIdleTTL, abs),
 	}
-	claims, err := s.idTokens.Verify(ctx, subject)
-	if err != nil {
-		return nil, "", subjectTokenError(err, "an ID token")
-	}
-	for _, aud := range claims.Audience {
-		if _, ok := s.cfg.Clients[aud]; ok {
-			return claims, aud, nil
-		}
-	}
-	return claims, "", nil
+	sess.UserAgent, sess.SourceIP = clientInfo(r)
+	return sess
 }
 
 // checkLogin refuses an ID token whose login is revoked: its user was
@@ -185,20 +231,20 @@ func (s *Service) verifySubject(ctx context.Context, subject, typ string) (*jwtv
 // session it started, or of its user). Unless ID tokens may be reused it also
 // claims the token's jti, so a second exchange of it is refused. The three
 // round trips run at once.
-func (s *Service) checkLogin(ctx context.Context, claims *jwtverify.Claims, family string, info *reqInfo) error {
+func (h *exchangeHandler) checkLogin(ctx context.Context, claims *jwtverify.Claims, family string, info *reqInfo) error {
 	var (
 		wg                 sync.WaitGroup
 		login              store.LoginState
 		loginErr           error
 		claimErr, claimJTI error
 	)
-	wg.Go(func() { login, loginErr = readLogin(ctx, s.store, claims.Subject, family) })
-	if !s.cfg.AllowIDTokenReuse {
+	wg.Go(func() { login, loginErr = readLogin(ctx, h.store, claims.Subject, family) })
+	if !h.cfg.AllowIDTokenReuse {
 		if claims.JTI == "" {
 			claimJTI = errSubjectToken.WithDescription("subject_token lacks jti")
 		} else {
 			// The claim lives as long as a verifier accepts the token.
-			wg.Go(func() { claimErr = s.store.ClaimIDToken(ctx, claims.JTI, claims.ExpiresAt.Add(s.cfg.Leeway)) })
+			wg.Go(func() { claimErr = h.store.ClaimIDToken(ctx, claims.JTI, claims.ExpiresAt.Add(h.cfg.Leeway)) })
 		}
 	}
 	wg.Wait()
@@ -222,9 +268,9 @@ func (s *Service) checkLogin(ctx context.Context, claims *jwtverify.Claims, fami
 // enforceSessionCap ends the user's least recently used sessions beyond
 // the cap. The new session is already handed out, so a failure here is
 // logged and left to the next exchange.
-func (s *Service) enforceSessionCap(ctx context.Context, sess *store.Session) {
-	if _, err := s.revoker.SessionCap(ctx, sess.Sub, s.cfg.MaxSessionsPerUser, sess); err != nil {
-		s.log.WarnContext(ctx, "session cap not enforced", "sub", sess.Sub, "error", err.Error())
+func (h *exchangeHandler) enforceSessionCap(ctx context.Context, sess *store.Session) {
+	if _, err := h.revoker.SessionCap(ctx, sess.Sub, h.cfg.MaxSessionsPerUser, sess); err != nil {
+		h.log.WarnContext(ctx, "session cap not enforced", "sub", sess.Sub, "error", err.Error())
 	}
 }
 

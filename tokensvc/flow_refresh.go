@@ -20,127 +20,194 @@ type RefreshStorage interface {
 	GraceStorage
 }
 
-// refresh implements the refresh_token grant (RFC 6749 §6) with rotation:
-// every refresh token works once. Presenting a rotated one again means two
-// parties hold the session's tokens, so the whole session is revoked
-// (OAuth 2.0 Security BCP §4.14), except for the previous token inside the
-// refresh grace window (flow_refresh_grace.go), which covers a retried
-// refresh and a concurrent refresh that loses the race.
-func (s *Service) refresh(r *http.Request, form url.Values, info *reqInfo) (*TokenResponse, error) {
-	ctx := r.Context()
+// refreshHandler implements the refresh_token grant (RFC 6749 §6) with
+// rotation: every refresh token works once. Presenting a rotated one again
+// means two parties hold the session's tokens, so the whole session is
+// revoked (OAuth 2.0 Security BCP §4.14), except for the previous token
+// inside the refresh grace window (flow_refresh_grace.go), which covers a
+// retried refresh and a concurrent refresh that loses the race. As a
+// fosite handler it works in two steps: validate reads and checks, and
+// changes nothing unless it finds reuse or a revoked login (it then ends
+// the session); issue rotates the token, or gives a grace answer, and
+// mints the access token.
+type refreshHandler struct {
+	*core
+	store RefreshStorage
+}
+
+// refreshRequest is a refresh that passed validation.
+type refreshRequest struct {
+	sess  *store.Session // as read before any change
+	tok   string         // the presented refresh token
+	hash  []byte         // of its secret
+	scope string         // granted: the session's, or narrowed
+	grace bool           // tok is the previous token, inside the window
+	now   time.Time
+}
+
+func (h *refreshHandler) handle(r *http.Request, form url.Values, info *reqInfo) (*TokenResponse, error) {
+	req, err := h.validate(r, form, info)
+	if err != nil {
+		return nil, err
+	}
+	return h.issue(r.Context(), req, info)
+}
+
+// validate finds the presented token's session and checks the token, the
+// session, the client, the DPoP proof, the scope and the login.
+func (h *refreshHandler) validate(r *http.Request, form url.Values, info *reqInfo) (*refreshRequest, error) {
+	req, err := h.presented(r.Context(), form, info)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.checkSession(r, form, req); err != nil {
+		return nil, err
+	}
+	if err := h.checkLogin(r.Context(), req.sess, req.now, info); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// presented reads the session of the presented refresh token and matches
+// the token against it: the current token, or the previous one inside the
+// grace window. Any other token of the session is reuse.
+func (h *refreshHandler) presented(ctx context.Context, form url.Values, info *reqInfo) (*refreshRequest, error) {
 	tok := form.Get("refresh_token")
 	info.tokenID = tokenID(tok)
 	if tok == "" {
 		return nil, ErrInvalidRequest.WithDescription("refresh_token is missing")
 	}
-	if err := s.checkClientID(form.Get("client_id")); err != nil {
+	if err := h.checkClientID(form.Get("client_id")); err != nil {
 		return nil, err
 	}
+	invalid := ErrInvalidGrant.WithDescription("refresh_token is invalid")
 	sid, hash, ok := parseRefreshToken(tok)
 	if !ok {
-		return nil, ErrInvalidGrant.WithDescription("refresh_token is invalid")
+		return nil, invalid
 	}
 	info.sid = sid
-	sess, err := s.store.GetSession(ctx, sid)
+	sess, err := h.store.GetSession(ctx, sid)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, ErrInvalidGrant.WithDescription("refresh_token is invalid")
+		return nil, invalid
 	}
 	if err != nil {
 		return nil, err
 	}
 	info.sub, info.clientID = sess.Sub, sess.ClientID
-	now := s.now()
+	req := &refreshRequest{sess: sess, tok: tok, hash: hash, now: h.now()}
 	match := sess.MatchRefresh(hash)
-	grace := match == store.RefreshPrevious && s.inGrace(sess, now)
-	if match != store.RefreshCurrent && !grace {
-		if match.WasRotated() {
-			return nil, s.reuse(ctx, sess, info)
-		}
-		return nil, ErrInvalidGrant.WithDescription("refresh_token is invalid")
+	req.grace = match == store.RefreshPrevious && h.inGrace(sess, req.now)
+	switch {
+	case match == store.RefreshCurrent, req.grace:
+		return req, nil
+	case match.WasRotated():
+		return nil, h.reuse(ctx, sess, info)
 	}
-	switch v := sess.Liveness(now, store.LoginState{}); {
+	return nil, invalid
+}
+
+// checkSession checks the session item, its client, the DPoP proof and
+// the requested scope, which it grants in req.
+func (h *refreshHandler) checkSession(r *http.Request, form url.Values, req *refreshRequest) error {
+	sess := req.sess
+	switch v := sess.Liveness(req.now, store.LoginState{}); {
 	case v == store.SessionRevoked:
-		return nil, ErrInvalidGrant.WithDescription("session has been revoked")
+		return ErrInvalidGrant.WithDescription("session has been revoked")
 	case v != store.SessionLive:
-		return nil, ErrInvalidGrant.WithDescription("session has expired")
+		return ErrInvalidGrant.WithDescription("session has expired")
 	case form.Get("client_id") != "" && form.Get("client_id") != sess.ClientID:
-		return nil, ErrInvalidGrant.WithDescription("refresh_token was issued to another client")
+		return ErrInvalidGrant.WithDescription("refresh_token was issued to another client")
 	}
-	if _, ok := s.cfg.Clients[sess.ClientID]; !ok {
-		return nil, ErrInvalidGrant.WithDescription("client is no longer allowed")
+	if _, ok := h.cfg.Clients[sess.ClientID]; !ok {
+		return ErrInvalidGrant.WithDescription("client is no longer allowed")
 	}
 	// Before anything changes: a refresh token bound to a key is worth
 	// nothing without a proof made with that key.
-	if err := s.refreshProof(r, sess); err != nil {
-		return nil, err
+	if err := h.refreshProof(r, sess); err != nil {
+		return err
 	}
-	scope := sess.Scope
-	if req := form.Get("scope"); req != "" {
+	req.scope = sess.Scope
+	if want := form.Get("scope"); want != "" {
 		// RFC 6749 §6: a refresh may narrow the scope, never widen it.
-		if scope, err = parseScope(req, strings.Fields(sess.Scope)); err != nil {
-			return nil, err
+		var err error
+		if req.scope, err = parseScope(want, strings.Fields(sess.Scope)); err != nil {
+			return err
 		}
 	}
-	// Read before rotating: if this read fails nothing has changed and the
-	// client may simply retry with the same token.
-	if v, err := liveness(ctx, s.store, sess, now); err != nil {
-		return nil, err
-	} else if v != store.SessionLive {
-		if err := s.endRevokedLogin(ctx, sess, v); err != nil {
-			return nil, err
-		}
-		return nil, ErrInvalidGrant.WithDescription("session has been revoked")
-	}
-	// Pools without Cognito events: what Cognito says now (recheck.go).
-	if err := s.recheckUser(ctx, sess, now, info); err != nil {
-		return nil, err
-	}
+	return nil
+}
 
-	if grace {
-		resp, err := s.graceAnswer(ctx, sess, tok, hash, scope, now, info)
-		if errors.Is(err, errGraceLost) {
-			return nil, s.reuse(ctx, sess, info)
-		}
-		return resp, err
+// checkLogin applies the liveness rule with the login's revocation
+// records, ending the session of a revoked login, and then what Cognito
+// says now (recheck.go). It reads before rotating: if a read fails nothing
+// has changed and the client may simply retry with the same token.
+func (h *refreshHandler) checkLogin(ctx context.Context, sess *store.Session, now time.Time, info *reqInfo) error {
+	v, err := liveness(ctx, h.store, sess, now)
+	if err != nil {
+		return err
 	}
-	idle := idleExpiry(now, s.cfg.SessionIdleTTL, sess.AbsExpiresAt)
-	exp, err := s.accessExpiry(sess.ClientID, idle, sess.AbsExpiresAt, now)
+	if v != store.SessionLive {
+		if err := h.endRevokedLogin(ctx, sess, v); err != nil {
+			return err
+		}
+		return ErrInvalidGrant.WithDescription("session has been revoked")
+	}
+	return h.recheckUser(ctx, sess, now, info)
+}
+
+// issue answers a validated refresh: a grace answer for the previous
+// token, else a rotation.
+func (h *refreshHandler) issue(ctx context.Context, req *refreshRequest, info *reqInfo) (*TokenResponse, error) {
+	if !req.grace {
+		return h.rotate(ctx, req, info)
+	}
+	resp, err := h.graceAnswer(ctx, req.sess, req, req.now, info)
+	if errors.Is(err, errGraceLost) {
+		return nil, h.reuse(ctx, req.sess, info)
+	}
+	return resp, err
+}
+
+// rotate replaces the current refresh token with a new one, pushes the
+// idle limit forward and mints an access token.
+func (h *refreshHandler) rotate(ctx context.Context, req *refreshRequest, info *reqInfo) (*TokenResponse, error) {
+	sess, now := req.sess, req.now
+	idle := idleExpiry(now, h.cfg.SessionIdleTTL, sess.AbsExpiresAt)
+	exp, err := h.accessExpiry(sess.ClientID, idle, sess.AbsExpiresAt, now)
 	if err != nil {
 		return nil, err
 	}
-	next, nextHash, nonce := nextRefreshToken(sess.ID, tok)
+	next, nextHash, nonce := nextRefreshToken(sess.ID, req.tok)
 	// The session records the latest exp of its access tokens, which only
 	// moves forward (a client's lifetime may have been shortened since).
-	rotated, err := s.store.RotateRefresh(ctx, sess.ID, hash, nextHash, now, idle, maxTime(exp, sess.AccessExpiresAt),
+	rotated, err := h.store.RotateRefresh(ctx, sess.ID, req.hash, nextHash, now, idle, maxTime(exp, sess.AccessExpiresAt),
 		store.WithGraceNonce(nonce))
 	if err != nil {
 		// A write that timed out may have landed, and the SDK's retry of
 		// one that landed fails its condition. Only this request knows
 		// nextHash, so finding it stored means the rotation was ours.
-		if own := s.ownRotation(ctx, sess.ID, nextHash, now); own != nil {
+		if own := h.ownRotation(ctx, sess.ID, nextHash, now); own != nil {
 			rotated, err = own, nil
 		}
 	}
 	if errors.Is(err, store.ErrConflict) {
-		if resp, gerr := s.graceAfterLostRace(ctx, sess.ID, tok, hash, scope, info); resp != nil || gerr != nil {
-			return resp, gerr
-		}
-		return nil, s.reuse(ctx, sess, info)
+		return h.lostRotation(ctx, req, info)
 	}
 	if err != nil {
 		return nil, err
 	}
-	access, ttl, err := s.issueAccessToken(rotated, scope, now, exp)
-	if err != nil {
-		return nil, err
+	return h.tokenResponse(rotated, req.scope, now, exp, next)
+}
+
+// lostRotation answers a rotation whose condition failed: a grace answer
+// when a concurrent presenter of the same token won a moment ago, else
+// reuse.
+func (h *refreshHandler) lostRotation(ctx context.Context, req *refreshRequest, info *reqInfo) (*TokenResponse, error) {
+	if resp, err := h.graceAfterLostRace(ctx, req, info); resp != nil || err != nil {
+		return resp, err
 	}
-	return &TokenResponse{
-		AccessToken:  access,
-		TokenType:    tokenType(rotated),
-		ExpiresIn:    int64(ttl / time.Second),
-		RefreshToken: next,
-		Scope:        scope,
-	}, nil
+	return nil, h.reuse(ctx, req.sess, info)
 }
 
 // confirmTimeout bounds the read that settles an ambiguous rotation; it
@@ -151,10 +218,10 @@ const confirmTimeout = time.Second
 // that is if a rotation this request attempted at now was stored, and it
 // is still live (not revoked since); nil otherwise, including when the
 // session cannot be read.
-func (s *Service) ownRotation(ctx context.Context, sid string, nextHash []byte, now time.Time) *store.Session {
+func (h *refreshHandler) ownRotation(ctx context.Context, sid string, nextHash []byte, now time.Time) *store.Session {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), confirmTimeout)
 	defer cancel()
-	sess, err := s.store.GetSession(ctx, sid)
+	sess, err := h.store.GetSession(ctx, sid)
 	if err != nil || sess.MatchRefresh(nextHash) != store.RefreshCurrent || !sess.Active(now) {
 		return nil
 	}
@@ -164,9 +231,9 @@ func (s *Service) ownRotation(ctx context.Context, sid string, nextHash []byte, 
 // reuse revokes a session whose refresh token was used twice, and its
 // login. For a session already revoked this writes nothing: the revoker
 // only completes a revocation an earlier attempt left unlogged.
-func (s *Service) reuse(ctx context.Context, sess *store.Session, info *reqInfo) error {
+func (h *refreshHandler) reuse(ctx context.Context, sess *store.Session, info *reqInfo) error {
 	info.event = revoke.ReasonRefreshReuse
-	if _, err := s.revoker.Session(ctx, sess.ID, revoke.ReasonRefreshReuse); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if _, err := h.revoker.Session(ctx, sess.ID, revoke.ReasonRefreshReuse); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	if !sess.RevokedAt.IsZero() {

@@ -76,8 +76,8 @@ func deriveRefreshToken(sid, presented string, nonce []byte) (token string, hash
 // inGrace reports whether the session's previous token (a presented one
 // that MatchRefresh found to be RefreshPrevious) is inside its client's
 // window.
-func (s *Service) inGrace(sess *store.Session, now time.Time) bool {
-	g := s.cfg.GraceFor(sess.ClientID)
+func (h *refreshHandler) inGrace(sess *store.Session, now time.Time) bool {
+	g := h.cfg.GraceFor(sess.ClientID)
 	return g > 0 && len(sess.GraceNonce) == graceNonceBytes && !sess.GraceAt.IsZero() &&
 		!now.After(sess.GraceAt.Add(g)) && sess.GraceUses < MaxGraceUses
 }
@@ -86,21 +86,22 @@ func (s *Service) inGrace(sess *store.Session, now time.Time) bool {
 // answer (rotated again, revoked, expired, window or uses over).
 var errGraceLost = errors.New("tokensvc: grace answer lost its race")
 
-// graceAnswer answers a presentation of the previous token tok (hash) of
-// sess inside the window with the session's current refresh token and a
-// fresh access token. errGraceLost means reuse detection applies.
-func (s *Service) graceAnswer(ctx context.Context, sess *store.Session, tok string, hash []byte, scope string, now time.Time, info *reqInfo) (*TokenResponse, error) {
-	next, nextHash := deriveRefreshToken(sess.ID, tok, sess.GraceNonce)
+// graceAnswer answers a presentation of the previous token of sess (the
+// validated req's) inside the window with the session's current refresh
+// token and a fresh access token. errGraceLost means reuse detection
+// applies.
+func (h *refreshHandler) graceAnswer(ctx context.Context, sess *store.Session, req *refreshRequest, now time.Time, info *reqInfo) (*TokenResponse, error) {
+	next, nextHash := deriveRefreshToken(sess.ID, req.tok, sess.GraceNonce)
 	if sess.MatchRefresh(nextHash) != store.RefreshCurrent {
 		return nil, errGraceLost
 	}
-	since := now.Add(-s.cfg.GraceFor(sess.ClientID))
-	exp, err := s.accessExpiry(sess.ClientID, sess.IdleExpiresAt, sess.AbsExpiresAt, now)
+	since := now.Add(-h.cfg.GraceFor(sess.ClientID))
+	exp, err := h.accessExpiry(sess.ClientID, sess.IdleExpiresAt, sess.AbsExpiresAt, now)
 	if err != nil {
 		return nil, err
 	}
 	// Recorded with the answer, so a revocation covers its access token.
-	used, err := s.store.UseRefreshGrace(ctx, sess.ID, hash, nextHash, since, now, maxTime(exp, sess.AccessExpiresAt), MaxGraceUses)
+	used, err := h.store.UseRefreshGrace(ctx, sess.ID, req.hash, nextHash, since, now, maxTime(exp, sess.AccessExpiresAt), MaxGraceUses)
 	if errors.Is(err, store.ErrConflict) {
 		return nil, errGraceLost
 	}
@@ -108,17 +109,7 @@ func (s *Service) graceAnswer(ctx context.Context, sess *store.Session, tok stri
 		return nil, err
 	}
 	info.event = eventRefreshGrace
-	access, ttl, err := s.issueAccessToken(used, scope, now, exp)
-	if err != nil {
-		return nil, err
-	}
-	return &TokenResponse{
-		AccessToken:  access,
-		TokenType:    tokenType(used),
-		ExpiresIn:    int64(ttl / time.Second),
-		RefreshToken: next,
-		Scope:        scope,
-	}, nil
+	return h.tokenResponse(used, req.scope, now, exp, next)
 }
 
 // eventRefreshGrace marks a grace answer in the request log and the
@@ -129,8 +120,8 @@ const eventRefreshGrace = "refresh_grace"
 // condition: when a concurrent presenter of the same token rotated it a
 // moment ago, this presenter is inside the window and gets the same
 // answer. nil, nil means it is not (reuse detection applies).
-func (s *Service) graceAfterLostRace(ctx context.Context, sid, tok string, hash []byte, scope string, info *reqInfo) (*TokenResponse, error) {
-	sess, err := s.store.GetSession(ctx, sid)
+func (h *refreshHandler) graceAfterLostRace(ctx context.Context, req *refreshRequest, info *reqInfo) (*TokenResponse, error) {
+	sess, err := h.store.GetSession(ctx, req.sess.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
@@ -139,11 +130,11 @@ func (s *Service) graceAfterLostRace(ctx context.Context, sid, tok string, hash 
 		// reuse; the retry, inside the window, gets its grace answer.
 		return nil, err
 	}
-	now := s.now()
-	if sess.MatchRefresh(hash) != store.RefreshPrevious || !s.inGrace(sess, now) {
+	now := h.now()
+	if sess.MatchRefresh(req.hash) != store.RefreshPrevious || !h.inGrace(sess, now) {
 		return nil, nil
 	}
-	resp, err := s.graceAnswer(ctx, sess, tok, hash, scope, now, info)
+	resp, err := h.graceAnswer(ctx, sess, req, now, info)
 	if errors.Is(err, errGraceLost) {
 		return nil, nil
 	}

@@ -100,7 +100,7 @@ func (s *Service) introspect(ctx context.Context, tok string) (*IntrospectionRes
 // Introspection only reads: a session of a revoked login is reported
 // inactive and left for the refresh grant or Bearer check to end.
 func (s *Service) liveSession(ctx context.Context, sid string) (*store.Session, error) {
-	sess, err := s.store.GetSession(ctx, sid)
+	sess, err := s.sessions.GetSession(ctx, sid)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
@@ -111,7 +111,7 @@ func (s *Service) liveSession(ctx context.Context, sid string) (*store.Session, 
 	if !sess.Active(now) {
 		return nil, nil
 	}
-	if v, err := liveness(ctx, s.store, sess, now); err != nil || v != store.SessionLive {
+	if v, err := liveness(ctx, s.sessions, sess, now); err != nil || v != store.SessionLive {
 		return nil, err
 	}
 	return sess, nil

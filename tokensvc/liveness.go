@@ -57,7 +57,7 @@ func liveness(ctx context.Context, st loginState, sess *store.Session, now time.
 // but that is not itself marked revoked (it was written while the
 // revocation listed the user's sessions). Ending it is what tells
 // authorizers. Other verdicts need nothing.
-func (s *Service) endRevokedLogin(ctx context.Context, sess *store.Session, v store.Liveness) error {
+func (s *core) endRevokedLogin(ctx context.Context, sess *store.Session, v store.Liveness) error {
 	reason := revoke.ReasonUserRevoked
 	switch v {
 	case store.SessionUserRevoked:

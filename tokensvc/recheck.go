@@ -133,7 +133,7 @@ func (c *recheck) check(ctx context.Context, sess *store.Session) (verdict, erro
 // its verdict through the revocation path: a user deleted, disabled or
 // made to reset their password is revoked (every session, every login up
 // to now); a session that lost a group is revoked alone.
-func (s *Service) recheckUser(ctx context.Context, sess *store.Session, now time.Time, info *reqInfo) error {
+func (s *core) recheckUser(ctx context.Context, sess *store.Session, now time.Time, info *reqInfo) error {
 	if !s.recheck.due(sess, now) {
 		return nil
 	}

@@ -23,7 +23,9 @@ import (
 )
 
 // Storage is everything the service keeps in the store; *store.Store
-// satisfies it. Each part is declared next to the code that uses it.
+// satisfies it. The service hands each grant handler only its own part,
+// declared next to the code that uses it (ExchangeStorage, RefreshStorage,
+// SessionStorage), and the revoker the revocation path's.
 type Storage interface {
 	ExchangeStorage
 	RefreshStorage
@@ -31,15 +33,38 @@ type Storage interface {
 	revoke.Store
 }
 
+var (
+	_ Storage         = (*store.Store)(nil)
+	_ ExchangeStorage = (*store.Store)(nil)
+	_ RefreshStorage  = (*store.Store)(nil)
+	_ SessionStorage  = (*store.Store)(nil)
+)
+
 // tokenVerifier verifies a compact JWS; *jwtverify.Verifier satisfies it.
 type tokenVerifier interface {
 	Verify(ctx context.Context, token string) (*jwtverify.Claims, error)
 }
 
-// Service is the token service's http.Handler.
+// Service is the token service's http.Handler. It composes the grant
+// handlers, each holding its own storage, with the endpoints, which hold
+// the session storage.
 type Service struct {
+	core
+	sessions SessionStorage // the session endpoints, Bearer check and introspection
+	exchange exchangeHandler
+	refresh  refreshHandler
+
+	routes   []route
+	metadata []byte
+	// listLimit bounds session listings (MaxListedSessions).
+	listLimit int
+}
+
+// core is what the grant handlers and the endpoints share: configuration,
+// clock, keys, verifiers, DPoP and the revocation path. It holds no
+// storage, so each handler reaches only its own.
+type core struct {
 	cfg      Config
-	store    Storage
 	keys     *keys.Set
 	idTokens tokenVerifier // Cognito ID tokens
 	// cognitoAccess verifies Cognito access tokens, the exchange's other
@@ -50,11 +75,7 @@ type Service struct {
 	log           *slog.Logger
 	metrics       *obs.Counter
 	now           func() time.Time
-	routes        []route
 	basePath      string
-	metadata      []byte
-	// listLimit bounds session listings (MaxListedSessions).
-	listLimit int
 
 	cognitoKeys jwtverify.KeySource
 	signOut     revoke.SignOuter
@@ -93,7 +114,7 @@ func WithCognitoUsers(c CognitoUsers) Option { return func(s *Service) { s.users
 
 // New returns a Service. It checks its configuration once, here.
 func New(cfg Config, st Storage, ks *keys.Set, opts ...Option) (*Service, error) {
-	s := &Service{cfg: cfg, store: st, keys: ks, now: time.Now, listLimit: MaxListedSessions}
+	s := &Service{core: core{cfg: cfg, keys: ks, now: time.Now}, listLimit: MaxListedSessions}
 	for _, o := range opts {
 		o(s)
 	}
@@ -103,6 +124,9 @@ func New(cfg Config, st Storage, ks *keys.Set, opts ...Option) (*Service, error)
 	if st == nil || ks == nil || ks.Active() == nil {
 		return nil, errors.New("tokensvc: a store and a signing key are required")
 	}
+	s.sessions = st
+	s.exchange = exchangeHandler{core: &s.core, store: st}
+	s.refresh = refreshHandler{core: &s.core, store: st}
 	if len(cfg.Clients) == 0 || cfg.Issuer == "" || cfg.CognitoIssuer == "" {
 		return nil, errors.New("tokensvc: issuer, Cognito issuer and clients are required")
 	}

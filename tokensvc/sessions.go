@@ -67,7 +67,7 @@ func View(sess *store.Session, now time.Time) SessionView {
 }
 
 func (s *Service) listSessions(ctx context.Context, sub, currentSID string) (*SessionList, error) {
-	list, more, err := s.store.RecentUserSessions(ctx, sub, s.listLimit)
+	list, more, err := s.sessions.RecentUserSessions(ctx, sub, s.listLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +118,7 @@ func (s *Service) revokeSession(ctx context.Context, id, owner, reason string) e
 	if !validSessionID(id) {
 		return notFound
 	}
-	sess, err := s.store.GetSession(ctx, id)
+	sess, err := s.sessions.GetSession(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound
 	}

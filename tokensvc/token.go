@@ -63,9 +63,9 @@ func (s *Service) handleToken(w http.ResponseWriter, r *http.Request, info *reqI
 	var resp *TokenResponse
 	switch gt := form.Get("grant_type"); gt {
 	case GrantTokenExchange:
-		resp, err = s.exchange(r, form, info)
+		resp, err = s.exchange.handle(r, form, info)
 	case GrantRefreshToken:
-		resp, err = s.refresh(r, form, info)
+		resp, err = s.refresh.handle(r, form, info)
 	case "":
 		return ErrInvalidRequest.WithDescription("grant_type is missing")
 	default:
@@ -80,7 +80,7 @@ func (s *Service) handleToken(w http.ResponseWriter, r *http.Request, info *reqI
 
 // checkClientID applies the optional client_id parameter of a public client:
 // an unknown client is invalid_client.
-func (s *Service) checkClientID(id string) error {
+func (s *core) checkClientID(id string) error {
 	if id == "" {
 		return nil
 	}
@@ -94,7 +94,7 @@ func (s *Service) checkClientID(id string) error {
 // a session with the given idle and absolute limits: the client's lifetime
 // cut short where a session limit comes first, since authorizers never read
 // the session and the token's exp is the only session limit they apply.
-func (s *Service) accessExpiry(clientID string, idle, abs, now time.Time) (time.Time, error) {
+func (s *core) accessExpiry(clientID string, idle, abs, now time.Time) (time.Time, error) {
 	ttl, ok := s.cfg.Clients[clientID]
 	if !ok {
 		return time.Time{}, ErrInvalidGrant.WithDescription("client is no longer allowed")
@@ -110,7 +110,7 @@ func (s *Service) accessExpiry(clientID string, idle, abs, now time.Time) (time.
 // issued at now and expiring at exp (from accessExpiry, and recorded on the
 // session before the token is handed out). It returns the token's lifetime
 // in whole seconds.
-func (s *Service) issueAccessToken(sess *store.Session, scope string, now, exp time.Time) (string, time.Duration, error) {
+func (s *core) issueAccessToken(sess *store.Session, scope string, now, exp time.Time) (string, time.Duration, error) {
 	tok, err := s.keys.Sign("at+jwt", accessClaims{
 		Issuer:   s.cfg.Issuer,
 		Subject:  sess.Sub,
@@ -132,6 +132,22 @@ func (s *Service) issueAccessToken(sess *store.Session, scope string, now, exp t
 		return "", 0, ErrServer.WithCause(err)
 	}
 	return tok, time.Duration(exp.Unix()-now.Unix()) * time.Second, nil
+}
+
+// tokenResponse mints an access token for sess (see issueAccessToken) and
+// answers with it and the refresh token.
+func (s *core) tokenResponse(sess *store.Session, scope string, now, exp time.Time, refresh string) (*TokenResponse, error) {
+	access, ttl, err := s.issueAccessToken(sess, scope, now, exp)
+	if err != nil {
+		return nil, err
+	}
+	return &TokenResponse{
+		AccessToken:  access,
+		TokenType:    tokenType(sess),
+		ExpiresIn:    int64(ttl / time.Second),
+		RefreshToken: refresh,
+		Scope:        scope,
+	}, nil
 }
 
 // clientInfo returns what a session records about the device that made it.

@@ -32,7 +32,7 @@ func (s *Service) handleRevoke(w http.ResponseWriter, r *http.Request, info *req
 	// different shapes, so the shape decides.
 	sid, owner, jkt := "", "", ""
 	if id, hash, ok := parseRefreshToken(tok); ok {
-		sess, err := s.store.GetSession(r.Context(), id)
+		sess, err := s.sessions.GetSession(r.Context(), id)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 		case err != nil:
