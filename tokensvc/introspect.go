@@ -53,25 +53,38 @@ func (s *Service) handleIntrospect(w http.ResponseWriter, r *http.Request, info 
 // introspect returns the token's state. Only a store outage is an error:
 // the answer would otherwise be a guess.
 func (s *Service) introspect(ctx context.Context, tok string) (*IntrospectionResponse, error) {
-	inactive := &IntrospectionResponse{}
-	now := s.now()
 	if sid, hash, ok := parseRefreshToken(tok); ok {
-		sess, err := s.liveSession(ctx, sid)
-		if err != nil || sess == nil || sess.MatchRefresh(hash) != store.RefreshCurrent {
-			return inactive, err
-		}
-		if _, ok := s.cfg.Clients[sess.ClientID]; !ok {
-			return inactive, nil // the refresh grant refuses it: client no longer allowed
-		}
-		return &IntrospectionResponse{
-			Active: true, Sub: sess.Sub, ClientID: sess.ClientID, Username: sess.Username,
-			Scope: sess.Scope, TokenType: "refresh_token", SID: sess.ID, Iss: s.cfg.Issuer,
-			Exp: sess.IdleExpiresAt.Unix(), Iat: sess.LastUsedAt.Unix(), Cnf: cnfOf(sess.JKT),
-		}, nil
+		return s.introspectRefresh(ctx, sid, hash)
 	}
 	if !looksLikeJWT(tok) {
-		return inactive, nil
+		return &IntrospectionResponse{}, nil
 	}
+	return s.introspectAccess(ctx, tok)
+}
+
+// introspectRefresh answers for a refresh token: active while it is its
+// live session's current one and the refresh grant would accept it.
+func (s *Service) introspectRefresh(ctx context.Context, sid string, hash []byte) (*IntrospectionResponse, error) {
+	inactive := &IntrospectionResponse{}
+	sess, err := s.liveSession(ctx, sid)
+	if err != nil || sess == nil || sess.MatchRefresh(hash) != store.RefreshCurrent {
+		return inactive, err
+	}
+	if _, ok := s.cfg.Clients[sess.ClientID]; !ok {
+		return inactive, nil // the refresh grant refuses it: client no longer allowed
+	}
+	return &IntrospectionResponse{
+		Active: true, Sub: sess.Sub, ClientID: sess.ClientID, Username: sess.Username,
+		Scope: sess.Scope, TokenType: "refresh_token", SID: sess.ID, Iss: s.cfg.Issuer,
+		Exp: sess.IdleExpiresAt.Unix(), Iat: sess.LastUsedAt.Unix(), Cnf: cnfOf(sess.JKT),
+	}, nil
+}
+
+// introspectAccess answers for an access token: active while it verifies,
+// has not expired and its session is live.
+func (s *Service) introspectAccess(ctx context.Context, tok string) (*IntrospectionResponse, error) {
+	inactive := &IntrospectionResponse{}
+	now := s.now()
 	claims, err := s.access.Verify(ctx, tok)
 	if err != nil || claims.SessionID == "" {
 		return inactive, nil

@@ -1,6 +1,7 @@
 package tokensvc
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -28,34 +29,19 @@ func (s *Service) handleRevoke(w http.ResponseWriter, r *http.Request, info *req
 	if err := s.checkClientID(clientID); err != nil {
 		return err
 	}
-	// token_type_hint is only a hint (§2.1): the two kinds of token have
-	// different shapes, so the shape decides.
-	sid, owner, jkt := "", "", ""
-	if id, hash, ok := parseRefreshToken(tok); ok {
-		sess, err := s.sessions.GetSession(r.Context(), id)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-		case err != nil:
-			return err
-		case sess.MatchRefresh(hash) != store.RefreshUnknown:
-			sid, owner, jkt = sess.ID, sess.ClientID, sess.JKT
-			info.sub, info.clientID = sess.Sub, sess.ClientID
-		}
-	} else if looksLikeJWT(tok) {
-		if claims, err := s.access.Verify(r.Context(), tok); err == nil && claims.SessionID != "" {
-			sid, owner, jkt = claims.SessionID, claims.ClientID, claims.JKT
-			info.sub, info.clientID = claims.Subject, claims.ClientID
-		}
+	t, err := s.revocationTarget(r.Context(), tok, info)
+	if err != nil {
+		return err
 	}
-	if sid != "" && clientID != "" && clientID != owner {
+	if t.sid != "" && clientID != "" && clientID != t.clientID {
 		// Someone else's token: refused, not silently ignored, so a client
 		// that mixed up its tokens finds out (§2.1).
 		return ErrUnauthorizedClient.WithDescription("token was issued to another client")
 	}
-	if jkt != "" {
+	if t.jkt != "" {
 		// A bound token is worth nothing without its key, and that holds
 		// for ending its session too.
-		got, err := s.proof(r, "", jkt, false)
+		got, err := s.proof(r, "", t.jkt, false)
 		if err == nil && got == "" {
 			err = ErrInvalidDPoPProof.WithDescription("the token is DPoP-bound: send a proof made with its key")
 		}
@@ -63,12 +49,42 @@ func (s *Service) handleRevoke(w http.ResponseWriter, r *http.Request, info *req
 			return err
 		}
 	}
-	if sid != "" {
-		info.sid = sid
-		if _, err := s.revoker.Session(r.Context(), sid, revoke.ReasonRevokeToken); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if t.sid != "" {
+		info.sid = t.sid
+		if _, err := s.revoker.Session(r.Context(), t.sid, revoke.ReasonRevokeToken); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 	}
 	writeNoContent(w, http.StatusOK)
 	return nil
+}
+
+// revocationTarget is the session a token to revoke belongs to; sid is ""
+// when it belongs to none this service would end.
+type revocationTarget struct {
+	sid, clientID, jkt string
+}
+
+// revocationTarget finds the session of a refresh token (current or
+// rotated) or of a valid access token. token_type_hint is only a hint
+// (RFC 7009 §2.1): the two kinds of token have different shapes, so the
+// shape decides. Only a store outage is an error.
+func (s *Service) revocationTarget(ctx context.Context, tok string, info *reqInfo) (revocationTarget, error) {
+	if id, hash, ok := parseRefreshToken(tok); ok {
+		sess, err := s.sessions.GetSession(ctx, id)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return revocationTarget{}, err
+		case sess.MatchRefresh(hash) != store.RefreshUnknown:
+			info.sub, info.clientID = sess.Sub, sess.ClientID
+			return revocationTarget{sid: sess.ID, clientID: sess.ClientID, jkt: sess.JKT}, nil
+		}
+	} else if looksLikeJWT(tok) {
+		if claims, err := s.access.Verify(ctx, tok); err == nil && claims.SessionID != "" {
+			info.sub, info.clientID = claims.Subject, claims.ClientID
+			return revocationTarget{sid: claims.SessionID, clientID: claims.ClientID, jkt: claims.JKT}, nil
+		}
+	}
+	return revocationTarget{}, nil
 }
