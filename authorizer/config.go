@@ -84,9 +84,8 @@ type Config struct {
 	// that DPoP-bound tokens are refused while answers are cached.
 	GatewayCacheTTL time.Duration
 
-	Table       string
-	AWSEndpoint string
-	LogLevel    string
+	Table  string        // SHORTFUSE_TABLE
+	Common config.Common // the settings every function shares (log level, region, endpoints)
 }
 
 // LoadConfig reads the SHORTFUSE_* variables. Every problem is reported,
@@ -185,9 +184,8 @@ func LoadConfig(env *config.Env) (Config, error) {
 		}
 		c.PublicBaseURL = base
 	}
-	c.Table = env.Required("SHORTFUSE_TABLE")
-	c.AWSEndpoint = env.URL("SHORTFUSE_AWS_ENDPOINT", "")
-	c.LogLevel = env.String("SHORTFUSE_LOG_LEVEL", "info")
+	c.Common = env.Common()
+	c.Table = env.Table()
 	if err := env.Err(); err != nil {
 		return Config{}, err
 	}
@@ -228,8 +226,8 @@ func revocationLookback(env *config.Env, c Config) time.Duration {
 
 // Deps are the collaborators Open would otherwise build itself.
 type Deps struct {
-	// DynamoDB is the client for the revocation log; nil builds one with
-	// awsx from Config.AWSEndpoint.
+	// DynamoDB is the client for the revocation log; nil builds one from
+	// Config.Common (awsx.ForFunction).
 	DynamoDB *dynamodb.Client
 	// Revocations replaces the revocation log (tests).
 	Revocations RevocationChecker
@@ -291,11 +289,15 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Authorizer, error) {
 	if rev == nil {
 		db := deps.DynamoDB
 		if db == nil {
-			awsCfg, err := awsx.Load(ctx, awsx.Options{Endpoint: cfg.AWSEndpoint})
+			awsCfg, err := awsx.ForFunction(ctx, cfg.Common)
 			if err != nil {
 				return nil, fmt.Errorf("authorizer: %w", err)
 			}
-			db = dynamodb.NewFromConfig(awsCfg)
+			db = dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+				if ep := awsx.BaseEndpoint(cfg.Common.DynamoDBEndpoint); ep != nil {
+					o.BaseEndpoint = ep
+				}
+			})
 		}
 		layout := cfg.Layout
 		if layout == (store.RevocationLayout{}) {

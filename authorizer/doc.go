@@ -165,6 +165,9 @@
 // SHORTFUSE_REVOCATION_POLL, SHORTFUSE_REVOCATION_GRACE,
 // SHORTFUSE_REVOCATION_STRICT, SHORTFUSE_ROUTES, SHORTFUSE_TOKEN_CACHE_SIZE,
 // SHORTFUSE_DPOP_MAX_AGE, SHORTFUSE_DPOP_REPLAY_CACHE,
-// SHORTFUSE_PUBLIC_BASE_URL, SHORTFUSE_TABLE and SHORTFUSE_AWS_ENDPOINT, and reports every mistake at
-// once, naming the variable.
+// SHORTFUSE_PUBLIC_BASE_URL and SHORTFUSE_TABLE, plus the settings every
+// function shares (config.Common: SHORTFUSE_LOG_LEVEL, SHORTFUSE_AWS_REGION,
+// the endpoint overrides), and reports every mistake at once, naming the
+// variable. Function is the constructor cmd/authorizer runs (package
+// function) and the local stack serves.
 package authorizer

@@ -3,13 +3,14 @@ package cognitoevents
 import (
 	"context"
 	"log/slog"
+	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/shortfuse/shortfuse/shared/awsx"
 	"github.com/shortfuse/shortfuse/shared/config"
+	"github.com/shortfuse/shortfuse/shared/function"
 	"github.com/shortfuse/shortfuse/shared/revoke"
 	"github.com/shortfuse/shortfuse/shared/store"
 )
@@ -26,24 +27,37 @@ type Config struct {
 	// token service's and the authorizer's).
 	RevocationLayout store.RevocationLayout
 
-	DynamoDBEndpoint string // SHORTFUSE_DYNAMODB_ENDPOINT (local stack)
-	CognitoEndpoint  string // SHORTFUSE_COGNITO_ENDPOINT (local stack)
+	// Common are the settings every function shares (log level, region,
+	// endpoints; SHORTFUSE_DYNAMODB_ENDPOINT and SHORTFUSE_COGNITO_ENDPOINT
+	// in the local stack).
+	Common config.Common
 }
 
 // LoadConfig reads the configuration and reports every problem at once,
 // each naming its variable.
 func LoadConfig(env *config.Env) (Config, error) {
 	var c Config
-	c.Table = env.Required("SHORTFUSE_TABLE")
+	c.Common = env.Common()
+	c.Table = env.Table()
 	c.UserPoolID = env.Required("SHORTFUSE_COGNITO_USER_POOL_ID")
 	if c.UserPoolID != "" && !plain(c.UserPoolID, 55) {
 		env.Fail("SHORTFUSE_COGNITO_USER_POOL_ID", "%q is not a user pool id", c.UserPoolID)
 	}
 	c.Revocation = revoke.LoadPolicy(env)
 	c.RevocationLayout = store.RevocationLayoutFromEnv(env)
-	c.DynamoDBEndpoint = env.URL("SHORTFUSE_DYNAMODB_ENDPOINT", "")
-	c.CognitoEndpoint = env.URL("SHORTFUSE_COGNITO_ENDPOINT", "")
 	return c, env.Err()
+}
+
+// InitTimeout bounds the start-up.
+const InitTimeout = 10 * time.Second
+
+// Function is the function's constructor (see package function).
+func Function(ctx context.Context, in function.Input) (function.Handler, error) {
+	h, err := FromEnv(ctx, in.Env, in.Log)
+	if err != nil {
+		return nil, err
+	}
+	return h.Handle, nil
 }
 
 // FromEnv reads the configuration and builds the handler with real AWS
@@ -53,14 +67,20 @@ func FromEnv(ctx context.Context, env *config.Env, log *slog.Logger) (*Handler, 
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := awsx.Load(ctx, awsx.Options{Endpoint: cfg.DynamoDBEndpoint})
+	ctx, cancel := context.WithTimeout(ctx, InitTimeout)
+	defer cancel()
+	awsCfg, err := awsx.ForFunction(ctx, cfg.Common)
 	if err != nil {
 		return nil, err
 	}
-	db := dynamodb.NewFromConfig(awsCfg)
+	db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+		if ep := awsx.BaseEndpoint(cfg.Common.DynamoDBEndpoint); ep != nil {
+			o.BaseEndpoint = ep
+		}
+	})
 	cog := cip.NewFromConfig(awsCfg, func(o *cip.Options) {
-		if cfg.CognitoEndpoint != "" {
-			o.BaseEndpoint = aws.String(cfg.CognitoEndpoint)
+		if ep := awsx.BaseEndpoint(cfg.Common.CognitoEndpoint); ep != nil {
+			o.BaseEndpoint = ep
 		}
 	})
 	return New(cfg, store.New(db, cfg.Table, store.WithTimeout(awsx.CallTimeout),

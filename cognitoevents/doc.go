@@ -56,9 +56,12 @@
 //	                                 how long revocations last, as the token service's (revoke.LoadPolicy)
 //	SHORTFUSE_REVOCATION_REPLICAS,   where log entries are written, as the token service's
 //	SHORTFUSE_REVOCATION_SHARDS      and the authorizer's
-//	SHORTFUSE_DYNAMODB_ENDPOINT      DynamoDB endpoint override (local stack only)
-//	SHORTFUSE_COGNITO_ENDPOINT       Cognito endpoint override (local stack only)
-//	SHORTFUSE_LOG_LEVEL              debug, info (default), warn or error
+//	SHORTFUSE_LOG_LEVEL, SHORTFUSE_AWS_REGION, SHORTFUSE_AWS_ENDPOINT,
+//	SHORTFUSE_DYNAMODB_ENDPOINT, SHORTFUSE_COGNITO_ENDPOINT
+//	                                 the settings every function shares (config.Common)
+//
+// Function is the constructor cmd/cognitoevents runs (package function)
+// and the local stack serves.
 //
 // See docs/deploy.md for what the AWS account must have enabled.
 package cognitoevents

@@ -127,12 +127,12 @@ func TestDeployedConfigBounds(t *testing.T) {
 }
 
 // loadDeployed loads a function's configuration with its own loaders, as
-// its main package does at init.
+// its constructor does at init (without the I/O that follows).
 func loadDeployed(t *testing.T, fn string, env map[string]string) error {
 	t.Helper()
 	load := map[string]func(env *config.Env) error{
 		"PreSignUpFunction": func(env *config.Env) error {
-			triggerenv.LoadCommon(env)
+			triggerenv.Load(env)
 			presignup.LoadConfig(env)
 			return env.Err()
 		},
@@ -145,14 +145,14 @@ func loadDeployed(t *testing.T, fn string, env map[string]string) error {
 			return env.Err()
 		},
 		"CreateAuthChallengeFunction": func(env *config.Env) error {
-			triggerenv.LoadCommon(env)
+			triggerenv.Load(env)
 			customauth.LoadConfig(env)
 			mail.LoadConfig(env)
 			templates.LoadConfig(env)
 			return env.Err()
 		},
 		"VerifyAuthChallengeFunction": func(env *config.Env) error {
-			triggerenv.LoadCommon(env)
+			triggerenv.Load(env)
 			customauth.LoadConfig(env)
 			return env.Err()
 		},
@@ -177,5 +177,8 @@ func loadDeployed(t *testing.T, fn string, env map[string]string) error {
 	if !ok {
 		t.Fatalf("no loader for %s", fn)
 	}
-	return l(config.FromMap(env))
+	// Start-up reads the common settings first (function.New).
+	e := config.FromMap(env)
+	e.Common()
+	return l(e)
 }

@@ -20,8 +20,8 @@ const (
 
 // Config is the token service's configuration, read once at init.
 type Config struct {
-	Table       string // SHORTFUSE_TABLE
-	AWSEndpoint string // SHORTFUSE_AWS_ENDPOINT (local stack)
+	Table  string        // SHORTFUSE_TABLE
+	Common config.Common // the settings every function shares (log level, region, endpoints)
 
 	Issuer   string // SHORTFUSE_ISSUER: this service's URL, iss of its tokens
 	Audience string // SHORTFUSE_AUDIENCE: aud of its access tokens (default Issuer)
@@ -122,9 +122,9 @@ func (c *Config) DPoPFor(id string) string {
 // once, each naming its variable.
 func LoadConfig(env *config.Env) (Config, error) {
 	var c Config
-	c.Table = env.Required("SHORTFUSE_TABLE")
+	c.Common = env.Common()
+	c.Table = env.Table()
 	c.RevocationLayout = store.RevocationLayoutFromEnv(env)
-	c.AWSEndpoint = env.URL("SHORTFUSE_AWS_ENDPOINT", "")
 	c.Issuer = strings.TrimSuffix(requiredURL(env, "SHORTFUSE_ISSUER"), "/")
 	c.Audience = env.String("SHORTFUSE_AUDIENCE", c.Issuer)
 	c.CognitoIssuer = strings.TrimSuffix(requiredURL(env, "SHORTFUSE_COGNITO_ISSUER"), "/")

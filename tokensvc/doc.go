@@ -16,7 +16,8 @@
 //	GET    /.well-known/oauth-authorization-server  RFC 8414 metadata
 //
 // A Service is one http.Handler; cmd/tokensvc serves it as a Lambda function
-// behind an API Gateway HTTP API, and the local stack as a plain HTTP server.
+// behind an API Gateway HTTP API (Function), and the local stack as a plain
+// HTTP server; both build it with Open.
 // Each grant and endpoint lives in its own file, with the storage interface
 // it needs declared next to it; *store.Store satisfies all of them. A grant
 // is a handler holding only its own storage (exchangeHandler holds

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -90,7 +91,7 @@ type core struct {
 // Option configures a Service.
 type Option func(*Service)
 
-// WithLogger sets the request logger (default obs.Default()).
+// WithLogger sets the request logger (default: JSON on stdout at info).
 func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 
 // WithMetrics counts responses by status class and security events
@@ -119,7 +120,7 @@ func New(cfg Config, st Storage, ks *keys.Set, opts ...Option) (*Service, error)
 		o(s)
 	}
 	if s.log == nil {
-		s.log = obs.Default()
+		s.log = obs.New(os.Stdout, slog.LevelInfo)
 	}
 	if st == nil || ks == nil || ks.Active() == nil {
 		return nil, errors.New("tokensvc: a store and a signing key are required")

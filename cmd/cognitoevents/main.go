@@ -5,25 +5,8 @@
 package main
 
 import (
-	"context"
-	"os"
-	"time"
-
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"github.com/shortfuse/shortfuse/cognitoevents"
-	"github.com/shortfuse/shortfuse/shared/config"
-	"github.com/shortfuse/shortfuse/shared/obs"
+	"github.com/shortfuse/shortfuse/shared/function"
 )
 
-func main() {
-	log := obs.Default()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	h, err := cognitoevents.FromEnv(ctx, config.FromOS(), log)
-	cancel()
-	if err != nil {
-		log.Error("cognitoevents: init", "error", err.Error())
-		os.Exit(1)
-	}
-	lambda.StartHandlerFunc(h.Handle)
-}
+func main() { function.Run("cognitoevents", cognitoevents.Function) }

@@ -4,22 +4,8 @@
 package main
 
 import (
-	"context"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/shortfuse/shortfuse/shared/config"
-	"github.com/shortfuse/shortfuse/shared/obs"
+	"github.com/shortfuse/shortfuse/shared/function"
 	"github.com/shortfuse/shortfuse/triggers/customauth"
 )
 
-func main() {
-	log := obs.Default()
-	h, err := customauth.CreateFromEnv(context.Background(), config.FromOS(), log)
-	if err != nil {
-		log.Error("createauth: init", "error", err)
-		os.Exit(1)
-	}
-	lambda.StartHandlerFunc(h.Handle)
-}
+func main() { function.Run("createauth", customauth.CreateFunction) }

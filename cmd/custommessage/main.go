@@ -4,21 +4,8 @@
 package main
 
 import (
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/shortfuse/shortfuse/shared/config"
-	"github.com/shortfuse/shortfuse/shared/obs"
+	"github.com/shortfuse/shortfuse/shared/function"
 	"github.com/shortfuse/shortfuse/triggers/custommessage"
 )
 
-func main() {
-	log := obs.Default()
-	h, err := custommessage.FromEnv(config.FromOS(), log)
-	if err != nil {
-		log.Error("custommessage: init", "error", err)
-		os.Exit(1)
-	}
-	lambda.StartHandlerFunc(h.Handle)
-}
+func main() { function.Run("custommessage", custommessage.Function) }

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -15,18 +14,19 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/shortfuse/shortfuse/internal/dev/jwttest"
 	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 	"github.com/shortfuse/shortfuse/shared/config"
-	"github.com/shortfuse/shortfuse/shared/httpapi"
+	"github.com/shortfuse/shortfuse/shared/function"
 	"github.com/shortfuse/shortfuse/shared/keys"
 	"github.com/shortfuse/shortfuse/shared/store"
 	"github.com/shortfuse/shortfuse/tokensvc"
 )
 
 // TestLambda builds the function as main does and drives it with API
-// Gateway HTTP API events.
+// Gateway HTTP API events, then as the plain HTTP server.
 func TestLambda(t *testing.T) {
 	ctx := context.Background()
 	d := testenv.Dynalite(t)
@@ -56,15 +56,20 @@ func TestLambda(t *testing.T) {
 		"SHORTFUSE_CLIENTS":              cog.ClientID + ":60",
 		"SHORTFUSE_SIGNING_KEY":          "file:" + keyFile,
 		"SHORTFUSE_ADMIN_GLOBAL_SIGNOUT": "false",
+		"SHORTFUSE_HTTP_ADDR":            "127.0.0.1:0",
 	})
-	svc, cfg, err := build(ctx, env, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	h, _, err := function.New(ctx, "tokensvc", env, function.Options{Log: io.Discard}, tokensvc.Function)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cog.Fetches() != 1 {
 		t.Errorf("JWKS fetched %d times at init, want 1", cog.Fetches())
 	}
-	a := httpapi.New(svc, httpapi.WithMaxBodyBytes(int(cfg.MaxBodyBytes)), httpapi.WithErrorFunc(tokensvc.WriteAdapterError))
+	lh, ok := h.(lambda.Handler)
+	if !ok {
+		t.Fatalf("handler %T is not a lambda.Handler", h)
+	}
+	a := invoker{lh}
 
 	ev := func(method, path, body string, b64 bool) events.APIGatewayV2HTTPRequest {
 		e := events.APIGatewayV2HTTPRequest{
@@ -100,11 +105,15 @@ func TestLambda(t *testing.T) {
 	}
 
 	// The same service as a plain HTTP server on loopback.
+	hs, ok := h.(function.HTTPServer)
+	if !ok || hs.HTTPServer() == nil {
+		t.Fatalf("SHORTFUSE_HTTP_ADDR set, but no HTTP server: %T", h)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := newHTTPServer(ln.Addr().String(), svc)
+	srv := hs.HTTPServer()
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	base := "http://" + ln.Addr().String()
@@ -143,12 +152,31 @@ func TestLambda(t *testing.T) {
 	}
 }
 
-func TestBuildConfigErrors(t *testing.T) {
-	_, _, err := build(context.Background(), config.FromMap(map[string]string{}), slog.New(slog.NewJSONHandler(io.Discard, nil)))
+// invoker drives the Lambda handler with one event, as the runtime does.
+type invoker struct{ h lambda.Handler }
+
+func (i invoker) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	var resp events.APIGatewayV2HTTPResponse
+	in, err := json.Marshal(ev)
+	if err != nil {
+		return resp, err
+	}
+	out, err := i.h.Invoke(ctx, in)
+	if err != nil {
+		return resp, err
+	}
+	return resp, json.Unmarshal(out, &resp)
+}
+
+// A configuration error names every variable at fault, the common ones
+// included, before any I/O.
+func TestConfigErrors(t *testing.T) {
+	_, _, err := function.New(context.Background(), "tokensvc", config.FromMap(map[string]string{"SHORTFUSE_LOG_LEVEL": "verbose"}),
+		function.Options{Log: io.Discard}, tokensvc.Function)
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, name := range []string{"SHORTFUSE_TABLE", "SHORTFUSE_ISSUER", "SHORTFUSE_COGNITO_ISSUER", "SHORTFUSE_CLIENTS", "SHORTFUSE_SIGNING_KEY"} {
+	for _, name := range []string{"SHORTFUSE_LOG_LEVEL", "SHORTFUSE_TABLE", "SHORTFUSE_ISSUER", "SHORTFUSE_COGNITO_ISSUER", "SHORTFUSE_CLIENTS", "SHORTFUSE_SIGNING_KEY"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}

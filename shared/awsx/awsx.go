@@ -11,6 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/shortfuse/shortfuse/shared/config"
 )
 
 // CallTimeout is the default deadline for one AWS call, retries included.
@@ -25,6 +28,10 @@ type Options struct {
 	Endpoint string // non-empty: every client talks to this URL (local stack)
 	// MaxAttempts bounds retries; 0 keeps the SDK default.
 	MaxAttempts int
+	// CallTimeout, when positive, is the deadline of every call made with
+	// the configuration, retries included (a shorter deadline on the
+	// caller's context still wins).
+	CallTimeout time.Duration
 }
 
 // DefaultLocalRegion is the region used with an endpoint override when
@@ -53,6 +60,9 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 			awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")),
 		)
 	}
+	if o.CallTimeout > 0 {
+		opts = append(opts, awsconfig.WithAPIOptions([]func(*middleware.Stack) error{callTimeout(o.CallTimeout)}))
+	}
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("aws config: %w", err)
@@ -61,4 +71,35 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 		cfg.Region = DefaultLocalRegion
 	}
 	return cfg, nil
+}
+
+// ForFunction returns the configuration of a function's AWS clients from
+// its common settings: the region, the static credentials of the emulators
+// when an endpoint is overridden, three attempts and CallTimeout on every
+// call. Clients of a service with its own endpoint override set it with
+// their BaseEndpoint option (see config.Common).
+func ForFunction(ctx context.Context, c config.Common) (aws.Config, error) {
+	return Load(ctx, Options{Region: c.Region, Endpoint: c.AnyEndpoint(), MaxAttempts: 3, CallTimeout: CallTimeout})
+}
+
+// BaseEndpoint returns url for a client's BaseEndpoint option, nil for "":
+// then the client keeps the configuration's.
+func BaseEndpoint(url string) *string {
+	if url == "" {
+		return nil
+	}
+	return aws.String(url)
+}
+
+// callTimeout bounds each operation, retries included: the initialize step
+// runs once per call, before the retry loop.
+func callTimeout(d time.Duration) func(*middleware.Stack) error {
+	return func(s *middleware.Stack) error {
+		return s.Initialize.Add(middleware.InitializeMiddlewareFunc("ShortfuseCallTimeout",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				ctx, cancel := context.WithTimeout(ctx, d)
+				defer cancel()
+				return next.HandleInitialize(ctx, in)
+			}), middleware.Before)
+	}
 }

@@ -2,9 +2,16 @@ package awsx
 
 import (
 	"context"
+	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/shortfuse/shortfuse/shared/config"
 )
 
 // isolate hides the machine's AWS configuration from the SDK's chain.
@@ -46,5 +53,47 @@ func TestLoadRegion(t *testing.T) {
 				t.Fatalf("region %q, want %q", cfg.Region, c.want)
 			}
 		})
+	}
+}
+
+// A call to an endpoint that never answers ends at CallTimeout, retries
+// included, though the caller's context has no deadline.
+func TestCallTimeout(t *testing.T) {
+	isolate(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // hold the connection open, answer nothing
+		}
+	}()
+	cfg, err := Load(context.Background(), Options{Endpoint: "http://" + ln.Addr().String(), CallTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = dynamodb.NewFromConfig(cfg).ListTables(context.Background(), &dynamodb.ListTablesInput{})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v, want the call's deadline", err)
+	}
+}
+
+func TestForFunction(t *testing.T) {
+	isolate(t)
+	cfg, err := ForFunction(context.Background(), config.Common{SESEndpoint: "http://127.0.0.1:9", Region: "eu-north-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Region != "eu-north-1" || cfg.BaseEndpoint == nil || *cfg.BaseEndpoint != "http://127.0.0.1:9" {
+		t.Fatalf("region %q endpoint %v", cfg.Region, cfg.BaseEndpoint)
+	}
+	if BaseEndpoint("") != nil || *BaseEndpoint("x") != "x" {
+		t.Fatal("BaseEndpoint")
 	}
 }

@@ -20,6 +20,12 @@ import (
 type Env struct {
 	lookup func(string) (string, bool)
 	errs   []error
+
+	// The common settings are read on first use and kept, so that every
+	// reader of one Env sees one value and each problem is reported once.
+	common    *Common
+	table     string
+	tableRead bool
 }
 
 // FromOS reads the process environment.

@@ -13,16 +13,22 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 )
 
-// NewLogger returns a JSON logger writing to w at the given level
-// ("debug", "info", "warn", "error"; anything else means info). Tokens in
-// its records are redacted (see Redact).
+// New returns a JSON logger writing to w at level. Tokens in its records
+// are redacted (see Redact).
+func New(w io.Writer, level slog.Leveler) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: redactAttr}))
+}
+
+// NewLogger is New with the level named ("debug", "info", "warn",
+// "error"; anything else means info), for tests and tools. Functions read
+// SHORTFUSE_LOG_LEVEL through package config, which refuses an unknown
+// name.
 func NewLogger(w io.Writer, level string) *slog.Logger {
 	var l slog.Level
 	switch strings.ToLower(level) {
@@ -35,12 +41,7 @@ func NewLogger(w io.Writer, level string) *slog.Logger {
 	default:
 		l = slog.LevelInfo
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l, ReplaceAttr: redactAttr}))
-}
-
-// Default returns a JSON logger on stdout, at the level in SHORTFUSE_LOG_LEVEL.
-func Default() *slog.Logger {
-	return NewLogger(os.Stdout, os.Getenv("SHORTFUSE_LOG_LEVEL"))
+	return New(w, l)
 }
 
 // TokenID returns a short, non-reversible identifier for a token or secret,

@@ -9,11 +9,38 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/shortfuse/shortfuse/shared/config"
+	"github.com/shortfuse/shortfuse/shared/function"
 	"github.com/shortfuse/shortfuse/shared/mail"
 	"github.com/shortfuse/shortfuse/shared/secret"
 	"github.com/shortfuse/shortfuse/triggers/templates"
 	"github.com/shortfuse/shortfuse/triggers/triggerenv"
 )
+
+// DefineFunction, CreateFunction and VerifyFunction are the constructors of
+// the three custom auth triggers (see package function).
+func DefineFunction(_ context.Context, in function.Input) (function.Handler, error) {
+	h, err := DefineFromEnv(in.Env)
+	if err != nil {
+		return nil, err
+	}
+	return h.Handle, nil
+}
+
+func CreateFunction(ctx context.Context, in function.Input) (function.Handler, error) {
+	h, err := CreateFromEnv(ctx, in.Env, in.Log)
+	if err != nil {
+		return nil, err
+	}
+	return h.Handle, nil
+}
+
+func VerifyFunction(ctx context.Context, in function.Input) (function.Handler, error) {
+	h, err := VerifyFromEnv(ctx, in.Env, in.Log)
+	if err != nil {
+		return nil, err
+	}
+	return h.Handle, nil
+}
 
 // DefineFromEnv builds the define trigger from env.
 func DefineFromEnv(env *config.Env) (*Define, error) {
@@ -26,14 +53,14 @@ func DefineFromEnv(env *config.Env) (*Define, error) {
 
 type deps struct {
 	cfg    Config
-	common triggerenv.Common
+	common triggerenv.Settings
 	opts   Options
 }
 
 // load reads the settings create and verify share, then extra's, and
 // reports every problem at once.
 func load(env *config.Env, log *slog.Logger, extra func()) (deps, error) {
-	d := deps{common: triggerenv.LoadCommon(env), cfg: LoadConfig(env)}
+	d := deps{common: triggerenv.Load(env), cfg: LoadConfig(env)}
 	if extra != nil {
 		extra()
 	}

@@ -1,9 +1,11 @@
 package custommessage
 
 import (
+	"context"
 	"log/slog"
 
 	"github.com/shortfuse/shortfuse/shared/config"
+	"github.com/shortfuse/shortfuse/shared/function"
 	"github.com/shortfuse/shortfuse/triggers/domains"
 	"github.com/shortfuse/shortfuse/triggers/templates"
 )
@@ -22,4 +24,13 @@ func FromEnv(env *config.Env, log *slog.Logger) (*Handler, error) {
 		return nil, err
 	}
 	return NewWithPolicy(set, tc.AppName, p, log), nil
+}
+
+// Function is the CustomMessage trigger's constructor (see package function).
+func Function(_ context.Context, in function.Input) (function.Handler, error) {
+	h, err := FromEnv(in.Env, in.Log)
+	if err != nil {
+		return nil, err
+	}
+	return h.Handle, nil
 }

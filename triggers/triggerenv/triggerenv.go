@@ -1,5 +1,6 @@
-// Package triggerenv reads the settings every trigger shares and builds its
-// AWS clients once, at init, the same way in AWS and in the local stack.
+// Package triggerenv reads the settings the Cognito triggers share, on top of
+// every function's (config.Common), and builds their AWS clients once, at
+// init, the same way in AWS and in the local stack.
 //
 // Cognito gives a trigger 5 seconds. Each handler runs under Budget, and
 // each DynamoDB call under StoreTimeout, so that even a call that has to be
@@ -21,16 +22,15 @@ import (
 	"github.com/shortfuse/shortfuse/shared/store"
 )
 
-// Common holds the settings shared by the triggers.
-type Common struct {
-	Table            string        // SHORTFUSE_TABLE (required)
-	Endpoint         string        // SHORTFUSE_AWS_ENDPOINT: every AWS call goes there (local stack); "" in AWS
-	DynamoDBEndpoint string        // SHORTFUSE_DYNAMODB_ENDPOINT: overrides Endpoint for DynamoDB
-	SESEndpoint      string        // SHORTFUSE_SES_ENDPOINT: overrides Endpoint for SES
-	Region           string        // SHORTFUSE_AWS_REGION: "" uses the SDK's default chain (AWS_REGION)
-	Budget           time.Duration // SHORTFUSE_TRIGGER_TIMEOUT: deadline of one invocation (default 4s)
-	StoreTimeout     time.Duration // SHORTFUSE_DYNAMODB_TIMEOUT: deadline of one DynamoDB call (default 1s)
-	LogLevel         string        // SHORTFUSE_LOG_LEVEL
+// Settings are the settings the triggers share.
+type Settings struct {
+	// Common are the settings of every function: log level, region and the
+	// endpoint overrides of the local stack (SHORTFUSE_AWS_ENDPOINT,
+	// SHORTFUSE_DYNAMODB_ENDPOINT, SHORTFUSE_SES_ENDPOINT).
+	config.Common
+	Table        string        // SHORTFUSE_TABLE (required)
+	Budget       time.Duration // SHORTFUSE_TRIGGER_TIMEOUT: deadline of one invocation (default 4s)
+	StoreTimeout time.Duration // SHORTFUSE_DYNAMODB_TIMEOUT: deadline of one DynamoDB call (default 1s)
 }
 
 // Defaults, well inside Cognito's 5 s.
@@ -40,52 +40,40 @@ const (
 	DefaultStoreTimeout = time.Second
 )
 
-// LoadCommon reads the shared settings; problems are recorded in env.
-func LoadCommon(env *config.Env) Common {
-	c := Common{
-		Table:        env.Required("SHORTFUSE_TABLE"),
-		Endpoint:     env.URL("SHORTFUSE_AWS_ENDPOINT", ""),
-		Region:       env.String("SHORTFUSE_AWS_REGION", ""),
+// Load reads the shared settings; problems are recorded in env.
+func Load(env *config.Env) Settings {
+	s := Settings{
+		Common:       env.Common(),
+		Table:        env.Table(),
 		Budget:       env.Duration("SHORTFUSE_TRIGGER_TIMEOUT", DefaultBudget, 500*time.Millisecond, MaxBudget),
 		StoreTimeout: env.Duration("SHORTFUSE_DYNAMODB_TIMEOUT", DefaultStoreTimeout, 100*time.Millisecond, 3*time.Second),
-		LogLevel:     env.String("SHORTFUSE_LOG_LEVEL", "info"),
 	}
-	c.DynamoDBEndpoint = env.URL("SHORTFUSE_DYNAMODB_ENDPOINT", c.Endpoint)
-	c.SESEndpoint = env.URL("SHORTFUSE_SES_ENDPOINT", c.Endpoint)
-	if c.StoreTimeout >= c.Budget {
-		env.Fail("SHORTFUSE_DYNAMODB_TIMEOUT", "%s must be shorter than SHORTFUSE_TRIGGER_TIMEOUT (%s)", c.StoreTimeout, c.Budget)
+	if s.StoreTimeout >= s.Budget {
+		env.Fail("SHORTFUSE_DYNAMODB_TIMEOUT", "%s must be shorter than SHORTFUSE_TRIGGER_TIMEOUT (%s)", s.StoreTimeout, s.Budget)
 	}
-	return c
+	return s
 }
 
-// AWS loads the AWS configuration. With an endpoint override it uses the
-// static credentials the emulators accept.
-func (c Common) AWS(ctx context.Context) (aws.Config, error) {
-	ep := c.Endpoint
-	if ep == "" {
-		ep = c.DynamoDBEndpoint
-	}
-	if ep == "" {
-		ep = c.SESEndpoint
-	}
-	return awsx.Load(ctx, awsx.Options{Region: c.Region, Endpoint: ep, MaxAttempts: 3})
+// AWS loads the AWS configuration (awsx.ForFunction).
+func (s Settings) AWS(ctx context.Context) (aws.Config, error) {
+	return awsx.ForFunction(ctx, s.Common)
 }
 
-// Store returns the DynamoDB store.
-func (c Common) Store(cfg aws.Config) *store.Store {
+// Store returns the DynamoDB store, each call bounded by StoreTimeout.
+func (s Settings) Store(cfg aws.Config) *store.Store {
 	client := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-		if c.DynamoDBEndpoint != "" {
-			o.BaseEndpoint = aws.String(c.DynamoDBEndpoint)
+		if ep := awsx.BaseEndpoint(s.DynamoDBEndpoint); ep != nil {
+			o.BaseEndpoint = ep
 		}
 	})
-	return store.New(client, c.Table, store.WithTimeout(c.StoreTimeout))
+	return store.New(client, s.Table, store.WithTimeout(s.StoreTimeout))
 }
 
 // SES returns the SES v2 client.
-func (c Common) SES(cfg aws.Config) *sesv2.Client {
+func (s Settings) SES(cfg aws.Config) *sesv2.Client {
 	return sesv2.NewFromConfig(cfg, func(o *sesv2.Options) {
-		if c.SESEndpoint != "" {
-			o.BaseEndpoint = aws.String(c.SESEndpoint)
+		if ep := awsx.BaseEndpoint(s.SESEndpoint); ep != nil {
+			o.BaseEndpoint = ep
 		}
 	})
 }

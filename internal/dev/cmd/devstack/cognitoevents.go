@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/shortfuse/shortfuse/cognitoevents"
-	sfconfig "github.com/shortfuse/shortfuse/shared/config"
 )
 
 // The Cognito events function, served by the Lambda host: cognito-local
@@ -30,11 +29,7 @@ func newCognitoEvents(ctx context.Context, env Env) (lambda.Handler, error) {
 	if v, ok := os.LookupEnv("SHORTFUSE_REVOCATION_RETENTION"); ok {
 		vars["SHORTFUSE_REVOCATION_RETENTION"] = v
 	}
-	h, err := cognitoevents.FromEnv(ctx, sfconfig.FromMap(vars), triggerLog("cognitoevents"))
-	if err != nil {
-		return nil, err
-	}
-	return lambda.NewHandler(h.Handle), nil
+	return lambdaFunction(ctx, "cognitoevents", vars, cognitoevents.Function)
 }
 
 func cognitoEventsSection(env Env) Section {

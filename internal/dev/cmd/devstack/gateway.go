@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"time"
@@ -110,19 +111,7 @@ func adminGroup() string {
 // newAuthorizer builds the authorizer function. The token service is not
 // listening yet, so its JWK Set is fetched on the first request.
 func newAuthorizer(ctx context.Context, env Env) (lambda.Handler, error) {
-	cfg, err := authorizer.LoadConfig(sfconfig.FromMap(authorizerVars(env)))
-	if err != nil {
-		return nil, err
-	}
-	a, err := authorizer.Open(ctx, cfg, authorizer.Deps{
-		DynamoDB:   dynamoClient(env),
-		NoPrefetch: true,
-		Logger:     obs.NewLogger(os.Stderr, os.Getenv("SHORTFUSE_LOG_LEVEL")).With("component", "authorizer"),
-	})
-	if err != nil {
-		return nil, err
-	}
-	return a.Handler(cfg.Shape)
+	return lambdaFunction(ctx, "authorizer", authorizerVars(env), authorizer.FunctionWith(authorizer.Deps{NoPrefetch: true}))
 }
 
 // gatewayCacheTTL is SHORTFUSE_GATEWAY_CACHE_TTL (seconds): the local
@@ -175,6 +164,13 @@ func newGateway(ctx context.Context, env Env) (http.Handler, error) {
 		CORS:      policy,
 		Region:    env.Region,
 		CacheTTL:  ttl,
-		Logger:    obs.NewLogger(os.Stderr, os.Getenv("SHORTFUSE_LOG_LEVEL")).With("component", "gateway"),
+		Logger:    gatewayLog(),
 	})
+}
+
+// gatewayLog is the gateway's log, at SHORTFUSE_LOG_LEVEL as the functions'.
+func gatewayLog() *slog.Logger {
+	return obs.New(os.Stderr, sfconfig.FromMap(map[string]string{
+		sfconfig.VarLogLevel: os.Getenv(sfconfig.VarLogLevel),
+	}).Common().LogLevel).With("component", "gateway")
 }

@@ -2,18 +2,12 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"os"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	sfconfig "github.com/shortfuse/shortfuse/shared/config"
-	"github.com/shortfuse/shortfuse/shared/jwtverify"
+	"github.com/shortfuse/shortfuse/shared/function"
 	"github.com/shortfuse/shortfuse/shared/keys"
-	"github.com/shortfuse/shortfuse/shared/obs"
-	"github.com/shortfuse/shortfuse/shared/store"
 	"github.com/shortfuse/shortfuse/tokensvc"
 )
 
@@ -27,19 +21,22 @@ var tokenServiceTunables = []string{
 	"SHORTFUSE_AUTHORIZER_MODE", "SHORTFUSE_DIRECT_MAX_AGE",
 }
 
-// tokenServiceConfig is the token service's configuration on the stack.
-func tokenServiceConfig(env Env) (tokensvc.Config, error) {
+// tokenServiceVars is the token service's configuration on the stack.
+func tokenServiceVars(env Env) map[string]string {
 	vars := map[string]string{
-		"SHORTFUSE_TABLE":                env.Table,
-		"SHORTFUSE_AWS_ENDPOINT":         env.DynamoEndpoint,
-		"SHORTFUSE_ISSUER":               env.TokenServiceURL,
-		"SHORTFUSE_COGNITO_ISSUER":       env.Issuer,
-		"SHORTFUSE_COGNITO_JWKS_URL":     env.JWKSURL,
-		"SHORTFUSE_COGNITO_USER_POOL_ID": env.UserPoolID,
-		"SHORTFUSE_CLIENTS":              env.ClientID,
-		"SHORTFUSE_SCOPES":               "read,write",
-		"SHORTFUSE_SIGNING_KEY":          "generated",
-		// cognito-local has no AdminUserGlobalSignOut (see below).
+		"SHORTFUSE_TABLE":            env.Table,
+		"SHORTFUSE_AWS_ENDPOINT":     env.DynamoEndpoint,
+		"SHORTFUSE_ISSUER":           env.TokenServiceURL,
+		"SHORTFUSE_COGNITO_ISSUER":   env.Issuer,
+		"SHORTFUSE_COGNITO_JWKS_URL": env.JWKSURL,
+		"SHORTFUSE_CLIENTS":          env.ClientID,
+		"SHORTFUSE_SCOPES":           "read,write",
+		// Replaced by a key generated for the run (newTokenService) unless
+		// the environment names one.
+		"SHORTFUSE_SIGNING_KEY": "generated",
+		// cognito-local has no AdminUserGlobalSignOut: no user pool, so no
+		// Cognito client is wired and ?global_signout=true answers
+		// invalid_request.
 		"SHORTFUSE_ADMIN_GLOBAL_SIGNOUT": "false",
 	}
 	for _, k := range tokenServiceTunables {
@@ -47,42 +44,40 @@ func tokenServiceConfig(env Env) (tokensvc.Config, error) {
 			vars[k] = v
 		}
 	}
-	return tokensvc.LoadConfig(sfconfig.FromMap(vars))
+	return vars
 }
 
-// newTokenService builds the token service against the stack's emulators;
-// the gateway serves it, so its issuer is the gateway's URL, as in the
-// template, and CORS is the gateway's job, as deployed. Without
-// SHORTFUSE_SIGNING_KEY it signs with a fresh ES256 key, so tokens from an
-// earlier run of the stack no longer verify.
+// tokenServiceConfig is the token service's configuration on the stack.
+func tokenServiceConfig(env Env) (tokensvc.Config, error) {
+	return tokensvc.LoadConfig(sfconfig.FromMap(tokenServiceVars(env)))
+}
+
+// newTokenService builds the token service against the stack's emulators
+// with its production constructor (tokensvc.Open); the gateway serves it,
+// so its issuer is the gateway's URL, as in the template, and CORS is the
+// gateway's job, as deployed. Without SHORTFUSE_SIGNING_KEY it signs with a
+// fresh ES256 key, so tokens from an earlier run of the stack no longer
+// verify. The table exists already (createAuthorizerTable).
 func newTokenService(ctx context.Context, env Env) (http.Handler, error) {
-	cfg, err := tokenServiceConfig(env)
-	if err != nil {
-		return nil, err
-	}
-	var ks *keys.Set
-	if cfg.SigningKey == "generated" {
+	vars := tokenServiceVars(env)
+	deps := tokensvc.Deps{RequireCognitoKeys: true}
+	if vars["SHORTFUSE_SIGNING_KEY"] == "generated" {
 		k, err := keys.Generate(keys.ES256)
 		if err != nil {
 			return nil, err
 		}
-		if ks, err = keys.NewSet("", k); err != nil {
+		if deps.Keys, err = keys.NewSet("", k); err != nil {
 			return nil, err
 		}
-	} else if ks, err = keys.Load(ctx, cfg.SigningKey, cfg.SigningKID, keys.Fetchers{}); err != nil {
+	}
+	var svc *tokensvc.Service
+	_, err := construct(ctx, "tokensvc", vars, func(ctx context.Context, in function.Input) (function.Handler, error) {
+		s, _, err := tokensvc.Open(ctx, in, deps)
+		svc = s
+		return s, err
+	})
+	if err != nil {
 		return nil, err
 	}
-	db := dynamodb.NewFromConfig(env.AWS, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(env.DynamoEndpoint) })
-	if err := store.CreateTable(ctx, db, cfg.Table); err != nil {
-		return nil, err
-	}
-	cognitoKeys := jwtverify.NewRemoteJWKS(cfg.CognitoJWKSURL, jwtverify.RemoteOptions{})
-	if err := cognitoKeys.Prefetch(ctx); err != nil {
-		return nil, fmt.Errorf("cognito-local JWKS: %w", err)
-	}
-	// cognito-local's AdminUserGlobalSignOut is missing, so global sign-out
-	// is not wired here: ?global_signout=true answers invalid_request.
-	return tokensvc.New(cfg, store.New(db, cfg.Table, store.WithRevocationLayout(cfg.RevocationLayout)), ks,
-		tokensvc.WithCognitoKeys(cognitoKeys),
-		tokensvc.WithLogger(obs.NewLogger(os.Stderr, os.Getenv("SHORTFUSE_LOG_LEVEL"))))
+	return svc, nil
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,13 +18,11 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/dev/localmail"
 	"github.com/shortfuse/shortfuse/internal/dev/testenv"
-	sfconfig "github.com/shortfuse/shortfuse/shared/config"
+	"github.com/shortfuse/shortfuse/shared/function"
 	"github.com/shortfuse/shortfuse/shared/mail"
-	"github.com/shortfuse/shortfuse/shared/obs"
 	"github.com/shortfuse/shortfuse/triggers/customauth"
 	"github.com/shortfuse/shortfuse/triggers/custommessage"
 	"github.com/shortfuse/shortfuse/triggers/presignup"
-	"github.com/shortfuse/shortfuse/triggers/triggerenv"
 )
 
 // The Cognito triggers: PreSignUp and CustomMessage are wired into
@@ -35,12 +32,12 @@ import (
 // Lambda functions: the defaults below, overridden by the environment.
 func init() {
 	functions = append(functions,
-		Function{Name: "presignup", Triggers: []string{"PreSignUp"}, New: newPreSignUp},
+		Function{Name: "presignup", Triggers: []string{"PreSignUp"}, New: trigger("presignup", presignup.Function)},
 		Function{Name: "custommessage", Triggers: []string{"CustomMessage"}, New: newCustomMessage},
-		Function{Name: "defineauth", New: newDefineAuth,
+		Function{Name: "defineauth", New: trigger("defineauth", customauth.DefineFunction),
 			Example: `{"version":"1","triggerSource":"DefineAuthChallenge_Authentication","userName":"ada","request":{"userAttributes":{"email":"ada@example.com"},"session":[]}}`},
-		Function{Name: "createauth", New: newCreateAuth},
-		Function{Name: "verifyauth", New: newVerifyAuth},
+		Function{Name: "createauth", New: trigger("createauth", customauth.CreateFunction)},
+		Function{Name: "verifyauth", New: trigger("verifyauth", customauth.VerifyFunction)},
 	)
 	setups = append(setups, verifyEmailOnSignUp)
 	extraSections = append(extraSections, signUpMailSection, customAuthSection)
@@ -54,9 +51,9 @@ const (
 	devLinkKeyVar    = "SHORTFUSE_DEV_AUTH_LINK_KEY"
 )
 
-// triggerEnv returns the functions' configuration: local defaults, then
+// triggerVars returns the functions' configuration: local defaults, then
 // SHORTFUSE_* variables from the environment, then the stack's endpoints.
-func triggerEnv(env Env) (*sfconfig.Env, error) {
+func triggerVars(env Env) (map[string]string, error) {
 	if err := devLinkKey(); err != nil {
 		return nil, err
 	}
@@ -77,7 +74,7 @@ func triggerEnv(env Env) (*sfconfig.Env, error) {
 	m["SHORTFUSE_DYNAMODB_ENDPOINT"] = env.DynamoEndpoint
 	m["SHORTFUSE_SES_ENDPOINT"] = env.SESEndpoint
 	delete(m, "SHORTFUSE_AWS_ENDPOINT")
-	return sfconfig.FromMap(m), nil
+	return m, nil
 }
 
 var linkKeyOnce sync.Once
@@ -98,83 +95,43 @@ func devLinkKey() error {
 	return err
 }
 
-func triggerLog(name string) *slog.Logger {
-	return obs.NewLogger(os.Stderr, os.Getenv("SHORTFUSE_LOG_LEVEL")).With("component", name)
+// trigger builds a trigger through its production constructor.
+func trigger(name string, build function.Constructor) func(context.Context, Env) (lambda.Handler, error) {
+	return func(ctx context.Context, env Env) (lambda.Handler, error) {
+		vars, err := triggerVars(env)
+		if err != nil {
+			return nil, err
+		}
+		return lambdaFunction(ctx, name, vars, build)
+	}
 }
 
-func newPreSignUp(ctx context.Context, env Env) (lambda.Handler, error) {
-	cfg, err := triggerEnv(env)
+// newCustomMessage builds custommessage as its constructor does, its
+// handler wrapped by a relay: cognito-local only prints the message; the
+// relay mails it through SES with the code filled in, as Cognito would.
+func newCustomMessage(ctx context.Context, env Env) (lambda.Handler, error) {
+	vars, err := triggerVars(env)
 	if err != nil {
 		return nil, err
 	}
-	h, err := presignup.FromEnv(ctx, cfg, triggerLog("presignup"))
-	if err != nil {
-		return nil, err
-	}
-	return triggerenv.ConcurrentHandler(h.Handle), nil
-}
-
-func newCustomMessage(_ context.Context, env Env) (lambda.Handler, error) {
-	cfg, err := triggerEnv(env)
-	if err != nil {
-		return nil, err
-	}
-	log := triggerLog("custommessage")
-	h, err := custommessage.FromEnv(cfg, log)
-	if err != nil {
-		return nil, err
-	}
-	// cognito-local only prints the message; the relay mails it through SES
-	// with the code filled in, as Cognito would.
-	dir := cognitoDataDir(env)
-	if dir == "" {
-		log.Warn("cognito-local's data directory not found: sign-up mail is not relayed to SES")
-		return triggerenv.ConcurrentHandler(h.Handle), nil
-	}
-	sender, err := mail.NewSES(sesv2.NewFromConfig(env.AWS, func(o *sesv2.Options) {
-		o.BaseEndpoint = aws.String(env.SESEndpoint)
-	}), devMailFrom)
-	if err != nil {
-		return nil, err
-	}
-	relay := localmail.New(dir, sender, log)
-	return triggerenv.ConcurrentHandler(relay.Wrap(h.Handle)), nil
-}
-
-func newDefineAuth(_ context.Context, env Env) (lambda.Handler, error) {
-	cfg, err := triggerEnv(env)
-	if err != nil {
-		return nil, err
-	}
-	h, err := customauth.DefineFromEnv(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return triggerenv.ConcurrentHandler(h.Handle), nil
-}
-
-func newCreateAuth(ctx context.Context, env Env) (lambda.Handler, error) {
-	cfg, err := triggerEnv(env)
-	if err != nil {
-		return nil, err
-	}
-	h, err := customauth.CreateFromEnv(ctx, cfg, triggerLog("createauth"))
-	if err != nil {
-		return nil, err
-	}
-	return triggerenv.ConcurrentHandler(h.Handle), nil
-}
-
-func newVerifyAuth(ctx context.Context, env Env) (lambda.Handler, error) {
-	cfg, err := triggerEnv(env)
-	if err != nil {
-		return nil, err
-	}
-	h, err := customauth.VerifyFromEnv(ctx, cfg, triggerLog("verifyauth"))
-	if err != nil {
-		return nil, err
-	}
-	return triggerenv.ConcurrentHandler(h.Handle), nil
+	return lambdaFunction(ctx, "custommessage", vars, func(_ context.Context, in function.Input) (function.Handler, error) {
+		h, err := custommessage.FromEnv(in.Env, in.Log)
+		if err != nil {
+			return nil, err
+		}
+		dir := cognitoDataDir(env)
+		if dir == "" {
+			in.Log.Warn("cognito-local's data directory not found: sign-up mail is not relayed to SES")
+			return h.Handle, nil
+		}
+		sender, err := mail.NewSES(sesv2.NewFromConfig(env.AWS, func(o *sesv2.Options) {
+			o.BaseEndpoint = aws.String(env.SESEndpoint)
+		}), devMailFrom)
+		if err != nil {
+			return nil, err
+		}
+		return localmail.New(dir, sender, in.Log).Wrap(h.Handle), nil
+	})
 }
 
 // verifyEmailOnSignUp makes the pool verify email addresses, as pools with
