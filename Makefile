@@ -37,8 +37,12 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
+# Built, then run, rather than `go run`: go run exits 1 whenever it is
+# interrupted, whatever the program's status, so Ctrl-C would end in a make
+# error; the stack itself exits 0 once it has stopped cleanly.
 dev: node_modules web-build
-	$(GO) run ./cmd/devstack $(DEVSTACK_FLAGS)
+	$(GO) build -o $(BIN)/devstack ./internal/dev/cmd/devstack
+	$(BIN)/devstack $(DEVSTACK_FLAGS)
 
 # Stops a stack started elsewhere (same as Ctrl-C in its terminal) and waits
 # for it. A pid file left by a stack that did not stop cleanly, or naming a
