@@ -2,7 +2,7 @@
 #
 #   make dev     run the whole stack on local emulators (see internal/dev/cmd/devstack)
 #   make test    all tests, race detector on, emulators started by the tests
-#   make lint    gofmt, go vet, staticcheck; cfn-lint on both templates when installed
+#   make lint    gofmt, go vet, staticcheck; cfn-lint on both templates and docs/snippets when installed
 #   make bench   benchmarks of the packages that have some, then one table of figures and goals
 #   make fuzz    each fuzz target for FUZZTIME (seed corpora already run in make test)
 #   make web     build the browser SDK (clients/web) and run its unit tests in Node
@@ -37,8 +37,12 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
+# Built, then run, rather than `go run`: go run exits 1 whenever it is
+# interrupted, whatever the program's status, so Ctrl-C would end in a make
+# error; the stack itself exits 0 once it has stopped cleanly.
 dev: node_modules web-build
-	$(GO) run ./cmd/devstack $(DEVSTACK_FLAGS)
+	$(GO) build -o $(BIN)/devstack ./internal/dev/cmd/devstack
+	$(BIN)/devstack $(DEVSTACK_FLAGS)
 
 # Stops a stack started elsewhere (same as Ctrl-C in its terminal) and waits
 # for it. A pid file left by a stack that did not stop cleanly, or naming a
@@ -87,7 +91,7 @@ lint: $(STATICCHECK)
 	$(STATICCHECK) ./...
 	@if command -v $(CFN_LINT) >/dev/null 2>&1; then \
 	  if [[ ! -f $(DIST)/template.yaml || template.yaml -nt $(DIST)/template.yaml ]]; then $(MAKE) --no-print-directory package; fi; \
-	  echo "$(CFN_LINT) template.yaml $(DIST)/template.yaml"; $(CFN_LINT) template.yaml $(DIST)/template.yaml; \
+	  echo "$(CFN_LINT) template.yaml $(DIST)/template.yaml docs/snippets/*.yaml"; $(CFN_LINT) template.yaml $(DIST)/template.yaml docs/snippets/*.yaml; \
 	else echo "cfn-lint not installed: CloudFormation lint skipped (pip install cfn-lint)"; fi
 
 $(STATICCHECK):
@@ -97,7 +101,7 @@ $(STATICCHECK):
 
 bench: node_modules
 	@if [[ -z "$(BENCH_PKGS)" ]]; then echo "no benchmarks"; exit 0; fi
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count=1 $(BENCH_PKGS) 2>&1 | $(GO) run ./cmd/benchtable
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count=1 $(BENCH_PKGS) 2>&1 | $(GO) run ./internal/dev/cmd/benchtable
 
 fuzz: node_modules
 	@for pkg in $$($(GO) list ./...); do \

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -200,8 +201,48 @@ func evalConditions(raw map[string]any, params map[string]string) (map[string]bo
 			return nil, nil, err
 		}
 	}
+	// Rules: CloudFormation refuses to deploy parameters that fail an
+	// assertion, so neither does ParseWith.
+	truth := func(v any) (bool, error) {
+		r, err := eval(v, 0)
+		if err != nil {
+			return false, err
+		}
+		b, ok := r.(bool)
+		if !ok {
+			return false, fmt.Errorf("deploy: not a boolean: %v", v)
+		}
+		return b, nil
+	}
+	rules := mapAt(raw, "Rules")
+	for _, name := range sortedKeys(rules) {
+		rule, _ := rules[name].(map[string]any)
+		if rc, ok := rule["RuleCondition"]; ok {
+			on, err := truth(rc)
+			if err != nil {
+				return nil, nil, fmt.Errorf("deploy: rule %s: %w", name, err)
+			}
+			if !on {
+				continue
+			}
+		}
+		for _, a := range sliceAt(rule, "Assertions") {
+			am, _ := a.(map[string]any)
+			ok, err := truth(am["Assert"])
+			if err != nil {
+				return nil, nil, fmt.Errorf("deploy: rule %s: %w", name, err)
+			}
+			if !ok {
+				return nil, nil, fmt.Errorf("%w: %s: %s", ErrRule, name, scalarString(am["AssertDescription"]))
+			}
+		}
+	}
 	return out, values, nil
 }
+
+// ErrRule reports parameters that a rule of the template refuses, as
+// CloudFormation would before deploying anything.
+var ErrRule = errors.New("deploy: parameters refused by a rule")
 
 // resolveIfs replaces every {"Fn::If": [cond, a, b]} by a or b.
 func resolveIfs(v any, conds map[string]bool) (any, error) {

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"errors"
 	"maps"
 	"os"
 	"slices"
@@ -276,6 +277,13 @@ func TestAPIModes(t *testing.T) {
 			case tt.authorizer != "" && (!ok || str(a.AuthorizerPayloadFormatVersion) != tt.authorizer):
 				t.Errorf("ApiAuthorizer %v, want payload %s", a, tt.authorizer)
 			}
+			// Without an authorizer on the stack's API, every route is the
+			// token service's, which authenticates its callers itself.
+			for id, r := range tpl.CFN.GetAllApiGatewayV2RouteResources() {
+				if tt.authorizer == "" && (str(r.AuthorizationType) != "NONE" || !targetsTokenService(tpl, str(r.Target))) {
+					t.Errorf("%s (%s): AuthorizationType %q, want NONE to the token service", id, r.RouteKey, str(r.AuthorizationType))
+				}
+			}
 			var perms []string
 			for id, p := range tpl.CFN.GetAllLambdaPermissionResources() {
 				if p.Principal == "apigateway.amazonaws.com" {
@@ -354,6 +362,40 @@ func TestAPIModesPlanted(t *testing.T) {
 			}
 			tpl.Raw, tpl.Params = base.Raw, base.Params
 			wantProblem(t, Check(tpl), tt.want...)
+		})
+	}
+}
+
+// TestRules: parameter combinations the template's rules refuse are
+// refused before anything deploys, as CloudFormation does.
+func TestRules(t *testing.T) {
+	src, err := os.ReadFile(*templatePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name   string
+		params map[string]string
+		want   string // rule name, "" when accepted
+	}{
+		{"no API without ApiBaseUrl", map[string]string{"CreateHttpApi": "false"}, "NoApiNeedsBaseUrl"},
+		{"private backend without the API", map[string]string{"CreateHttpApi": "false", "ApiBaseUrl": "https://api.example.com",
+			"PrivateIntegrationUri": privateBackend["PrivateIntegrationUri"], "PrivateSubnetIds": "subnet-1"}, "PrivateBackendNeedsHttpApi"},
+		{"private backend with a REST shape", map[string]string{"AuthorizerShape": "rest-token",
+			"PrivateIntegrationUri": privateBackend["PrivateIntegrationUri"], "PrivateSubnetIds": "subnet-1"}, "PrivateBackendNeedsHttpApi"},
+		{"existing pool without clients", map[string]string{"ExistingUserPoolId": "eu-west-1_AbC123"}, "ExistingUserPoolNeedsClients"},
+		{"private backend, http-iam", map[string]string{"AuthorizerShape": "http-iam",
+			"PrivateIntegrationUri": privateBackend["PrivateIntegrationUri"], "PrivateSubnetIds": "subnet-1"}, ""},
+		{"no API", noAPIRestToken, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseWith(src, tt.params)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tt.want != "" && (!errors.Is(err, ErrRule) || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("got %v, want rule %s to refuse", err, tt.want)
+			}
 		})
 	}
 }

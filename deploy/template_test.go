@@ -117,7 +117,7 @@ func TestPlantedInSource(t *testing.T) {
 		},
 		{
 			name: "route without the authorizer",
-			plant: replace("      RouteKey: GET /userinfo\n      AuthorizationType: !If [HttpApiAuthorizer, CUSTOM, NONE]\n      AuthorizerId: !If [HttpApiAuthorizer, !Ref ApiAuthorizer, !Ref AWS::NoValue]\n",
+			plant: replace("      RouteKey: GET /userinfo\n      AuthorizationType: !If [HttpApiAuthorizer, CUSTOM, NONE]\n",
 				"      RouteKey: GET /userinfo\n      AuthorizationType: NONE\n"),
 			want: `routes: route "GET /userinfo" (UserinfoRoute) is not behind the authorizer: AuthorizationType is "NONE"; set AuthorizationType: CUSTOM and AuthorizerId: !Ref ApiAuthorizer`,
 		},

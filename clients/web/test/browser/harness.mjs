@@ -59,7 +59,7 @@ export async function startStack(opts = {}) {
 async function startStackOnce({ env = {} } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shortfuse-browser-"));
   const bin = path.join(dir, "devstack");
-  execFileSync("go", ["build", "-o", bin, "./cmd/devstack"], { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"] });
+  execFileSync("go", ["build", "-o", bin, "./internal/dev/cmd/devstack"], { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"] });
   // Every -<name>-port flag devstack has gets a free port.
   const h = spawnSync(bin, ["-h"], { cwd: ROOT, encoding: "utf8" });
   const help = `${h.stdout}${h.stderr}`;

@@ -52,7 +52,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.BoolVar(&cfg.persist, "persist", false, "keep DynamoDB and Cognito state in <dir>/data across runs (env SHORTFUSE_DEVSTACK_PERSIST=1)")
 	fs.StringVar(&cfg.dir, "dir", "", "state directory for the pid file, endpoints.json and logs (default <repo>/.devstack)")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: go run ./cmd/devstack [flags]\n\nRuns the local shortfuse stack until interrupted.\n\n")
+		fmt.Fprintf(fs.Output(), "Usage: go run ./internal/dev/cmd/devstack [flags]\n\nRuns the local shortfuse stack until interrupted.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

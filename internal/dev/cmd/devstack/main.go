@@ -3,10 +3,11 @@
 // pointed at a local Lambda Invoke API serving the project's functions,
 // aws-ses-v2-local (SES v2), and the project's HTTP services.
 //
-// Run it with `make dev` (or `go run ./cmd/devstack`) from the repository.
+// Run it with `make dev` (or `go run ./internal/dev/cmd/devstack`) from the repository.
 // It writes every URL and id to .devstack/endpoints.json, prints commands to
 // try the stack, and runs until interrupted (Ctrl-C, SIGINT or SIGTERM), when
-// it stops every child process. State lives in memory for one run unless
+// it stops every child process and exits 0 (a second Ctrl-C exits at once,
+// status 130). State lives in memory for one run unless
 // -persist is given.
 package main
 
@@ -86,8 +87,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	st, err := startStack(ctx, cfg, logger)
 	if err != nil {
 		if ctx.Err() != nil {
-			fmt.Fprintln(stderr, "devstack: interrupted during start-up")
-			return 130
+			// What had started is stopped: a clean end, as after start-up.
+			fmt.Fprintln(stderr, "devstack: interrupted during start-up; stopped")
+			return 0
 		}
 		fmt.Fprintln(stderr, "devstack:", err)
 		return 1

@@ -169,19 +169,27 @@ func portArgs(ports []int) []string {
 	return args
 }
 
+// Every taken port is reported at once, each with its flag and variable.
 func TestPortTaken(t *testing.T) {
 	ports := freePorts(t, len(portNames))
-	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(ports[1]))
-	if err != nil {
-		t.Fatal(err)
+	for _, i := range []int{1, 4} { // cognito and gateway
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(ports[i]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
 	}
-	defer l.Close()
 	dir := t.TempDir()
 	var out, errOut bytes.Buffer
 	code := run(t.Context(), append(portArgs(ports), "-dir", dir), &out, &errOut)
-	if code != 1 || !strings.Contains(errOut.String(), fmt.Sprintf("port %d for cognito is already taken", ports[1])) ||
-		!strings.Contains(errOut.String(), "-cognito-port or SHORTFUSE_COGNITO_PORT") {
-		t.Fatalf("code %d, stderr:\n%s", code, errOut.String())
+	for _, want := range []string{
+		"2 ports are already taken",
+		fmt.Sprintf("port %d for cognito (move it with -cognito-port or SHORTFUSE_COGNITO_PORT)", ports[1]),
+		fmt.Sprintf("port %d for gateway (move it with -gateway-port or SHORTFUSE_GATEWAY_PORT)", ports[4]),
+	} {
+		if code != 1 || !strings.Contains(errOut.String(), want) {
+			t.Errorf("code %d, stderr lacks %q:\n%s", code, want, errOut.String())
+		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "devstack.pid")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatal("pid file left behind")

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,18 +37,27 @@ type stack struct {
 // errPortInUse is returned when a configured port is taken.
 var errPortInUse = errors.New("port in use")
 
-// checkPorts fails on the first configured port that is taken.
+// checkPorts reports every configured port that is taken, in one error,
+// each with the flag and variable that move it.
 func checkPorts(cfg config) error {
+	var taken []string
 	for _, name := range portOrder(cfg) {
 		port := cfg.ports[name]
 		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
 		if err != nil {
-			return fmt.Errorf("%w: port %d for %s is already taken (another program, or a stack started elsewhere?); pick another with %s",
-				errPortInUse, port, name, portFlagHint(name))
+			taken = append(taken, fmt.Sprintf("port %d for %s (move it with %s)", port, name, portFlagHint(name)))
+			continue
 		}
 		_ = l.Close()
 	}
-	return nil
+	switch len(taken) {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("%w: %s is already taken (another program, or a stack started elsewhere?)", errPortInUse, taken[0])
+	}
+	return fmt.Errorf("%w: %d ports are already taken (another program, or a stack started elsewhere?):\n  %s",
+		errPortInUse, len(taken), strings.Join(taken, "\n  "))
 }
 
 func portOrder(cfg config) []string {
