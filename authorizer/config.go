@@ -25,7 +25,8 @@ import (
 const (
 	// ModeExchange accepts only the token service's at+jwt access tokens.
 	ModeExchange = "exchange"
-	// ModeDirect accepts only Cognito ID tokens younger than a maximum age.
+	// ModeDirect accepts only Cognito tokens younger than a maximum age: ID
+	// tokens, access tokens or both (SHORTFUSE_DIRECT_TOKEN_USE).
 	ModeDirect = "direct"
 )
 
@@ -52,6 +53,11 @@ type Config struct {
 	JWKS      []byte // inline JWK Set, or
 	JWKSURL   string // a URL fetched and cached
 	MaxAge    time.Duration
+	// TokenUses are the Cognito token kinds direct mode accepts
+	// (SHORTFUSE_DIRECT_TOKEN_USE: "id", "access" or both; default "id").
+	// Audiences are then the app clients: aud of ID tokens, client_id of
+	// access tokens.
+	TokenUses []string
 	// Leeway is the clock skew allowed on exp, nbf, iat and auth_time
 	// (SHORTFUSE_LEEWAY).
 	Leeway time.Duration
@@ -128,6 +134,7 @@ func LoadConfig(env *config.Env) (Config, error) {
 			env.Fail("SHORTFUSE_CLIENTS", "required in direct mode (the app client ids ID tokens are issued to)")
 		}
 		c.MaxAge = env.Duration("SHORTFUSE_DIRECT_MAX_AGE", DefaultDirectMaxAge, time.Second, time.Hour)
+		c.TokenUses = directTokenUses(env)
 		def := ""
 		if c.Issuer != "" {
 			def = jwtverify.CognitoJWKSURL(c.Issuer)
@@ -349,10 +356,43 @@ func (c Config) Specs() ([]tokenspec.Spec, error) {
 			c.Audiences, c.ClientIDs, c.Leeway)}, nil
 	case ModeDirect:
 		issuers := []tokenspec.Issuer{{URL: c.Issuer, JWKSURL: c.JWKSURL}}
-		return []tokenspec.Spec{tokenspec.CognitoIDToken(issuers, c.Audiences, c.MaxAge, c.Leeway)}, nil
+		uses := c.TokenUses
+		if len(uses) == 0 {
+			uses = []string{tokenspec.TokenUseID}
+		}
+		var specs []tokenspec.Spec
+		for _, u := range uses {
+			switch u {
+			case tokenspec.TokenUseID:
+				specs = append(specs, tokenspec.CognitoIDToken(issuers, c.Audiences, c.MaxAge, c.Leeway))
+			case tokenspec.TokenUseAccess:
+				specs = append(specs, tokenspec.CognitoAccessToken(issuers, c.Audiences, c.MaxAge, c.Leeway))
+			default:
+				return nil, fmt.Errorf("unknown token use %q", u)
+			}
+		}
+		return specs, nil
 	default:
 		return nil, fmt.Errorf("unknown mode %q", c.Mode)
 	}
+}
+
+// directTokenUses reads SHORTFUSE_DIRECT_TOKEN_USE: "id" (the default),
+// "access", or "id,access".
+func directTokenUses(env *config.Env) []string {
+	uses := env.List("SHORTFUSE_DIRECT_TOKEN_USE", []string{tokenspec.TokenUseID})
+	seen := map[string]bool{}
+	for _, u := range uses {
+		if u != tokenspec.TokenUseID && u != tokenspec.TokenUseAccess || seen[u] {
+			env.Fail("SHORTFUSE_DIRECT_TOKEN_USE", "%q: want id, access or id,access", strings.Join(uses, ","))
+			return nil
+		}
+		seen[u] = true
+	}
+	if len(uses) == 0 {
+		env.Fail("SHORTFUSE_DIRECT_TOKEN_USE", "empty: want id, access or id,access")
+	}
+	return uses
 }
 
 // keyURL reads a URL keys are fetched from, or one they are derived from,

@@ -28,9 +28,12 @@
 // tokenspec.ParseAuthorization (RFC 6750 b64token, Bearer or DPoP scheme).
 //
 // In exchange mode only the token service's at+jwt access tokens are
-// accepted; in direct mode only Cognito ID tokens (token_use id, typ absent
-// or JWT) younger than SHORTFUSE_DIRECT_MAX_AGE. One kind is never accepted
-// in the other mode.
+// accepted; in direct mode only Cognito tokens younger than
+// SHORTFUSE_DIRECT_MAX_AGE (after iat), of the kinds SHORTFUSE_DIRECT_TOKEN_USE
+// names: ID tokens (token_use id, aud one of SHORTFUSE_CLIENTS; the default)
+// and/or access tokens (token_use access, client_id one of SHORTFUSE_CLIENTS,
+// no aud; their scope claim feeds the routes' scopes). Both have typ absent
+// or JWT. One kind is never accepted as another, nor in the other mode.
 //
 // # Keys
 //
@@ -158,6 +161,7 @@
 // SHORTFUSE_ISSUER, SHORTFUSE_AUDIENCE, SHORTFUSE_CLIENTS, SHORTFUSE_JWKS or
 // SHORTFUSE_JWKS_URL (exchange mode), SHORTFUSE_COGNITO_ISSUER and
 // SHORTFUSE_COGNITO_JWKS_URL (direct mode), SHORTFUSE_DIRECT_MAX_AGE,
+// SHORTFUSE_DIRECT_TOKEN_USE,
 // SHORTFUSE_REVOCATION_POLL, SHORTFUSE_REVOCATION_GRACE,
 // SHORTFUSE_REVOCATION_STRICT, SHORTFUSE_ROUTES, SHORTFUSE_TOKEN_CACHE_SIZE,
 // SHORTFUSE_DPOP_MAX_AGE, SHORTFUSE_DPOP_REPLAY_CACHE,

@@ -24,11 +24,11 @@ type ExchangeStorage interface {
 // unacceptable: RFC 8693 §2.2.2 prescribes invalid_request for both.
 var errSubjectToken = ErrInvalidRequest
 
-// exchangeHandler implements RFC 8693 token exchange of a Cognito ID token
-// for an access token and a refresh token, starting a new session. As a
-// fosite handler it works in two steps: validate checks everything and
-// stores nothing but the ID token's single-use claim; issue writes the
-// session and mints the tokens.
+// exchangeHandler implements RFC 8693 token exchange of a Cognito ID token,
+// or a Cognito access token, for an access token and a refresh token,
+// starting a new session. As a fosite handler it works in two steps:
+// validate checks everything and stores nothing but the subject token's
+// single-use claim; issue writes the session and mints the tokens.
 type exchangeHandler struct {
 	*core
 	store ExchangeStorage
@@ -61,7 +61,7 @@ func (h *exchangeHandler) validate(r *http.Request, form url.Values, info *reqIn
 	if err != nil {
 		return nil, err
 	}
-	claims, clientID, err := h.verifySubject(r.Context(), subject, form.Get("client_id"), info)
+	claims, clientID, err := h.verifySubject(r.Context(), subject, form.Get("subject_token_type"), form.Get("client_id"), info)
 	if err != nil {
 		return nil, err
 	}
@@ -92,8 +92,8 @@ func (h *exchangeHandler) checkParams(form url.Values) (string, error) {
 		return "", ErrInvalidRequest.WithDescription("subject_token is missing")
 	case form.Get("subject_token_type") == "":
 		return "", ErrInvalidRequest.WithDescription("subject_token_type is missing")
-	case form.Get("subject_token_type") != TokenTypeIDToken:
-		return "", ErrInvalidRequest.WithDescription("subject_token_type must be %s", TokenTypeIDToken)
+	case form.Get("subject_token_type") != TokenTypeIDToken && form.Get("subject_token_type") != TokenTypeAccessToken:
+		return "", ErrInvalidRequest.WithDescription("subject_token_type must be %s or %s", TokenTypeIDToken, TokenTypeAccessToken)
 	case form.Get("actor_token") != "" || form.Get("actor_token_type") != "":
 		return "", ErrInvalidRequest.WithDescription("delegation (actor_token) is not supported")
 	}
@@ -113,20 +113,43 @@ func (h *exchangeHandler) checkParams(form url.Values) (string, error) {
 	return parseScope(form.Get("scope"), h.cfg.Scopes)
 }
 
-// verifySubject verifies the subject token and returns its claims and the
-// allowed client it was issued to, which must be formClient when the form
-// names one.
-func (h *exchangeHandler) verifySubject(ctx context.Context, subject, formClient string, info *reqInfo) (*jwtverify.Claims, string, error) {
-	claims, err := h.idTokens.Verify(ctx, subject)
-	if err != nil {
-		return nil, "", subjectTokenError(err)
+// verifySubject verifies the subject token as the kind its type names (an
+// ID token sent as an access token, or the reverse, is refused) and returns
+// its claims and the allowed client it was issued to (aud of an ID token,
+// client_id of an access token), which must be formClient when the form
+// names one. A Cognito access token must name its user (username): one from
+// a client credentials grant has none and starts no user's session.
+func (h *exchangeHandler) verifySubject(ctx context.Context, subject, typ, formClient string, info *reqInfo) (*jwtverify.Claims, string, error) {
+	var (
+		claims *jwtverify.Claims
+		err    error
+	)
+	if typ == TokenTypeAccessToken {
+		claims, err = h.cognitoAccess.Verify(ctx, subject)
+		if err != nil {
+			return nil, "", subjectTokenError(err, "an access token")
+		}
+		if claims.Username == "" {
+			return nil, "", errSubjectToken.WithDescription("subject_token is not a user's access token (no username)")
+		}
+	} else {
+		claims, err = h.idTokens.Verify(ctx, subject)
+		if err != nil {
+			return nil, "", subjectTokenError(err, "an ID token")
+		}
 	}
 	info.sub = claims.Subject
 	clientID := ""
-	for _, aud := range claims.Audience {
-		if _, ok := h.cfg.Clients[aud]; ok {
-			clientID = aud
-			break
+	if typ == TokenTypeAccessToken {
+		if _, ok := h.cfg.Clients[claims.ClientID]; ok {
+			clientID = claims.ClientID
+		}
+	} else {
+		for _, aud := range claims.Audience {
+			if _, ok := h.cfg.Clients[aud]; ok {
+				clientID = aud
+				break
+			}
 		}
 	}
 	info.clientID = clientID
@@ -251,9 +274,10 @@ func (h *exchangeHandler) enforceSessionCap(ctx context.Context, sess *store.Ses
 	}
 }
 
-// subjectTokenError turns a verification failure into the response error.
-// Only an outage of Cognito's key endpoint is the server's problem.
-func subjectTokenError(err error) error {
+// subjectTokenError turns a verification failure into the response error;
+// kind is what the subject token type promised. Only an outage of Cognito's
+// key endpoint is the server's problem.
+func subjectTokenError(err error, kind string) error {
 	d := "subject_token is invalid"
 	switch {
 	case errors.Is(err, jwtverify.ErrKeysUnavailable):
@@ -261,7 +285,7 @@ func subjectTokenError(err error) error {
 	case errors.Is(err, jwtverify.ErrExpired):
 		d = "subject_token has expired"
 	case errors.Is(err, jwtverify.ErrTokenUse):
-		d = "subject_token is not an ID token"
+		d = "subject_token is not " + kind
 	case errors.Is(err, jwtverify.ErrAudience):
 		d = "subject_token was not issued to an allowed client"
 	case errors.Is(err, jwtverify.ErrIssuer):

@@ -66,6 +66,53 @@ func TestExchange(t *testing.T) {
 	}
 }
 
+// A Cognito access token buys a session as an ID token does. Cognito access
+// tokens carry no email or other ID-token-only claims: the session records
+// sub, username (username), the client (client_id), groups, auth_time and
+// the login family (origin_jti, shared with the login's ID token).
+func TestExchangeCognitoAccessToken(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	authTime := e.clock.Now().Add(-time.Minute)
+	origin := jwttest.RandomID()
+	tok := e.cognitoAccessToken("user-a", map[string]any{
+		"username": "alice", "auth_time": authTime.Unix(), "cognito:groups": []string{"staff"}, "origin_jti": origin,
+	})
+	form := exchangeForm(tok)
+	form.Set("subject_token_type", TokenTypeAccessToken)
+	form.Set("client_id", testClient)
+	tr := e.tokenResponse(e.post("/token", form, ""))
+	claims := e.verifyAccess(tr.AccessToken)
+	if claims.Subject != "user-a" || claims.Username != "alice" || claims.ClientID != testClient ||
+		strings.Join(claims.Groups, ",") != "staff" || !claims.AuthTime.Equal(authTime) {
+		t.Errorf("claims: %+v", claims)
+	}
+	sess, err := e.store.GetSession(ctx, claims.SessionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sess.Sub != "user-a" || sess.Username != "alice" || sess.ClientID != testClient || sess.OriginJTI != origin ||
+		!sess.AuthTime.Equal(authTime) || strings.Join(sess.Groups, ",") != "staff" {
+		t.Errorf("session: %+v", sess)
+	}
+	// One token, one session, as for ID tokens.
+	wantError(t, e.post("/token", form, ""), 400, "invalid_request")
+	// The login's ID token (same origin_jti) is another token: it buys its
+	// own session, in the same family, so one sign-out of the login ends both.
+	idTok := e.idToken("user-a", map[string]any{"origin_jti": origin, "auth_time": authTime.Unix()})
+	tr2 := e.tokenResponse(e.post("/token", exchangeForm(idTok), ""))
+	if s2, err := e.store.GetSession(ctx, e.verifyAccess(tr2.AccessToken).SessionID); err != nil || s2.OriginJTI != origin {
+		t.Fatalf("ID token session: %+v %v", s2, err)
+	}
+	if resp := e.get("DELETE", "/sessions/"+claims.SessionID, tr.AccessToken); resp.Code != 204 {
+		t.Fatalf("sign-out: %d %s", resp.Code, resp.Body)
+	}
+	e.clock.Advance(time.Second)
+	form2 := exchangeForm(e.cognitoAccessToken("user-a", map[string]any{"origin_jti": origin, "auth_time": authTime.Unix()}))
+	form2.Set("subject_token_type", TokenTypeAccessToken)
+	wantError(t, e.post("/token", form2, ""), 400, "invalid_request")
+}
+
 // verifyAccess checks an access token as a resource server would.
 func (e *env) verifyAccess(tok string) *jwtverify.Claims {
 	e.t.Helper()
@@ -109,6 +156,12 @@ func TestExchangeRefused(t *testing.T) {
 	other.Issuer, other.ClientID, other.Now = e.cfg.CognitoIssuer, testClient, e.clock.Now
 	good := func() url.Values { return exchangeForm(e.idToken("user-bad", nil)) }
 	with := func(k, v string) url.Values { f := good(); f.Set(k, v); return f }
+	// Cognito access tokens, sent as such.
+	access := func(overrides map[string]any) url.Values {
+		f := exchangeForm(e.cognitoAccessToken("user-bad", overrides))
+		f.Set("subject_token_type", TokenTypeAccessToken)
+		return f
+	}
 	raw := func(body, ct string) *http.Request {
 		r := httptest.NewRequest("POST", "/token", strings.NewReader(body))
 		if ct != "" {
@@ -143,7 +196,22 @@ func TestExchangeRefused(t *testing.T) {
 		{"authorization code grant", form(with("grant_type", "authorization_code")), 400, "unsupported_grant_type"},
 		{"no subject token", form(with("subject_token", "")), 400, "invalid_request"},
 		{"no subject token type", form(with("subject_token_type", "")), 400, "invalid_request"},
-		{"wrong subject token type", form(with("subject_token_type", TokenTypeAccessToken)), 400, "invalid_request"},
+		{"wrong subject token type", form(with("subject_token_type", "urn:ietf:params:oauth:token-type:jwt")), 400, "invalid_request"},
+		{"ID token sent as an access token", form(with("subject_token_type", TokenTypeAccessToken)), 400, "invalid_request"},
+		{"Cognito access token sent as an ID token", form(with("subject_token", e.cognitoAccessToken("user-bad", nil))), 400, "invalid_request"},
+		{"access token with aud", form(access(map[string]any{"aud": testClient})), 400, "invalid_request"},
+		{"access token of another client", form(access(map[string]any{"client_id": "client-9"})), 400, "invalid_request"},
+		{"access token without client_id", form(access(map[string]any{"client_id": nil})), 400, "invalid_request"},
+		{"access token without username", form(access(map[string]any{"username": nil})), 400, "invalid_request"},
+		{"access token of another issuer", form(access(map[string]any{"iss": "https://cognito.example.com/other"})), 400, "invalid_request"},
+		{"access token with token_use id", form(access(map[string]any{"token_use": "id"})), 400, "invalid_request"},
+		{"access token without auth_time", form(access(map[string]any{"auth_time": nil})), 400, "invalid_request"},
+		{"access token, another pool's key", form(func() url.Values {
+			f := exchangeForm(other.CognitoAccessToken(map[string]any{"sub": "user-bad", "username": "user-bad"}))
+			f.Set("subject_token_type", TokenTypeAccessToken)
+			return f
+		}()), 400, "invalid_request"},
+		{"access token, mismatched client_id", form(func() url.Values { f := access(nil); f.Set("client_id", shortClient); return f }()), 400, "invalid_request"},
 		{"garbage token", form(with("subject_token", "garbage")), 400, "invalid_request"},
 		{"garbage jwt", form(with("subject_token", "a.b.c")), 400, "invalid_request"},
 		{"huge token", form(with("subject_token", strings.Repeat("a", 8000))), 400, "invalid_request"},
@@ -180,6 +248,18 @@ func TestExchangeRefused(t *testing.T) {
 		"auth_time in the future":  "not valid yet",
 		"mismatched client_id":     "another client",
 		"wrong subject token type": "subject_token_type must be",
+
+		"ID token sent as an access token":         "not an access token",
+		"Cognito access token sent as an ID token": "not an ID token",
+		"access token with aud":                    "allowed client",
+		"access token of another client":           "allowed client",
+		"access token without client_id":           "allowed client",
+		"access token without username":            "no username",
+		"access token of another issuer":           "another issuer",
+		"access token with token_use id":           "not an access token",
+		"access token without auth_time":           "auth_time",
+		"access token, another pool's key":         "subject_token is invalid",
+		"access token, mismatched client_id":       "another client",
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

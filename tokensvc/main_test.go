@@ -179,6 +179,17 @@ func (e *env) idToken(sub string, overrides map[string]any) string {
 	return tok
 }
 
+// cognitoAccessToken mints a Cognito access token of the test pool for sub.
+func (e *env) cognitoAccessToken(sub string, overrides map[string]any) string {
+	claims := map[string]any{"sub": sub, "username": sub}
+	for k, v := range overrides {
+		claims[k] = v
+	}
+	tok := e.cog.CognitoAccessToken(claims)
+	e.tokens = append(e.tokens, tok)
+	return tok
+}
+
 type response struct {
 	*httptest.ResponseRecorder
 	json map[string]any

@@ -68,12 +68,15 @@ type core struct {
 	cfg      Config
 	keys     *keys.Set
 	idTokens tokenVerifier // Cognito ID tokens
-	access   tokenVerifier // this service's access tokens
-	revoker  *revoke.Revoker
-	log      *slog.Logger
-	metrics  *obs.Counter
-	now      func() time.Time
-	basePath string
+	// cognitoAccess verifies Cognito access tokens, the exchange's other
+	// subject token type.
+	cognitoAccess tokenVerifier
+	access        tokenVerifier // this service's access tokens
+	revoker       *revoke.Revoker
+	log           *slog.Logger
+	metrics       *obs.Counter
+	now           func() time.Time
+	basePath      string
 
 	cognitoKeys jwtverify.KeySource
 	signOut     revoke.SignOuter
@@ -156,6 +159,10 @@ func New(cfg Config, st Storage, ks *keys.Set, opts ...Option) (*Service, error)
 	s.idTokens, err = jwtverify.NewFromSpecs(cognitoKeys, s.now, tokenspec.CognitoIDToken(cognito, clients, 0, cfg.Leeway))
 	if err != nil {
 		return nil, fmt.Errorf("tokensvc: ID token verifier: %w", err)
+	}
+	s.cognitoAccess, err = jwtverify.NewFromSpecs(cognitoKeys, s.now, tokenspec.CognitoAccessToken(cognito, clients, 0, cfg.Leeway))
+	if err != nil {
+		return nil, fmt.Errorf("tokensvc: Cognito access token verifier: %w", err)
 	}
 	own, err := jwtverify.NewStaticJWKS(ks.JWKS())
 	if err != nil {
