@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shortfuse/shortfuse/shared/dpop"
+	"github.com/shortfuse/shortfuse/shared/forwarded"
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
 	"github.com/shortfuse/shortfuse/shared/obs"
 	"github.com/shortfuse/shortfuse/shared/revset"
@@ -358,15 +359,15 @@ func (a *Authorizer) logDecision(ctx context.Context, d Decision, r *Request, ar
 // ForwardedKeys): never empty, NoValue for none, percent-encoded where it
 // holds '%', ',' or bytes outside printable ASCII.
 func (g *grant) restContext() map[string]any {
-	groups := forwardList(g.groups, ",")
+	groups := forwarded.Groups(g.groups)
 	return map[string]any{
-		"sub":      forwardValue(g.sub),
-		"username": forwardValue(g.username),
-		"sid":      forwardValue(g.sid),
+		"sub":      forwarded.Value(g.sub),
+		"username": forwarded.Value(g.username),
+		"sid":      forwarded.Value(g.sid),
 		"groups":   groups,
 		// the same string under the name every shape uses for it
 		"groupsHeader": groups,
-		"scope":        forwardScope(g.scope),
+		"scope":        forwarded.Scope(g.scope),
 	}
 }
 
@@ -379,12 +380,12 @@ func (g *grant) httpContext() map[string]any {
 		groups = []string{}
 	}
 	return map[string]any{
-		"sub":          forwardValue(g.sub),
-		"username":     forwardValue(g.username),
-		"sid":          forwardValue(g.sid),
+		"sub":          forwarded.Value(g.sub),
+		"username":     forwarded.Value(g.username),
+		"sid":          forwarded.Value(g.sid),
 		"groups":       groups,
-		"groupsHeader": forwardList(g.groups, ","),
-		"scope":        forwardScope(g.scope),
+		"groupsHeader": forwarded.Groups(g.groups),
+		"scope":        forwarded.Scope(g.scope),
 	}
 }
 

@@ -113,34 +113,3 @@ func TestForwardedContextEncoding(t *testing.T) {
 		}
 	}
 }
-
-func FuzzForwardValue(f *testing.F) {
-	for _, s := range []string{"", "-", "a,b", "100%", "zoë", " x ", "\x00\r\n"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		v := forwardValue(s)
-		if v == "" {
-			t.Fatal("empty")
-		}
-		for i := 0; i < len(v); i++ {
-			if v[i] <= ' ' || v[i] >= 0x7f || v[i] == ',' {
-				t.Fatalf("%q -> %q has byte %#x", s, v, v[i])
-			}
-		}
-		got := decodeForwarded(t, v, "")
-		if s == "" {
-			if got != nil {
-				t.Fatalf("empty -> %q", got)
-			}
-			return
-		}
-		if len(got) != 1 || got[0] != s {
-			t.Fatalf("%q -> %q -> %q", s, v, got)
-		}
-		l := forwardList([]string{s, s}, ",")
-		if dec := decodeForwarded(t, l, ","); len(dec) != 2 || dec[0] != s || dec[1] != s {
-			t.Fatalf("list of %q -> %q -> %q", s, l, dec)
-		}
-	})
-}

@@ -14,6 +14,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/dev/devgateway"
 	"github.com/shortfuse/shortfuse/internal/dev/jwttest"
 	"github.com/shortfuse/shortfuse/shared/config"
+	"github.com/shortfuse/shortfuse/shared/forwarded"
 	"github.com/shortfuse/shortfuse/shared/revset"
 )
 
@@ -50,6 +51,14 @@ func TestForwardedHeadersReplaceForgeries(t *testing.T) {
 			}
 			if got["x-shortfuse-groups"] != authorizer.NoValue || got["x-shortfuse-sid"] != authorizer.NoValue || got["x-shortfuse-request-id"] != "req-1" {
 				t.Errorf("%s: backend headers %v", shape, got)
+			}
+			h := http.Header{}
+			for k, v := range got {
+				h.Set(k, v)
+			}
+			id, err := forwarded.FromHeaders(h)
+			if err != nil || id.Sub == "" || id.SessionID != "" || id.Username != "" || id.Groups != nil || id.Scope != nil || id.RequestID != "req-1" {
+				t.Errorf("%s: the backend decodes %+v, %v", shape, id, err)
 			}
 			t.Logf("%s: backend receives %v", shape, got)
 		})
