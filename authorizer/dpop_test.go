@@ -77,39 +77,7 @@ func invokeRequest(t testing.TB, a *Authorizer, shape Shape, r dpopRequest) resu
 	case ShapeRESTToken:
 		ev = events.APIGatewayCustomAuthorizerRequest{Type: "TOKEN", AuthorizationToken: r.authorization, MethodArn: arn}
 	}
-	payload, err := json.Marshal(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := a.Handler(shape)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := h.Invoke(context.Background(), payload)
-	if err != nil {
-		if err.Error() == "Unauthorized" {
-			return result{status: http.StatusUnauthorized}
-		}
-		return result{status: http.StatusInternalServerError}
-	}
-	if shape == ShapeHTTPSimple {
-		var s events.APIGatewayV2CustomAuthorizerSimpleResponse
-		if err := json.Unmarshal(out, &s); err != nil {
-			t.Fatal(err)
-		}
-		if s.IsAuthorized {
-			return result{status: http.StatusOK, context: s.Context, raw: out}
-		}
-		return result{status: http.StatusForbidden, raw: out}
-	}
-	var p events.APIGatewayCustomAuthorizerResponse
-	if err := json.Unmarshal(out, &p); err != nil {
-		t.Fatal(err)
-	}
-	if devgateway.PolicyAllows(p.PolicyDocument, arn) {
-		return result{status: http.StatusOK, context: p.Context, raw: out}
-	}
-	return result{status: http.StatusForbidden, raw: out}
+	return deliver(t, a, shape, arn, ev)
 }
 
 // TestDPoPBoundTokens runs the binding rules through every shape that sees

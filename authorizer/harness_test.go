@@ -167,6 +167,13 @@ func invoke(t testing.TB, a *Authorizer, shape Shape, authorization, method, pat
 	case ShapeHTTPSimple:
 		ev = events.APIGatewayV2CustomAuthorizerV2Request{Version: "2.0", Type: "REQUEST", RouteArn: arn, RawPath: path, Headers: headers}
 	}
+	return deliver(t, a, shape, arn, ev)
+}
+
+// deliver runs the shape's Lambda handler on ev, through JSON as the Lambda
+// runtime does, and applies the answer to arn as API Gateway would.
+func deliver(t testing.TB, a *Authorizer, shape Shape, arn string, ev any) result {
+	t.Helper()
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		t.Fatal(err)

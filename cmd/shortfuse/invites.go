@@ -118,15 +118,12 @@ func (c *cli) invitesCreate(ctx context.Context, args []string) error {
 		return err
 	}
 	norm, _ := presignup.NormalizeInviteCode(code)
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	st, err := c.store(ctx)
-	if err != nil {
-		return err
-	}
 	now := time.Now()
 	inv := &store.Invite{ID: presignup.InviteID(norm), MaxUses: *uses, Email: bound, Note: *note, CreatedAt: now, ExpiresAt: now.Add(life)}
-	if err := st.CreateInvite(ctx, inv); err != nil {
+	err = c.withStore(ctx, func(ctx context.Context, st *store.Store) error {
+		return st.CreateInvite(ctx, inv)
+	})
+	if err != nil {
 		return err
 	}
 	v := viewInvite(inv, now)
@@ -149,13 +146,11 @@ func (c *cli) invitesList(ctx context.Context, args []string) error {
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	st, err := c.store(ctx)
-	if err != nil {
+	var list []store.Invite
+	err := c.withStore(ctx, func(ctx context.Context, st *store.Store) (err error) {
+		list, err = st.ListInvites(ctx)
 		return err
-	}
-	list, err := st.ListInvites(ctx)
+	})
 	if err != nil {
 		return err
 	}
@@ -197,25 +192,23 @@ func (c *cli) invitesRevoke(ctx context.Context, args []string) error {
 	if (*id == "") == (*code == "") {
 		return fmt.Errorf("%w: give exactly one of --id and --code", errUsage)
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	st, err := c.store(ctx)
-	if err != nil {
-		return err
-	}
 	target := strings.ToLower(strings.TrimSpace(*id))
-	if *code != "" {
-		norm, ok := presignup.NormalizeInviteCode(*code)
-		if !ok {
-			return fmt.Errorf("%w: --code is not an invite code", errUsage)
+	var inv *store.Invite
+	err := c.withStore(ctx, func(ctx context.Context, st *store.Store) (err error) {
+		if *code != "" {
+			norm, ok := presignup.NormalizeInviteCode(*code)
+			if !ok {
+				return fmt.Errorf("%w: --code is not an invite code", errUsage)
+			}
+			target = presignup.InviteID(norm)
+		} else if len(target) < 64 {
+			if target, err = resolveInvite(ctx, st, target); err != nil {
+				return err
+			}
 		}
-		target = presignup.InviteID(norm)
-	} else if len(target) < 64 {
-		if target, err = resolveInvite(ctx, st, target); err != nil {
-			return err
-		}
-	}
-	inv, err := st.RevokeInvite(ctx, target, time.Now())
+		inv, err = st.RevokeInvite(ctx, target, time.Now())
+		return err
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		if *code != "" {
 			return fmt.Errorf("no invite with that code (id %s)", obs.TokenID(target))

@@ -200,6 +200,17 @@ func (c *cli) store(ctx context.Context) (*store.Store, error) {
 	return store.New(dynamodb.NewFromConfig(cfg), c.table, store.WithRevocationLayout(layout)), nil
 }
 
+// withStore runs f with the command's time limit and the table's store.
+func (c *cli) withStore(ctx context.Context, f func(context.Context, *store.Store) error) error {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	st, err := c.store(ctx)
+	if err != nil {
+		return err
+	}
+	return f(ctx, st)
+}
+
 func (c *cli) printJSON(v any) error {
 	enc := json.NewEncoder(c.stdout)
 	enc.SetIndent("", "  ")
@@ -215,13 +226,11 @@ func (c *cli) sessionsList(ctx context.Context, args []string) error {
 	if err := required("user", *user); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	st, err := c.store(ctx)
-	if err != nil {
+	var list []store.Session
+	err := c.withStore(ctx, func(ctx context.Context, st *store.Store) (err error) {
+		list, err = st.ListUserSessions(ctx, *user)
 		return err
-	}
-	list, err := st.ListUserSessions(ctx, *user)
+	})
 	if err != nil {
 		return err
 	}
@@ -286,17 +295,15 @@ func (c *cli) sessionsRevoke(ctx context.Context, args []string) error {
 	if err := required("session", *id); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	st, err := c.store(ctx)
-	if err != nil {
+	var sess *store.Session
+	err := c.withStore(ctx, func(ctx context.Context, st *store.Store) error {
+		r, err := c.revoker(st)
+		if err != nil {
+			return err
+		}
+		sess, err = r.Session(ctx, *id, revoke.ReasonAdmin)
 		return err
-	}
-	r, err := c.revoker(st)
-	if err != nil {
-		return err
-	}
-	sess, err := r.Session(ctx, *id, revoke.ReasonAdmin)
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("no session %q", *id)
 	}
@@ -330,29 +337,27 @@ func (c *cli) usersRevoke(ctx context.Context, args []string) error {
 	if *global && *pool == "" {
 		return fmt.Errorf("%w: --global-signout (the default) needs --user-pool-id or SHORTFUSE_COGNITO_USER_POOL_ID; --global-signout=false revokes without signing the user out of Cognito, whose refresh tokens then keep minting ID tokens", errUsage)
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	st, err := c.store(ctx)
-	if err != nil {
-		return err
-	}
-	var opts []revoke.Option
-	if *global {
-		cfg, err := awsx.Load(ctx, awsx.Options{Region: c.region, Endpoint: *cognitoEndpoint})
+	var res revoke.UserResult
+	err = c.withStore(ctx, func(ctx context.Context, st *store.Store) error {
+		var opts []revoke.Option
+		if *global {
+			cfg, err := awsx.Load(ctx, awsx.Options{Region: c.region, Endpoint: *cognitoEndpoint})
+			if err != nil {
+				return err
+			}
+			opts = append(opts, revoke.WithCognito(cip.NewFromConfig(cfg), *pool))
+		}
+		r, err := c.revoker(st, opts...)
 		if err != nil {
 			return err
 		}
-		opts = append(opts, revoke.WithCognito(cip.NewFromConfig(cfg), *pool))
-	}
-	r, err := c.revoker(st, opts...)
-	if err != nil {
+		signOut := revoke.SignOutSkip
+		if *global {
+			signOut = revoke.SignOutCognito
+		}
+		res, err = r.User(ctx, revoke.UserRequest{Sub: *user, Username: *username, Reason: revoke.ReasonAdmin, SignOut: signOut})
 		return err
-	}
-	signOut := revoke.SignOutSkip
-	if *global {
-		signOut = revoke.SignOutCognito
-	}
-	res, err := r.User(ctx, revoke.UserRequest{Sub: *user, Username: *username, Reason: revoke.ReasonAdmin, SignOut: signOut})
+	})
 	if err != nil {
 		return err
 	}
@@ -427,19 +432,15 @@ func (c *cli) revocationsCopy(ctx context.Context, args []string) error {
 	if *from < 1 {
 		return fmt.Errorf("%w: --from-replicas is required (the replica count before the change)", errUsage)
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	st, err := c.store(ctx)
-	if err != nil {
-		return err
-	}
-	n, err := st.CopyRevocations(ctx, *from)
-	if err != nil {
-		return err
-	}
-	if c.jsonOut {
-		return c.printJSON(map[string]any{"copied": n, "layout": st.RevocationLayout().String()})
-	}
-	fmt.Fprintf(c.stdout, "%d live entries copied into replicas %d to %d (layout %s)\n", n, *from, st.RevocationLayout().Replicas-1, st.RevocationLayout())
-	return nil
+	return c.withStore(ctx, func(ctx context.Context, st *store.Store) error {
+		n, err := st.CopyRevocations(ctx, *from)
+		if err != nil {
+			return err
+		}
+		if c.jsonOut {
+			return c.printJSON(map[string]any{"copied": n, "layout": st.RevocationLayout().String()})
+		}
+		fmt.Fprintf(c.stdout, "%d live entries copied into replicas %d to %d (layout %s)\n", n, *from, st.RevocationLayout().Replicas-1, st.RevocationLayout())
+		return nil
+	})
 }

@@ -170,19 +170,29 @@ func (d *decoder) bin(name string) []byte {
 	return v.Value
 }
 
+// list returns the elements of a list attribute; ok is false when it is
+// absent or, with the error recorded, of another type.
+func (d *decoder) list(name string) (l []types.AttributeValue, ok bool) {
+	av, ok := d.it[name]
+	if !ok {
+		return nil, false
+	}
+	v, ok := av.(*types.AttributeValueMemberL)
+	if !ok || v == nil {
+		d.fail(name, "want L, got %T", av)
+		return nil, false
+	}
+	return v.Value, true
+}
+
 // strings returns a list of strings; nil when absent.
 func (d *decoder) strings(name string) []string {
-	av, ok := d.it[name]
+	l, ok := d.list(name)
 	if !ok {
 		return nil
 	}
-	l, ok := av.(*types.AttributeValueMemberL)
-	if !ok || l == nil {
-		d.fail(name, "want L, got %T", av)
-		return nil
-	}
-	out := make([]string, 0, len(l.Value))
-	for i, e := range l.Value {
+	out := make([]string, 0, len(l))
+	for i, e := range l {
 		s, ok := e.(*types.AttributeValueMemberS)
 		if !ok || s == nil {
 			d.fail(name, "element %d: want S, got %T", i, e)

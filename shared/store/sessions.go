@@ -174,17 +174,9 @@ func decodeSession(it item) (*Session, error) {
 // prevHashes reads the rotated-hash list: binary elements, newest first,
 // NULL padding skipped, at most MaxPrevRefreshHashes kept.
 func (d *decoder) prevHashes(name string) [][]byte {
-	av, ok := d.it[name]
-	if !ok {
-		return nil
-	}
-	l, ok := av.(*types.AttributeValueMemberL)
-	if !ok || l == nil {
-		d.fail(name, "want L, got %T", av)
-		return nil
-	}
+	l, _ := d.list(name)
 	var out [][]byte
-	for i, e := range l.Value {
+	for i, e := range l {
 		switch v := e.(type) {
 		case *types.AttributeValueMemberNULL:
 		case *types.AttributeValueMemberB:

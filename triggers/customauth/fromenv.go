@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
@@ -92,11 +93,7 @@ func CreateFromEnv(ctx context.Context, env *config.Env, log *slog.Logger) (*Cre
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := d.common.AWS(ctx)
-	if err != nil {
-		return nil, err
-	}
-	k, err := loadKeys(ctx, d.cfg.KeySource, secret.Fetchers{SSM: ssm.NewFromConfig(awsCfg), Secrets: secretsmanager.NewFromConfig(awsCfg)})
+	awsCfg, k, err := d.connect(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -113,21 +110,24 @@ func VerifyFromEnv(ctx context.Context, env *config.Env, log *slog.Logger) (*Ver
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := d.common.AWS(ctx)
-	if err != nil {
-		return nil, err
-	}
-	k, err := loadKeys(ctx, d.cfg.KeySource, secret.Fetchers{SSM: ssm.NewFromConfig(awsCfg), Secrets: secretsmanager.NewFromConfig(awsCfg)})
+	awsCfg, k, err := d.connect(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return NewVerify(d.cfg, k, d.common.Store(awsCfg), d.opts), nil
 }
 
-func loadKeys(ctx context.Context, source string, f secret.Fetchers) (*Keys, error) {
-	master, err := LoadKey(ctx, source, f)
+// connect loads the AWS configuration and, through it, the HMAC keys
+// create and verify share.
+func (d deps) connect(ctx context.Context) (aws.Config, *Keys, error) {
+	awsCfg, err := d.common.AWS(ctx)
 	if err != nil {
-		return nil, err
+		return aws.Config{}, nil, err
 	}
-	return NewKeys(master)
+	master, err := LoadKey(ctx, d.cfg.KeySource, secret.Fetchers{SSM: ssm.NewFromConfig(awsCfg), Secrets: secretsmanager.NewFromConfig(awsCfg)})
+	if err != nil {
+		return aws.Config{}, nil, err
+	}
+	k, err := NewKeys(master)
+	return awsCfg, k, err
 }

@@ -165,16 +165,17 @@ func (i *Issuer) Sign(header, claims map[string]any) string {
 	if header == nil {
 		header = map[string]any{"alg": i.Alg, "kid": i.KID}
 	}
-	input := Encode(header) + "." + Encode(claims)
-	sig, err := i.sign([]byte(input))
-	must(err)
-	return input + "." + base64.RawURLEncoding.EncodeToString(sig)
+	return i.signInput(Encode(header) + "." + Encode(claims))
 }
 
 // SignRaw signs the given header and payload bytes as they are (no JSON
 // marshalling), for tests of duplicate members, odd spacing or invalid JSON.
 func (i *Issuer) SignRaw(header, payload []byte) string {
-	input := Encode(header) + "." + Encode(payload)
+	return i.signInput(Encode(header) + "." + Encode(payload))
+}
+
+// signInput appends the signature of a JWS signing input.
+func (i *Issuer) signInput(input string) string {
 	sig, err := i.sign([]byte(input))
 	must(err)
 	return input + "." + base64.RawURLEncoding.EncodeToString(sig)
@@ -203,23 +204,11 @@ func (i *Issuer) sign(msg []byte) ([]byte, error) {
 // typ) valid for an hour from i.Now. overrides replace claims; a nil value
 // removes the claim.
 func (i *Issuer) CognitoIDToken(overrides map[string]any) string {
-	now := i.Now().Unix()
-	claims := map[string]any{
-		"iss":              i.Issuer,
-		"sub":              "5b7f3c7e-8d2a-4c1e-9f00-000000000001",
-		"aud":              i.ClientID,
-		"token_use":        "id",
-		"cognito:username": "alice",
-		"cognito:groups":   []string{"users"},
-		"email":            "alice@example.com",
-		"email_verified":   true,
-		"auth_time":        now,
-		"iat":              now,
-		"exp":              now + 3600,
-		"jti":              RandomID(),
-		"origin_jti":       RandomID(),
-		"event_id":         RandomID(),
-	}
+	claims := i.cognitoClaims("id")
+	claims["aud"] = i.ClientID
+	claims["cognito:username"] = "alice"
+	claims["email"] = "alice@example.com"
+	claims["email_verified"] = true
 	return i.Sign(nil, apply(claims, overrides))
 }
 
@@ -228,16 +217,23 @@ func (i *Issuer) CognitoIDToken(overrides map[string]any) string {
 // for an hour from i.Now. overrides replace claims; a nil value removes the
 // claim.
 func (i *Issuer) CognitoAccessToken(overrides map[string]any) string {
+	claims := i.cognitoClaims("access")
+	claims["client_id"] = i.ClientID
+	claims["scope"] = "aws.cognito.signin.user.admin"
+	claims["username"] = "alice"
+	claims["version"] = 2
+	return i.Sign(nil, apply(claims, overrides))
+}
+
+// cognitoClaims are the claims Cognito puts in both its ID and access
+// tokens, valid for an hour from i.Now.
+func (i *Issuer) cognitoClaims(use string) map[string]any {
 	now := i.Now().Unix()
-	claims := map[string]any{
+	return map[string]any{
 		"iss":            i.Issuer,
 		"sub":            "5b7f3c7e-8d2a-4c1e-9f00-000000000001",
-		"client_id":      i.ClientID,
-		"token_use":      "access",
-		"scope":          "aws.cognito.signin.user.admin",
-		"username":       "alice",
+		"token_use":      use,
 		"cognito:groups": []string{"users"},
-		"version":        2,
 		"auth_time":      now,
 		"iat":            now,
 		"exp":            now + 3600,
@@ -245,7 +241,6 @@ func (i *Issuer) CognitoAccessToken(overrides map[string]any) string {
 		"origin_jti":     RandomID(),
 		"event_id":       RandomID(),
 	}
-	return i.Sign(nil, apply(claims, overrides))
 }
 
 // AccessToken returns an RFC 9068 access token (typ at+jwt) as the token

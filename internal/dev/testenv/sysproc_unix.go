@@ -1,4 +1,4 @@
-//go:build unix && !linux
+//go:build unix
 
 package testenv
 
@@ -6,12 +6,6 @@ import (
 	"os/exec"
 	"syscall"
 )
-
-// sysProcAttr puts the child in its own process group so Stop reaches every
-// process it spawns.
-func sysProcAttr() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Setpgid: true}
-}
 
 func signalGroup(cmd *exec.Cmd, kill bool) {
 	sig := syscall.SIGTERM
