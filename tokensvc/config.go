@@ -139,7 +139,7 @@ func LoadConfig(env *config.Env) (Config, error) {
 	}
 	c.UserPoolID = env.String("SHORTFUSE_COGNITO_USER_POOL_ID", "")
 
-	c.AccessTokenTTL = env.Duration("SHORTFUSE_ACCESS_TOKEN_TTL", 300*time.Second, MinAccessTokenTTL, MaxAccessTokenTTL)
+	c.AccessTokenTTL = loadAccessTokenTTL(env)
 	c.RefreshGrace = env.Duration("SHORTFUSE_REFRESH_GRACE", DefaultRefreshGrace, 0, tokenspec.MaxRefreshGrace)
 	c.Clients = parseClients(env, "SHORTFUSE_CLIENTS", env.Required("SHORTFUSE_CLIENTS"), c.AccessTokenTTL)
 	c.ClientGrace = clientGrace(env.String("SHORTFUSE_CLIENTS", ""))
@@ -170,16 +170,10 @@ func LoadConfig(env *config.Env) (Config, error) {
 	c.AllowIDTokenReuse = env.Bool("SHORTFUSE_ALLOW_ID_TOKEN_REUSE", false)
 	c.MaxSessionsPerUser = env.Int("SHORTFUSE_MAX_SESSIONS_PER_USER", DefaultMaxSessionsPerUser, 1, 100)
 
-	c.Leeway = env.Duration("SHORTFUSE_LEEWAY", 5*time.Second, time.Second, 5*time.Minute)
-	// 0 (the default) derives it.
-	c.RevocationRetention = env.Duration("SHORTFUSE_REVOCATION_RETENTION", 0, 0, 3660*24*time.Hour)
+	c.Leeway = loadLeeway(env)
 	c.Revocation.AccessTokenTTL = c.LongestAccessTokenTTL()
 	c.Revocation.Leeway = max(c.Leeway, revoke.DefaultLeeway)
-	if need := c.Revocation.MaxEntryLifetime(); c.RevocationRetention == 0 {
-		c.RevocationRetention = need
-	} else if c.RevocationRetention < need {
-		env.Fail("SHORTFUSE_REVOCATION_RETENTION", "%s is shorter than the longest a revocation must be remembered (%s), set by SHORTFUSE_ACCESS_TOKEN_TTL, SHORTFUSE_CLIENTS, SHORTFUSE_LEEWAY and, in direct mode (SHORTFUSE_AUTHORIZER_MODE), SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY and SHORTFUSE_DIRECT_MAX_AGE", c.RevocationRetention, need)
-	}
+	c.RevocationRetention = revoke.LoadRetention(env, c.Revocation)
 	c.MaxBodyBytes = int64(env.Int("SHORTFUSE_MAX_BODY_BYTES", 8192, 1024, 1<<20))
 	c.Scopes = env.List("SHORTFUSE_SCOPES", nil)
 	for _, s := range c.Scopes {
@@ -221,6 +215,36 @@ func (c *Config) GraceFor(id string) time.Duration {
 		return g
 	}
 	return c.RefreshGrace
+}
+
+// loadAccessTokenTTL and loadLeeway read settings the token service shares
+// with LoadRevocationPolicy.
+func loadAccessTokenTTL(env *config.Env) time.Duration {
+	return env.Duration("SHORTFUSE_ACCESS_TOKEN_TTL", 300*time.Second, MinAccessTokenTTL, MaxAccessTokenTTL)
+}
+
+func loadLeeway(env *config.Env) time.Duration {
+	return env.Duration("SHORTFUSE_LEEWAY", 5*time.Second, time.Second, 5*time.Minute)
+}
+
+// LoadRevocationPolicy reads, with the token service's rules, what decides
+// how long a revocation lasts, for the writers other than the service (the
+// admin CLI): revoke.LoadPolicy's variables, the longest access token
+// lifetime (SHORTFUSE_ACCESS_TOKEN_TTL and SHORTFUSE_CLIENTS), SHORTFUSE_LEEWAY
+// and SHORTFUSE_REVOCATION_RETENTION (revoke.LoadRetention). Without
+// SHORTFUSE_CLIENTS it assumes the longest lifetime the service allows, so
+// its entries never end before the service's would.
+func LoadRevocationPolicy(env *config.Env) (revoke.Policy, time.Duration, error) {
+	p := revoke.LoadPolicy(env)
+	c := Config{AccessTokenTTL: MaxAccessTokenTTL}
+	if v := env.String("SHORTFUSE_CLIENTS", ""); v != "" {
+		c.AccessTokenTTL = loadAccessTokenTTL(env)
+		c.Clients = parseClients(env, "SHORTFUSE_CLIENTS", v, c.AccessTokenTTL)
+	}
+	p.AccessTokenTTL = c.LongestAccessTokenTTL()
+	p.Leeway = max(loadLeeway(env), revoke.DefaultLeeway)
+	retention := revoke.LoadRetention(env, p)
+	return p, retention, env.Err()
 }
 
 // LongestAccessTokenTTL is the longest lifetime any client's tokens get.
