@@ -26,8 +26,14 @@ type Config struct {
 	Issuer   string // SHORTFUSE_ISSUER: this service's URL, iss of its tokens
 	Audience string // SHORTFUSE_AUDIENCE: aud of its access tokens (default Issuer)
 
-	CognitoIssuer  string // SHORTFUSE_COGNITO_ISSUER
-	CognitoJWKSURL string // SHORTFUSE_COGNITO_JWKS_URL
+	// CognitoIssuers are the user pools whose tokens the exchange takes
+	// (SHORTFUSE_COGNITO_ISSUER, one or a comma list, each in Cognito's
+	// original or multi-Region form) and each one's JWK Set
+	// (SHORTFUSE_COGNITO_JWKS_URL, one per issuer, default derived).
+	// CognitoIssuer and CognitoJWKSURL are the first of them.
+	CognitoIssuers []tokenspec.Issuer
+	CognitoIssuer  string
+	CognitoJWKSURL string
 	UserPoolID     string // SHORTFUSE_COGNITO_USER_POOL_ID (global sign-out)
 
 	// Clients maps each allowed app client id to its access token lifetime
@@ -127,13 +133,10 @@ func LoadConfig(env *config.Env) (Config, error) {
 	c.RevocationLayout = store.RevocationLayoutFromEnv(env)
 	c.Issuer = strings.TrimSuffix(requiredURL(env, "SHORTFUSE_ISSUER"), "/")
 	c.Audience = env.String("SHORTFUSE_AUDIENCE", c.Issuer)
-	c.CognitoIssuer = strings.TrimSuffix(requiredURL(env, "SHORTFUSE_COGNITO_ISSUER"), "/")
-	def := ""
-	if c.CognitoIssuer != "" {
-		def = c.CognitoIssuer + "/.well-known/jwks.json"
+	c.CognitoIssuers = tokenspec.CognitoIssuers(env)
+	if len(c.CognitoIssuers) > 0 {
+		c.CognitoIssuer, c.CognitoJWKSURL = c.CognitoIssuers[0].URL, c.CognitoIssuers[0].JWKSURL
 	}
-	c.CognitoJWKSURL = env.URL("SHORTFUSE_COGNITO_JWKS_URL", def)
-	checkSecureURL(env, "SHORTFUSE_COGNITO_JWKS_URL", c.CognitoJWKSURL)
 	c.UserPoolID = env.String("SHORTFUSE_COGNITO_USER_POOL_ID", "")
 
 	c.AccessTokenTTL = loadAccessTokenTTL(env)
