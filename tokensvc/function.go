@@ -2,6 +2,7 @@ package tokensvc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -65,7 +66,23 @@ type handler struct {
 	srv *http.Server
 }
 
+// HTTPServer is the plain HTTP server, nil without SHORTFUSE_HTTP_ADDR.
 func (h handler) HTTPServer() *http.Server { return h.srv }
+
+// ListenAddr and ListenAndServe make the handler a function.Server.
+func (h handler) ListenAddr() string {
+	if h.srv == nil {
+		return ""
+	}
+	return h.srv.Addr
+}
+
+func (h handler) ListenAndServe() error {
+	if err := h.srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
 
 // NewHTTPServer serves h outside Lambda, with limits close to API Gateway's.
 func NewHTTPServer(addr string, h http.Handler) *http.Server {
