@@ -17,6 +17,7 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/dev/devgateway"
 	"github.com/shortfuse/shortfuse/internal/dev/jwttest"
+	"github.com/shortfuse/shortfuse/internal/dev/testclock"
 	"github.com/shortfuse/shortfuse/shared/config"
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
 	"github.com/shortfuse/shortfuse/shared/revoke"
@@ -258,10 +259,9 @@ func (okChecker) Check(context.Context, revset.Token) error { return nil }
 
 func TestTokenCache(t *testing.T) {
 	iss := jwttest.NewIssuer(t, "RS256")
-	var clock atomic.Pointer[time.Time]
 	start := time.Now()
-	clock.Store(&start)
-	now := func() time.Time { return *clock.Load() }
+	clock := testclock.New(start)
+	now := clock.Now
 	iss.Now = now
 	a, cv := newCountingAuthorizer(t, iss, okChecker{}, 8, now, 0)
 	ctx := context.Background()
@@ -284,13 +284,12 @@ func TestTokenCache(t *testing.T) {
 		t.Fatalf("altered token: %v", d.Effect)
 	}
 	// Past exp the cached entry is not used: the token is verified again and refused.
-	later := start.Add(400 * time.Second)
-	clock.Store(&later)
+	clock.Set(start.Add(400 * time.Second))
 	if d := a.Decide(ctx, tok, hello); d.Effect != Unauthorized || !errors.Is(d.Reason, jwtverify.ErrExpired) {
 		t.Fatalf("after exp: %v %v", d.Effect, d.Reason)
 	}
 	// Bounded size.
-	clock.Store(&start)
+	clock.Set(start)
 	for range 50 {
 		a.Decide(ctx, iss.AccessToken(nil), hello)
 	}
@@ -322,10 +321,9 @@ func TestTokenCacheBound(t *testing.T) {
 
 func TestTokenCacheMaxAge(t *testing.T) {
 	iss := jwttest.NewIssuer(t, "RS256")
-	var clock atomic.Pointer[time.Time]
 	start := time.Now()
-	clock.Store(&start)
-	now := func() time.Time { return *clock.Load() }
+	clock := testclock.New(start)
+	now := clock.Now
 	iss.Now = now
 	a, _ := newCountingAuthorizer(t, iss, okChecker{}, 8, now, time.Minute)
 	hello := MethodARN{Prefix: testPrefix, Resource: "GET/hello"}
@@ -333,8 +331,7 @@ func TestTokenCacheMaxAge(t *testing.T) {
 	if d := a.Decide(context.Background(), tok, hello); d.Effect != Allow {
 		t.Fatalf("%v %v", d.Effect, d.Reason)
 	}
-	later := start.Add(61 * time.Second)
-	clock.Store(&later)
+	clock.Set(start.Add(61 * time.Second))
 	if d := a.Decide(context.Background(), tok, hello); !errors.Is(d.Reason, jwtverify.ErrTooOld) {
 		t.Fatalf("cached ID token past max age: %v %v", d.Effect, d.Reason)
 	}
@@ -442,10 +439,8 @@ func TestKeyRotatedOut(t *testing.T) {
 
 func testKeyRotatedOut(t *testing.T, cached bool) {
 	start := time.Now()
-	var clock atomic.Pointer[time.Time]
-	clock.Store(&start)
-	now := func() time.Time { return *clock.Load() }
-	advance := func(d time.Duration) { t := now().Add(d); clock.Store(&t) }
+	clock := testclock.New(start)
+	now, advance := clock.Now, clock.Add
 	next := jwttest.NewIssuer(t, "RS256")
 	old := jwttest.NewIssuer(t, "RS256")
 	old.Issuer, old.Audience, old.ClientID = next.Issuer, next.Audience, next.ClientID

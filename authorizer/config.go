@@ -58,6 +58,11 @@ type Config struct {
 	// Audiences are then the app clients: aud of ID tokens, client_id of
 	// access tokens.
 	TokenUses []string
+	// CognitoIssuers are direct mode's user pools (SHORTFUSE_COGNITO_ISSUER,
+	// one or a comma list) and each one's JWK Set
+	// (SHORTFUSE_COGNITO_JWKS_URL); Issuer and JWKSURL are the first.
+	// Empty: Issuer and JWKSURL alone.
+	CognitoIssuers []tokenspec.Issuer
 	// Leeway is the clock skew allowed on exp, nbf, iat and auth_time
 	// (SHORTFUSE_LEEWAY).
 	Leeway time.Duration
@@ -125,9 +130,10 @@ func LoadConfig(env *config.Env) (Config, error) {
 		// Cognito's keys. SHORTFUSE_JWKS and SHORTFUSE_JWKS_URL name the
 		// token service's and are not read, so one environment serves
 		// both modes.
-		c.Issuer = keyURL(env, "SHORTFUSE_COGNITO_ISSUER", "")
-		if c.Issuer == "" {
-			env.Fail("SHORTFUSE_COGNITO_ISSUER", "required in direct mode")
+		// One pool or several (a comma list), each with its own key set.
+		c.CognitoIssuers = tokenspec.CognitoIssuers(env)
+		if len(c.CognitoIssuers) > 0 {
+			c.Issuer, c.JWKSURL = c.CognitoIssuers[0].URL, c.CognitoIssuers[0].JWKSURL
 		}
 		c.Audiences = clientIDs(env)
 		if len(c.Audiences) == 0 {
@@ -135,11 +141,6 @@ func LoadConfig(env *config.Env) (Config, error) {
 		}
 		c.MaxAge = env.Duration("SHORTFUSE_DIRECT_MAX_AGE", DefaultDirectMaxAge, time.Second, time.Hour)
 		c.TokenUses = directTokenUses(env)
-		def := ""
-		if c.Issuer != "" {
-			def = jwtverify.CognitoJWKSURL(c.Issuer)
-		}
-		c.JWKSURL = keyURL(env, "SHORTFUSE_COGNITO_JWKS_URL", def)
 	}
 
 	c.Leeway = env.Duration("SHORTFUSE_LEEWAY", DefaultLeeway, time.Second, 5*time.Minute)
@@ -260,6 +261,10 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Authorizer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("authorizer: %w", err)
 	}
+	if n := issuerCount(specs); cfg.JWKS != nil && n > 1 {
+		// One key set must never verify tokens naming different issuers.
+		return nil, fmt.Errorf("authorizer: an inline JWK Set serves one issuer, not %d", n)
+	}
 	keys := func(is tokenspec.Issuer) (jwtverify.KeySource, error) {
 		if cfg.JWKS != nil {
 			k, err := jwtverify.NewStaticJWKS(cfg.JWKS)
@@ -355,7 +360,10 @@ func (c Config) Specs() ([]tokenspec.Spec, error) {
 		return []tokenspec.Spec{tokenspec.ServiceAccessToken(tokenspec.Issuer{URL: c.Issuer, JWKSURL: c.JWKSURL},
 			c.Audiences, c.ClientIDs, c.Leeway)}, nil
 	case ModeDirect:
-		issuers := []tokenspec.Issuer{{URL: c.Issuer, JWKSURL: c.JWKSURL}}
+		issuers := c.CognitoIssuers
+		if len(issuers) == 0 {
+			issuers = []tokenspec.Issuer{{URL: c.Issuer, JWKSURL: c.JWKSURL}}
+		}
 		uses := c.TokenUses
 		if len(uses) == 0 {
 			uses = []string{tokenspec.TokenUseID}
@@ -375,6 +383,17 @@ func (c Config) Specs() ([]tokenspec.Spec, error) {
 	default:
 		return nil, fmt.Errorf("unknown mode %q", c.Mode)
 	}
+}
+
+// issuerCount is the number of distinct issuers of specs.
+func issuerCount(specs []tokenspec.Spec) int {
+	seen := map[string]bool{}
+	for _, s := range specs {
+		for _, is := range s.Issuers {
+			seen[is.URL] = true
+		}
+	}
+	return len(seen)
 }
 
 // directTokenUses reads SHORTFUSE_DIRECT_TOKEN_USE: "id" (the default),

@@ -39,7 +39,13 @@
 //
 // In exchange mode the signing keys come from an inline JWK Set
 // (SHORTFUSE_JWKS) or from a URL (SHORTFUSE_JWKS_URL); in direct mode from
-// SHORTFUSE_COGNITO_JWKS_URL, the pool's JWK Set by default. A URL must be
+// SHORTFUSE_COGNITO_JWKS_URL, the pool's JWK Set by default. Direct mode may
+// trust several pools (SHORTFUSE_COGNITO_ISSUER as a comma list, in
+// Cognito's original https://cognito-idp.<region>.amazonaws.com/<pool> or
+// multi-Region https://issuer-cognito-idp.<region>.amazonaws.com/<pool>
+// form): each has its own key set, the token's iss picks it, and a token
+// naming an issuer not listed is refused before any key is looked up, so a
+// key of one pool never verifies a token naming another. A URL must be
 // https, or http on a loopback host (shared/tokenspec's rule, the token
 // service's too); it is fetched at init and cached. The cached set is fetched again when a token
 // names an unknown kid (at most once per minute) and once it is five

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +22,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwt"
 
 	"github.com/shortfuse/shortfuse/authorizer"
+	"github.com/shortfuse/shortfuse/internal/dev/benchpair"
 	"github.com/shortfuse/shortfuse/internal/dev/jwttest"
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
 	"github.com/shortfuse/shortfuse/shared/revset"
@@ -337,9 +337,8 @@ func BenchmarkFreshVsSignature(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	// Medians, not sums: a preemption or a GC cycle landing in one sample
-	// must not decide the ratio.
-	var sigs, decs, vers []time.Duration
+	var pair benchpair.Pair
+	var vers []time.Duration
 	i := 0
 	for b.Loop() {
 		j := i % len(items)
@@ -348,38 +347,15 @@ func BenchmarkFreshVsSignature(b *testing.B) {
 			a = fx.authorizer(b)
 		}
 		it := &items[j]
-		if i%2 == 0 {
-			t0 := time.Now()
-			check(it)
-			t1 := time.Now()
-			decide(it)
-			t2 := time.Now()
-			sigs, decs = append(sigs, t1.Sub(t0)), append(decs, t2.Sub(t1))
-		} else {
-			t0 := time.Now()
-			decide(it)
-			t1 := time.Now()
-			check(it)
-			t2 := time.Now()
-			decs, sigs = append(decs, t1.Sub(t0)), append(sigs, t2.Sub(t1))
-		}
+		pair.Time(func() { check(it) }, func() { decide(it) })
 		t0 := time.Now()
 		verify(it)
 		vers = append(vers, time.Since(t0))
 		i++
 	}
-	sig, dec := median(sigs), median(decs)
+	sig, dec := pair.Medians()
 	b.ReportMetric(float64(sig.Nanoseconds()), "sig-ns/op")
 	b.ReportMetric(float64(dec.Nanoseconds()), "decision-ns/op")
 	b.ReportMetric(float64(dec)/float64(sig), "ratio")
-	b.ReportMetric(float64(median(vers))/float64(sig), "jwtverify-ratio")
-}
-
-func median(d []time.Duration) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[len(s)/2]
+	b.ReportMetric(float64(benchpair.Median(vers))/float64(sig), "jwtverify-ratio")
 }

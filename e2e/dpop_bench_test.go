@@ -9,11 +9,11 @@ import (
 	"encoding/asn1"
 	"math/big"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/shortfuse/shortfuse/authorizer"
+	"github.com/shortfuse/shortfuse/internal/dev/benchpair"
 	"github.com/shortfuse/shortfuse/internal/dev/dpoptest"
 )
 
@@ -103,7 +103,7 @@ func (dfx *dpopFixture) run(b *testing.B, cached bool, bare func(*dpopItem)) {
 			b.Fatal("refused", err)
 		}
 	}
-	var decs, bares []time.Duration
+	var pair benchpair.Pair
 	i := 0
 	for b.Loop() {
 		j := i % len(dfx.items)
@@ -113,24 +113,11 @@ func (dfx *dpopFixture) run(b *testing.B, cached bool, bare func(*dpopItem)) {
 			b.StartTimer()
 		}
 		it := &dfx.items[j]
-		first, second := decide, bare
-		if i%2 == 1 {
-			first, second = bare, decide
-		}
-		t0 := time.Now()
-		first(it)
-		t1 := time.Now()
-		second(it)
-		t2 := time.Now()
-		if i%2 == 0 {
-			decs, bares = append(decs, t1.Sub(t0)), append(bares, t2.Sub(t1))
-		} else {
-			bares, decs = append(bares, t1.Sub(t0)), append(decs, t2.Sub(t1))
-		}
+		pair.Time(func() { decide(it) }, func() { bare(it) })
 		i++
 	}
 	a.Close()
-	d, s := median(decs), median(bares)
+	d, s := pair.Medians()
 	b.ReportMetric(float64(d), "decision-ns/op")
 	b.ReportMetric(float64(s), "sig-ns/op")
 	b.ReportMetric(float64(d)/float64(s), "ratio")

@@ -26,8 +26,14 @@ type Config struct {
 	Issuer   string // SHORTFUSE_ISSUER: this service's URL, iss of its tokens
 	Audience string // SHORTFUSE_AUDIENCE: aud of its access tokens (default Issuer)
 
-	CognitoIssuer  string // SHORTFUSE_COGNITO_ISSUER
-	CognitoJWKSURL string // SHORTFUSE_COGNITO_JWKS_URL
+	// CognitoIssuers are the user pools whose tokens the exchange takes
+	// (SHORTFUSE_COGNITO_ISSUER, one or a comma list, each in Cognito's
+	// original or multi-Region form) and each one's JWK Set
+	// (SHORTFUSE_COGNITO_JWKS_URL, one per issuer, default derived).
+	// CognitoIssuer and CognitoJWKSURL are the first of them.
+	CognitoIssuers []tokenspec.Issuer
+	CognitoIssuer  string
+	CognitoJWKSURL string
 	UserPoolID     string // SHORTFUSE_COGNITO_USER_POOL_ID (global sign-out)
 
 	// Clients maps each allowed app client id to its access token lifetime
@@ -127,16 +133,13 @@ func LoadConfig(env *config.Env) (Config, error) {
 	c.RevocationLayout = store.RevocationLayoutFromEnv(env)
 	c.Issuer = strings.TrimSuffix(requiredURL(env, "SHORTFUSE_ISSUER"), "/")
 	c.Audience = env.String("SHORTFUSE_AUDIENCE", c.Issuer)
-	c.CognitoIssuer = strings.TrimSuffix(requiredURL(env, "SHORTFUSE_COGNITO_ISSUER"), "/")
-	def := ""
-	if c.CognitoIssuer != "" {
-		def = c.CognitoIssuer + "/.well-known/jwks.json"
+	c.CognitoIssuers = tokenspec.CognitoIssuers(env)
+	if len(c.CognitoIssuers) > 0 {
+		c.CognitoIssuer, c.CognitoJWKSURL = c.CognitoIssuers[0].URL, c.CognitoIssuers[0].JWKSURL
 	}
-	c.CognitoJWKSURL = env.URL("SHORTFUSE_COGNITO_JWKS_URL", def)
-	checkSecureURL(env, "SHORTFUSE_COGNITO_JWKS_URL", c.CognitoJWKSURL)
 	c.UserPoolID = env.String("SHORTFUSE_COGNITO_USER_POOL_ID", "")
 
-	c.AccessTokenTTL = env.Duration("SHORTFUSE_ACCESS_TOKEN_TTL", 300*time.Second, MinAccessTokenTTL, MaxAccessTokenTTL)
+	c.AccessTokenTTL = loadAccessTokenTTL(env)
 	c.RefreshGrace = env.Duration("SHORTFUSE_REFRESH_GRACE", DefaultRefreshGrace, 0, tokenspec.MaxRefreshGrace)
 	c.Clients = parseClients(env, "SHORTFUSE_CLIENTS", env.Required("SHORTFUSE_CLIENTS"), c.AccessTokenTTL)
 	c.ClientGrace = clientGrace(env.String("SHORTFUSE_CLIENTS", ""))
@@ -167,16 +170,10 @@ func LoadConfig(env *config.Env) (Config, error) {
 	c.AllowIDTokenReuse = env.Bool("SHORTFUSE_ALLOW_ID_TOKEN_REUSE", false)
 	c.MaxSessionsPerUser = env.Int("SHORTFUSE_MAX_SESSIONS_PER_USER", DefaultMaxSessionsPerUser, 1, 100)
 
-	c.Leeway = env.Duration("SHORTFUSE_LEEWAY", 5*time.Second, time.Second, 5*time.Minute)
-	// 0 (the default) derives it.
-	c.RevocationRetention = env.Duration("SHORTFUSE_REVOCATION_RETENTION", 0, 0, 3660*24*time.Hour)
+	c.Leeway = loadLeeway(env)
 	c.Revocation.AccessTokenTTL = c.LongestAccessTokenTTL()
 	c.Revocation.Leeway = max(c.Leeway, revoke.DefaultLeeway)
-	if need := c.Revocation.MaxEntryLifetime(); c.RevocationRetention == 0 {
-		c.RevocationRetention = need
-	} else if c.RevocationRetention < need {
-		env.Fail("SHORTFUSE_REVOCATION_RETENTION", "%s is shorter than the longest a revocation must be remembered (%s), set by SHORTFUSE_ACCESS_TOKEN_TTL, SHORTFUSE_CLIENTS, SHORTFUSE_LEEWAY and, in direct mode (SHORTFUSE_AUTHORIZER_MODE), SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY and SHORTFUSE_DIRECT_MAX_AGE", c.RevocationRetention, need)
-	}
+	c.RevocationRetention = revoke.LoadRetention(env, c.Revocation)
 	c.MaxBodyBytes = int64(env.Int("SHORTFUSE_MAX_BODY_BYTES", 8192, 1024, 1<<20))
 	c.Scopes = env.List("SHORTFUSE_SCOPES", nil)
 	for _, s := range c.Scopes {
@@ -218,6 +215,36 @@ func (c *Config) GraceFor(id string) time.Duration {
 		return g
 	}
 	return c.RefreshGrace
+}
+
+// loadAccessTokenTTL and loadLeeway read settings the token service shares
+// with LoadRevocationPolicy.
+func loadAccessTokenTTL(env *config.Env) time.Duration {
+	return env.Duration("SHORTFUSE_ACCESS_TOKEN_TTL", 300*time.Second, MinAccessTokenTTL, MaxAccessTokenTTL)
+}
+
+func loadLeeway(env *config.Env) time.Duration {
+	return env.Duration("SHORTFUSE_LEEWAY", 5*time.Second, time.Second, 5*time.Minute)
+}
+
+// LoadRevocationPolicy reads, with the token service's rules, what decides
+// how long a revocation lasts, for the writers other than the service (the
+// admin CLI): revoke.LoadPolicy's variables, the longest access token
+// lifetime (SHORTFUSE_ACCESS_TOKEN_TTL and SHORTFUSE_CLIENTS), SHORTFUSE_LEEWAY
+// and SHORTFUSE_REVOCATION_RETENTION (revoke.LoadRetention). Without
+// SHORTFUSE_CLIENTS it assumes the longest lifetime the service allows, so
+// its entries never end before the service's would.
+func LoadRevocationPolicy(env *config.Env) (revoke.Policy, time.Duration, error) {
+	p := revoke.LoadPolicy(env)
+	c := Config{AccessTokenTTL: MaxAccessTokenTTL}
+	if v := env.String("SHORTFUSE_CLIENTS", ""); v != "" {
+		c.AccessTokenTTL = loadAccessTokenTTL(env)
+		c.Clients = parseClients(env, "SHORTFUSE_CLIENTS", v, c.AccessTokenTTL)
+	}
+	p.AccessTokenTTL = c.LongestAccessTokenTTL()
+	p.Leeway = max(loadLeeway(env), revoke.DefaultLeeway)
+	retention := revoke.LoadRetention(env, p)
+	return p, retention, env.Err()
 }
 
 // LongestAccessTokenTTL is the longest lifetime any client's tokens get.

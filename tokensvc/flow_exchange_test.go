@@ -14,6 +14,8 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/dev/jwttest"
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
+	"github.com/shortfuse/shortfuse/shared/keys"
+	"github.com/shortfuse/shortfuse/shared/tokenspec"
 )
 
 func TestExchange(t *testing.T) {
@@ -340,4 +342,60 @@ func TestExchangeRevokedUser(t *testing.T) {
 	// A login after the revocation works.
 	e.clock.Advance(2 * time.Second)
 	e.login("user-r", nil)
+}
+
+// Several pools (SHORTFUSE_COGNITO_ISSUER as a list): each pool's tokens
+// are verified with its own keys only, in Cognito's original or multi-Region
+// issuer form.
+func TestExchangeSeveralPools(t *testing.T) {
+	poolB := jwttest.NewIssuer(t, "RS256")
+	poolB.Issuer = "https://issuer-cognito-idp.us-east-1.amazonaws.com/us-east-1_PoolB"
+	poolB.ClientID = testClient
+	e := newEnv(t, envOption{
+		cfg: func(c *Config) {
+			c.CognitoIssuers = []tokenspec.Issuer{{URL: c.CognitoIssuer}, {URL: poolB.Issuer}}
+		},
+		opts: []Option{WithIssuerKeys(map[string]jwtverify.KeySource{poolB.Issuer: poolB.Keys()})},
+	})
+	poolB.Now = e.clock.Now
+	exchange := func(tok, typ string) *response {
+		f := exchangeForm(tok)
+		f.Set("subject_token_type", typ)
+		return e.post("/token", f, "")
+	}
+	// Both pools' ID and access tokens are taken.
+	for name, resp := range map[string]*response{
+		"pool A ID token":     exchange(e.idToken("user-a", nil), TokenTypeIDToken),
+		"pool B ID token":     exchange(poolB.CognitoIDToken(map[string]any{"sub": "user-b"}), TokenTypeIDToken),
+		"pool B access token": exchange(poolB.CognitoAccessToken(map[string]any{"sub": "user-b"}), TokenTypeAccessToken),
+	} {
+		if resp.Code != http.StatusOK {
+			t.Errorf("%s: %d %s", name, resp.Code, resp.Body)
+		}
+	}
+	// Pool A's key never verifies a token naming pool B, nor the reverse.
+	wantError(t, exchange(e.cog.CognitoIDToken(map[string]any{"sub": "user-x", "iss": poolB.Issuer}), TokenTypeIDToken), 400, "invalid_request")
+	wantError(t, exchange(poolB.CognitoIDToken(map[string]any{"sub": "user-x", "iss": e.cfg.CognitoIssuer}), TokenTypeIDToken), 400, "invalid_request")
+	wantError(t, exchange(e.cog.CognitoAccessToken(map[string]any{"sub": "user-x", "iss": poolB.Issuer}), TokenTypeAccessToken), 400, "invalid_request")
+	// An issuer not configured, and pool B under its original form.
+	wantError(t, exchange(poolB.CognitoIDToken(map[string]any{"sub": "user-x", "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_PoolB"}), TokenTypeIDToken), 400, "invalid_request")
+	if list, err := e.store.ListUserSessions(context.Background(), "user-x"); err != nil || len(list) != 0 {
+		t.Fatalf("refused exchanges left sessions: %v %v", list, err)
+	}
+
+	// One key source for two issuers is refused at construction.
+	cfg := testConfig()
+	cfg.CognitoIssuers = []tokenspec.Issuer{{URL: cfg.CognitoIssuer}, {URL: poolB.Issuer}}
+	ks, _ := keys.NewSet("", mustKey(t))
+	if _, err := New(cfg, e.store, ks, WithCognitoKeys(e.cog.Keys())); err == nil {
+		t.Fatal("one key set accepted for two issuers")
+	}
+}
+
+func mustKey(t *testing.T) *keys.Key {
+	k, err := keys.Generate(keys.ES256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

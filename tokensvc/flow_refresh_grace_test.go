@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -77,20 +76,6 @@ func TestRefreshGraceRace(t *testing.T) {
 	e := graceEnv(t)
 	r0 := e.login("user-race", nil).RefreshToken
 	const n = 20
-	race := func(rt string) []*response {
-		var wg sync.WaitGroup
-		resps := make([]*response, n)
-		start := make(chan struct{})
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				resps[i] = e.refresh(rt)
-			})
-		}
-		close(start)
-		wg.Wait()
-		return resps
-	}
 	converge := func(resps []*response) string {
 		t.Helper()
 		var live string
@@ -106,13 +91,13 @@ func TestRefreshGraceRace(t *testing.T) {
 		}
 		return live
 	}
-	r1 := converge(race(r0)) // the current token: one rotation, 19 grace answers
+	r1 := converge(e.refreshRace(r0, n)) // the current token: one rotation, 19 grace answers
 	if sess := e.session(r0); !sess.RevokedAt.IsZero() || sess.RefreshGen != 1 || sess.GraceUses != n-1 {
 		t.Fatalf("after the current-token race: gen %d, grace uses %d, revoked %v", sess.RefreshGen, sess.GraceUses, sess.RevokedAt)
 	}
 	r2 := e.tokenResponse(e.refresh(r1)).RefreshToken
 	e.clock.Advance(5 * time.Second)
-	if got := converge(race(r1)); got != r2 { // the previous token: 20 grace answers
+	if got := converge(e.refreshRace(r1, n)); got != r2 { // the previous token: 20 grace answers
 		t.Fatal("grace answers differ from the rotation's token")
 	}
 	sess := e.session(r0)
@@ -132,17 +117,7 @@ func TestRefreshGraceExpired(t *testing.T) {
 	r1 := e.tokenResponse(e.refresh(r0)).RefreshToken
 	e.clock.Advance(testGrace + time.Second)
 	const n = 20
-	var wg sync.WaitGroup
-	resps := make([]*response, n)
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			resps[i] = e.refresh(r0)
-		})
-	}
-	close(start)
-	wg.Wait()
+	resps := e.refreshRace(r0, n)
 	for _, r := range resps {
 		wantError(t, r, http.StatusBadRequest, "invalid_grant")
 	}

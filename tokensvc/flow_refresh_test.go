@@ -63,21 +63,28 @@ func TestRefreshRotates(t *testing.T) {
 	}
 }
 
-func TestRefreshConcurrentReuse(t *testing.T) {
-	e := newEnv(t)
-	tr := e.login("user-race", nil)
-	const n = 20
+// refreshRace presents rt to the refresh grant n times at once, released
+// together, and returns the n answers.
+func (e *env) refreshRace(rt string, n int) []*response {
 	var wg sync.WaitGroup
 	resps := make([]*response, n)
 	start := make(chan struct{})
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			resps[i] = e.refresh(tr.RefreshToken)
+			resps[i] = e.refresh(rt)
 		})
 	}
 	close(start)
 	wg.Wait()
+	return resps
+}
+
+func TestRefreshConcurrentReuse(t *testing.T) {
+	e := newEnv(t)
+	tr := e.login("user-race", nil)
+	const n = 20
+	resps := e.refreshRace(tr.RefreshToken, n)
 	ok := 0
 	for _, r := range resps {
 		switch {

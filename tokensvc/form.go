@@ -42,6 +42,20 @@ func parseForm(w http.ResponseWriter, r *http.Request, max int64) (url.Values, e
 	return parseFormBody(string(body))
 }
 
+// parseTokenForm reads the form of the endpoints that take a token
+// parameter (RFC 7009 §2.1, RFC 7662 §2.1), which is required.
+func parseTokenForm(w http.ResponseWriter, r *http.Request, max int64) (form url.Values, token string, err error) {
+	form, err = parseForm(w, r, max)
+	if err != nil {
+		return nil, "", err
+	}
+	token = form.Get("token")
+	if token == "" {
+		return nil, "", ErrInvalidRequest.WithDescription("token is missing")
+	}
+	return form, token, nil
+}
+
 // parseFormBody parses a form body strictly: bad escapes, invalid UTF-8 and
 // repeated parameters are errors.
 func parseFormBody(body string) (url.Values, error) {

@@ -2,6 +2,7 @@ package tokensvc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -65,7 +66,23 @@ type handler struct {
 	srv *http.Server
 }
 
+// HTTPServer is the plain HTTP server, nil without SHORTFUSE_HTTP_ADDR.
 func (h handler) HTTPServer() *http.Server { return h.srv }
+
+// ListenAddr and ListenAndServe make the handler a function.Server.
+func (h handler) ListenAddr() string {
+	if h.srv == nil {
+		return ""
+	}
+	return h.srv.Addr
+}
+
+func (h handler) ListenAndServe() error {
+	if err := h.srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
 
 // NewHTTPServer serves h outside Lambda, with limits close to API Gateway's.
 func NewHTTPServer(addr string, h http.Handler) *http.Server {
@@ -103,16 +120,22 @@ func Open(ctx context.Context, in function.Input, deps Deps) (*Service, Config, 
 			return nil, cfg, fmt.Errorf("SHORTFUSE_DPOP_NONCE_KEY: %w", err)
 		}
 	}
-	cognitoKeys := jwtverify.NewRemoteJWKS(cfg.CognitoJWKSURL, jwtverify.RemoteOptions{})
-	// A failed warm-up is not fatal: the first exchange fetches again, and
-	// until then exchanges answer 503.
-	if err := cognitoKeys.Prefetch(ctx); err != nil {
-		if deps.RequireCognitoKeys {
-			return nil, cfg, fmt.Errorf("cognito JWK Set %s: %w", cfg.CognitoJWKSURL, err)
+	// One key set per Cognito issuer: a pool's keys verify its own tokens
+	// only.
+	cognitoKeys := make(map[string]jwtverify.KeySource, len(cfg.CognitoIssuers))
+	for _, is := range cfg.CognitoIssuers {
+		r := jwtverify.NewRemoteJWKS(is.JWKSURL, jwtverify.RemoteOptions{})
+		// A failed warm-up is not fatal: the first exchange fetches again,
+		// and until then exchanges answer 503.
+		if err := r.Prefetch(ctx); err != nil {
+			if deps.RequireCognitoKeys {
+				return nil, cfg, fmt.Errorf("cognito JWK Set %s: %w", is.JWKSURL, err)
+			}
+			in.Log.Warn("cognito jwks prefetch failed", "url", is.JWKSURL, "error", err.Error())
 		}
-		in.Log.Warn("cognito jwks prefetch failed", "error", err.Error())
+		cognitoKeys[is.URL] = r
 	}
-	opts := []Option{WithLogger(in.Log), WithCognitoKeys(cognitoKeys), WithMetrics(in.Metrics)}
+	opts := []Option{WithLogger(in.Log), WithIssuerKeys(cognitoKeys), WithMetrics(in.Metrics)}
 	if nonceKey != nil {
 		opts = append(opts, WithDPoPNonceKey(nonceKey))
 	}

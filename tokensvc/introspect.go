@@ -34,13 +34,9 @@ func (s *Service) handleIntrospect(w http.ResponseWriter, r *http.Request, info 
 	if _, err := s.authenticate(r, info, true); err != nil {
 		return err
 	}
-	form, err := parseForm(w, r, s.cfg.MaxBodyBytes)
+	_, tok, err := parseTokenForm(w, r, s.cfg.MaxBodyBytes)
 	if err != nil {
 		return err
-	}
-	tok := form.Get("token")
-	if tok == "" {
-		return ErrInvalidRequest.WithDescription("token is missing")
 	}
 	resp, err := s.introspect(r.Context(), tok)
 	if err != nil {

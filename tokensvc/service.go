@@ -79,6 +79,7 @@ type core struct {
 	basePath      string
 
 	cognitoKeys jwtverify.KeySource
+	issuerKeys  map[string]jwtverify.KeySource
 	signOut     revoke.SignOuter
 	users       CognitoUsers
 	recheck     *recheck // nil when SHORTFUSE_COGNITO_RECHECK is off
@@ -101,9 +102,17 @@ func WithMetrics(c *obs.Counter) Option { return func(s *Service) { s.metrics = 
 // WithClock sets the clock used for tokens, sessions and verification.
 func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
 
-// WithCognitoKeys sets where Cognito's public keys come from (default a
-// jwtverify.RemoteJWKS of Config.CognitoJWKSURL).
+// WithCognitoKeys sets where Cognito's public keys come from for the one
+// issuer WithIssuerKeys does not cover (default a jwtverify.RemoteJWKS of
+// its JWK Set URL). New refuses it for more than one issuer: one key set
+// must never verify tokens naming different pools.
 func WithCognitoKeys(k jwtverify.KeySource) Option { return func(s *Service) { s.cognitoKeys = k } }
+
+// WithIssuerKeys sets each Cognito issuer's key source, by issuer URL;
+// an issuer missing from keys gets a jwtverify.RemoteJWKS of its JWK Set URL.
+func WithIssuerKeys(keys map[string]jwtverify.KeySource) Option {
+	return func(s *Service) { s.issuerKeys = keys }
+}
 
 // WithSignOut enables Cognito global sign-out on admin user revocation,
 // in Config.UserPoolID.
@@ -140,22 +149,48 @@ func New(cfg Config, st Storage, ks *keys.Set, opts ...Option) (*Service, error)
 	}
 	s.basePath = strings.TrimSuffix(u.EscapedPath(), "/")
 
-	if s.cognitoKeys == nil {
-		if cfg.CognitoJWKSURL == "" {
-			return nil, errors.New("tokensvc: Cognito JWKS URL is required")
+	cognito := cfg.CognitoIssuers
+	if len(cognito) == 0 {
+		cognito = []tokenspec.Issuer{{URL: cfg.CognitoIssuer, JWKSURL: cfg.CognitoJWKSURL}}
+	}
+	if s.cognitoKeys != nil {
+		// One key set must never verify tokens naming different pools.
+		n := 0
+		for _, is := range cognito {
+			if s.issuerKeys[is.URL] == nil {
+				n++
+			}
 		}
-		if err := tokenspec.CheckKeyURL(cfg.CognitoJWKSURL); err != nil {
-			return nil, fmt.Errorf("tokensvc: Cognito JWKS URL: %w", err)
+		if n > 1 {
+			return nil, errors.New("tokensvc: WithCognitoKeys serves one issuer; give the others theirs with WithIssuerKeys")
 		}
-		s.cognitoKeys = jwtverify.NewRemoteJWKS(cfg.CognitoJWKSURL, jwtverify.RemoteOptions{})
+	}
+	built := map[string]jwtverify.KeySource{}
+	cognitoKeys := func(is tokenspec.Issuer) (jwtverify.KeySource, error) {
+		if k, ok := built[is.URL]; ok {
+			return k, nil
+		}
+		k := s.issuerKeys[is.URL]
+		switch {
+		case k != nil:
+		case s.cognitoKeys != nil:
+			k = s.cognitoKeys
+		case is.JWKSURL == "":
+			return nil, fmt.Errorf("issuer %q: no JWK Set URL", is.URL)
+		default:
+			if err := tokenspec.CheckKeyURL(is.JWKSURL); err != nil {
+				return nil, fmt.Errorf("issuer %q: JWK Set URL: %w", is.URL, err)
+			}
+			k = jwtverify.NewRemoteJWKS(is.JWKSURL, jwtverify.RemoteOptions{})
+		}
+		built[is.URL] = k
+		return k, nil
 	}
 	clients := make([]string, 0, len(cfg.Clients))
 	for id := range cfg.Clients {
 		clients = append(clients, id)
 	}
 	slices.Sort(clients)
-	cognito := []tokenspec.Issuer{{URL: cfg.CognitoIssuer, JWKSURL: cfg.CognitoJWKSURL}}
-	cognitoKeys := func(tokenspec.Issuer) (jwtverify.KeySource, error) { return s.cognitoKeys, nil }
 	s.idTokens, err = jwtverify.NewFromSpecs(cognitoKeys, s.now, tokenspec.CognitoIDToken(cognito, clients, 0, cfg.Leeway))
 	if err != nil {
 		return nil, fmt.Errorf("tokensvc: ID token verifier: %w", err)

@@ -16,13 +16,9 @@ import (
 // client_id, when sent, identifies the client (§2.1): it must be configured
 // and the token must have been issued to it, else nothing is revoked.
 func (s *Service) handleRevoke(w http.ResponseWriter, r *http.Request, info *reqInfo) error {
-	form, err := parseForm(w, r, s.cfg.MaxBodyBytes)
+	form, tok, err := parseTokenForm(w, r, s.cfg.MaxBodyBytes)
 	if err != nil {
 		return err
-	}
-	tok := form.Get("token")
-	if tok == "" {
-		return ErrInvalidRequest.WithDescription("token is missing")
 	}
 	info.tokenID = tokenID(tok)
 	clientID := form.Get("client_id")

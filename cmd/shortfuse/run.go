@@ -48,8 +48,8 @@ Commands:
 Common flags (also from the environment):
   --table NAME          DynamoDB table (SHORTFUSE_TABLE)
   --endpoint URL        AWS endpoint (DynamoDB; Cognito and CloudFormation for triggers),
-                        for the local stack (SHORTFUSE_AWS_ENDPOINT)
-  --region REGION       AWS region (AWS_REGION)
+                        for the local stack (SHORTFUSE_AWS_ENDPOINT); an absolute http(s) URL
+  --region REGION       AWS region (SHORTFUSE_AWS_REGION, else AWS_REGION)
   --json                print JSON instead of text
   --timeout DURATION    give up after this long (default 30s)
 
@@ -71,9 +71,13 @@ type cli struct {
 }
 
 func (c *cli) commonFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.table, "table", c.getenv("SHORTFUSE_TABLE"), "DynamoDB table")
-	fs.StringVar(&c.endpoint, "endpoint", c.getenv("SHORTFUSE_AWS_ENDPOINT"), "AWS endpoint URL (local stack)")
-	fs.StringVar(&c.region, "region", c.getenv("AWS_REGION"), "AWS region")
+	fs.StringVar(&c.table, "table", c.getenv(config.VarTable), "DynamoDB table")
+	fs.StringVar(&c.endpoint, "endpoint", c.getenv(config.VarEndpoint), "AWS endpoint URL (local stack)")
+	region := c.getenv(config.VarRegion)
+	if region == "" {
+		region = c.getenv("AWS_REGION") // first in the SDK's chain, as for the functions
+	}
+	fs.StringVar(&c.region, "region", region, "AWS region")
 	fs.BoolVar(&c.jsonOut, "json", false, "print JSON")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "overall time limit")
 }
@@ -169,6 +173,13 @@ func (c *cli) parse(fs *flag.FlagSet, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
+	// The settings the functions share, checked by their rules
+	// (config.Common): a flag is checked as the variable it defaults from.
+	env := config.FromMap(map[string]string{config.VarEndpoint: c.endpoint, config.VarRegion: c.region})
+	env.Common()
+	if err := env.Err(); err != nil {
+		return fmt.Errorf("%w: %v (--endpoint, --region)", errUsage, err)
+	}
 	return nil
 }
 
@@ -188,11 +199,7 @@ func (c *cli) store(ctx context.Context) (*store.Store, error) {
 		return nil, err
 	}
 	// The CLI writes revocations: it must use the layout the authorizers read.
-	vars := map[string]string{}
-	for _, k := range []string{store.EnvRevocationReplicas, store.EnvRevocationShards} {
-		vars[k] = c.getenv(k)
-	}
-	env := config.FromMap(vars)
+	env := c.env(store.EnvRevocationReplicas, store.EnvRevocationShards)
 	layout := store.RevocationLayoutFromEnv(env)
 	if err := env.Err(); err != nil {
 		return nil, err
@@ -262,20 +269,27 @@ func (c *cli) sessionsList(ctx context.Context, args []string) error {
 	return tw.Flush()
 }
 
-// revocationPolicy reads the variables every revocation writer shares
-// (revoke.LoadPolicy), so that the CLI's revocations last as long as the
-// token service's.
+// revocationPolicy reads what decides how long a revocation lasts with the
+// token service's own rules (tokensvc.LoadRevocationPolicy), so that the
+// CLI's revocations last as long as the service's, and a
+// SHORTFUSE_REVOCATION_RETENTION too short for them is refused as the
+// service refuses it.
 func (c *cli) revocationPolicy() (revoke.Policy, error) {
+	p, _, err := tokensvc.LoadRevocationPolicy(c.env("SHORTFUSE_AUTHORIZER_MODE", "SHORTFUSE_DIRECT_MAX_AGE",
+		"SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY", "SHORTFUSE_ADMIN_GLOBAL_SIGNOUT", "SHORTFUSE_ACCESS_TOKEN_TTL",
+		"SHORTFUSE_CLIENTS", "SHORTFUSE_LEEWAY", "SHORTFUSE_REVOCATION_RETENTION"))
+	return p, err
+}
+
+// env holds the named variables, for the service's own loaders.
+func (c *cli) env(names ...string) *config.Env {
 	vars := map[string]string{}
-	for _, k := range []string{"SHORTFUSE_AUTHORIZER_MODE", "SHORTFUSE_DIRECT_MAX_AGE",
-		"SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY", "SHORTFUSE_ADMIN_GLOBAL_SIGNOUT"} {
+	for _, k := range names {
 		if v := c.getenv(k); v != "" {
 			vars[k] = v
 		}
 	}
-	env := config.FromMap(vars)
-	p := revoke.LoadPolicy(env)
-	return p, env.Err()
+	return config.FromMap(vars)
 }
 
 func (c *cli) revoker(st *store.Store, opts ...revoke.Option) (*revoke.Revoker, error) {
@@ -333,6 +347,9 @@ func (c *cli) usersRevoke(ctx context.Context, args []string) error {
 	}
 	if err := required("user", *user); err != nil {
 		return err
+	}
+	if ep := config.FromMap(map[string]string{config.VarCognitoEndpoint: *cognitoEndpoint}); ep.Common().CognitoEndpoint == "" && *cognitoEndpoint != "" {
+		return fmt.Errorf("%w: --cognito-endpoint: %v", errUsage, ep.Err())
 	}
 	if *global && *pool == "" {
 		return fmt.Errorf("%w: --global-signout (the default) needs --user-pool-id or SHORTFUSE_COGNITO_USER_POOL_ID; --global-signout=false revokes without signing the user out of Cognito, whose refresh tokens then keep minting ID tokens", errUsage)

@@ -141,6 +141,52 @@ func TestCLIUsage(t *testing.T) {
 	}
 }
 
+// The settings the CLI shares with the functions are checked by the
+// functions' rules, and refused with the variable named, before any call.
+func TestCLISharedSettings(t *testing.T) {
+	table := map[string]string{"SHORTFUSE_TABLE": "shortfuse", "SHORTFUSE_AWS_ENDPOINT": "http://127.0.0.1:1"}
+	with := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for k, v := range table {
+			m[k] = v
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		code int
+		want string
+	}{
+		{"endpoint not a URL", with("SHORTFUSE_AWS_ENDPOINT", "localhost:8000"), []string{"sessions", "list", "--user", "u"}, 2,
+			"SHORTFUSE_AWS_ENDPOINT: \"localhost:8000\" is not an absolute http(s) URL"},
+		{"endpoint flag not a URL", table, []string{"sessions", "list", "--user", "u", "--endpoint", "ftp://x"}, 2,
+			"SHORTFUSE_AWS_ENDPOINT: \"ftp://x\" is not an absolute http(s) URL (--endpoint, --region)"},
+		{"cognito endpoint not a URL", table, []string{"users", "revoke", "--user", "u", "--global-signout=false", "--cognito-endpoint", "x"}, 2,
+			"SHORTFUSE_COGNITO_ENDPOINT"},
+		// The service derives 1h30s for 1-hour tokens and refuses less.
+		{"retention too short for the clients", with("SHORTFUSE_CLIENTS", "web:3600", "SHORTFUSE_REVOCATION_RETENTION", "30m"),
+			[]string{"sessions", "revoke", "--session", "s"}, 1, "SHORTFUSE_REVOCATION_RETENTION: 30m0s is shorter than"},
+		// Without the clients, the CLI assumes the longest lifetime.
+		{"retention too short without the clients", with("SHORTFUSE_REVOCATION_RETENTION", "10m"),
+			[]string{"users", "revoke", "--user", "u", "--global-signout=false"}, 1, "SHORTFUSE_REVOCATION_RETENTION: 10m0s is shorter than the longest a revocation must be remembered (1h0m30s)"},
+		{"leeway out of bounds", with("SHORTFUSE_LEEWAY", "1h"), []string{"sessions", "revoke", "--session", "s"}, 1, "SHORTFUSE_LEEWAY"},
+		{"clients malformed", with("SHORTFUSE_CLIENTS", "web:abc"), []string{"sessions", "revoke", "--session", "s"}, 1, "SHORTFUSE_CLIENTS"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(tc.env, tc.args...)
+			if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("%+v, want code %d and %q", r, tc.code, tc.want)
+			}
+		})
+	}
+}
+
 func TestKeysGenerate(t *testing.T) {
 	for _, alg := range []string{keys.ES256, keys.RS256, keys.EdDSA} {
 		r := runCLI(nil, "keys", "generate", "--alg", alg)

@@ -105,8 +105,8 @@ func TestLambda(t *testing.T) {
 	}
 
 	// The same service as a plain HTTP server on loopback.
-	hs, ok := h.(function.HTTPServer)
-	if !ok || hs.HTTPServer() == nil {
+	hs, ok := h.(interface{ HTTPServer() *http.Server })
+	if fs, isServer := h.(function.Server); !ok || !isServer || hs.HTTPServer() == nil || fs.ListenAddr() != "127.0.0.1:0" {
 		t.Fatalf("SHORTFUSE_HTTP_ADDR set, but no HTTP server: %T", h)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

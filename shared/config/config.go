@@ -4,6 +4,10 @@
 // which records every problem instead of stopping at the first, so a
 // misconfigured function reports all its mistakes in one cold start.
 // Every error names the variable it concerns.
+//
+// The settings every function shares (log level, region, endpoint
+// overrides, Common) and the table (Env.Table) are read here and nowhere
+// else, once per Env.
 package config
 
 import (

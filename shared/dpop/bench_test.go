@@ -6,11 +6,10 @@ import (
 	"encoding/asn1"
 	"encoding/base64"
 	"math/big"
-	"slices"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/shortfuse/shortfuse/internal/dev/benchpair"
 	"github.com/shortfuse/shortfuse/internal/dev/dpoptest"
 	"github.com/shortfuse/shortfuse/internal/dev/jwttest"
 	"github.com/shortfuse/shortfuse/shared/dpop"
@@ -88,7 +87,7 @@ func BenchmarkDPoPVsSignature(b *testing.B) {
 			b.Fatal("signature does not verify")
 		}
 	}
-	var checks, sigs []time.Duration
+	var pair benchpair.Pair
 	i := 0
 	for b.Loop() {
 		j := i % benchPool
@@ -96,33 +95,11 @@ func BenchmarkDPoPVsSignature(b *testing.B) {
 			v = newVerifier(b, func(cfg *dpop.Config) { cfg.ReplayCapacity = benchPool })
 		}
 		p := &proofs[j]
-		first, second := check, bare
-		if i%2 == 1 {
-			first, second = bare, check
-		}
-		t0 := time.Now()
-		first(p)
-		t1 := time.Now()
-		second(p)
-		t2 := time.Now()
-		if i%2 == 0 {
-			checks, sigs = append(checks, t1.Sub(t0)), append(sigs, t2.Sub(t1))
-		} else {
-			sigs, checks = append(sigs, t1.Sub(t0)), append(checks, t2.Sub(t1))
-		}
+		pair.Time(func() { check(p) }, func() { bare(p) })
 		i++
 	}
-	mc, ms := median(checks), median(sigs)
+	mc, ms := pair.Medians()
 	b.ReportMetric(float64(mc), "dpop-ns/op")
 	b.ReportMetric(float64(ms), "sig-ns/op")
 	b.ReportMetric(float64(mc)/float64(ms), "ratio")
-}
-
-func median(d []time.Duration) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[len(s)/2]
 }

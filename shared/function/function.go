@@ -17,7 +17,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -50,11 +49,14 @@ type Input struct {
 // handler. It is called once, at init.
 type Constructor func(ctx context.Context, in Input) (Handler, error)
 
-// HTTPServer is implemented by a handler that can also be served as a
-// plain HTTP server outside Lambda; HTTPServer returns nil when it is not
-// configured to.
-type HTTPServer interface {
-	HTTPServer() *http.Server
+// Server is implemented by a handler that can also be served as a plain
+// HTTP server outside Lambda. It is an interface, not an *http.Server, so
+// that the functions that never serve HTTP do not carry a server.
+type Server interface {
+	// ListenAddr is the address to listen on; "" runs in Lambda.
+	ListenAddr() string
+	// ListenAndServe serves until the server fails.
+	ListenAndServe() error
 }
 
 // Options say where New writes.
@@ -100,23 +102,21 @@ func New(ctx context.Context, name string, env *config.Env, o Options, build Con
 
 // Run starts the named function from the process environment and hands
 // its handler to the Lambda runtime; it does not return. Outside Lambda
-// (no AWS_LAMBDA_RUNTIME_API), a handler that is an HTTPServer with an
-// address is served as a plain HTTP server instead.
+// (no AWS_LAMBDA_RUNTIME_API), a handler that is a Server with an address
+// is served as a plain HTTP server instead.
 func Run(name string, build Constructor) {
 	h, log, err := New(context.Background(), name, config.FromOS(), Options{Metrics: os.Stdout}, build)
 	if err != nil {
 		log.Error("start-up failed", "function", name, "error", err.Error())
 		os.Exit(1)
 	}
-	if s, ok := h.(HTTPServer); ok && os.Getenv("AWS_LAMBDA_RUNTIME_API") == "" {
-		if srv := s.HTTPServer(); srv != nil {
-			log.Info("listening", "function", name, "addr", srv.Addr)
-			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("server failed", "function", name, "error", err.Error())
-				os.Exit(1)
-			}
-			return
+	if s, ok := h.(Server); ok && s.ListenAddr() != "" && os.Getenv("AWS_LAMBDA_RUNTIME_API") == "" {
+		log.Info("listening", "function", name, "addr", s.ListenAddr())
+		if err := s.ListenAndServe(); err != nil {
+			log.Error("server failed", "function", name, "error", err.Error())
+			os.Exit(1)
 		}
+		return
 	}
 	lambda.Start(h)
 }

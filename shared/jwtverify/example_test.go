@@ -6,12 +6,13 @@ import (
 	"time"
 
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
+	"github.com/shortfuse/shortfuse/shared/tokenspec"
 )
 
 // Cognito ID tokens, as the token service checks them before an exchange.
 func ExampleNew_cognitoIDToken() {
-	issuer := jwtverify.CognitoIssuer("eu-west-1", "eu-west-1_AbC123")
-	keys := jwtverify.NewRemoteJWKS(jwtverify.CognitoJWKSURL(issuer), jwtverify.RemoteOptions{})
+	issuer := tokenspec.CognitoIssuerURL("eu-west-1", "eu-west-1_AbC123")
+	keys := jwtverify.NewRemoteJWKS(tokenspec.JWKSURLOf(issuer), jwtverify.RemoteOptions{})
 	v, err := jwtverify.New(jwtverify.Config{
 		Keys:      keys,
 		Issuer:    issuer,

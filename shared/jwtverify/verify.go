@@ -376,13 +376,3 @@ func containsAny(allowed, got []string) bool {
 	}
 	return false
 }
-
-// CognitoIssuer is the iss of tokens from a Cognito user pool.
-func CognitoIssuer(region, poolID string) string {
-	return "https://cognito-idp." + region + ".amazonaws.com/" + poolID
-}
-
-// CognitoJWKSURL is where an issuer publishes its JWK Set, Cognito's way.
-func CognitoJWKSURL(issuer string) string {
-	return strings.TrimSuffix(issuer, "/") + "/.well-known/jwks.json"
-}

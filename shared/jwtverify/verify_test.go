@@ -13,6 +13,7 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/dev/jwttest"
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
+	"github.com/shortfuse/shortfuse/shared/tokenspec"
 )
 
 var sentinels = []error{
@@ -483,11 +484,11 @@ func TestVerifyDefaultsUseTheClock(t *testing.T) {
 }
 
 func TestCognitoIssuer(t *testing.T) {
-	iss := jwtverify.CognitoIssuer("eu-west-1", "eu-west-1_AbC123")
+	iss := tokenspec.CognitoIssuerURL("eu-west-1", "eu-west-1_AbC123")
 	if iss != "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123" {
 		t.Fatal(iss)
 	}
-	if u := jwtverify.CognitoJWKSURL(iss); u != iss+"/.well-known/jwks.json" {
+	if u := tokenspec.JWKSURLOf(iss); u != iss+"/.well-known/jwks.json" {
 		t.Fatal(u)
 	}
 }

@@ -35,3 +35,25 @@ func LoadPolicy(env *config.Env) Policy {
 	p.FamilyLimit = env.Int("SHORTFUSE_DIRECT_FAMILY_LIMIT", DefaultFamilyLimit, 1, 10000)
 	return p
 }
+
+// MaxRetention bounds SHORTFUSE_REVOCATION_RETENTION: ten years and a
+// month, past any refresh token validity Cognito allows.
+const MaxRetention = 3660 * 24 * time.Hour
+
+// LoadRetention reads SHORTFUSE_REVOCATION_RETENTION, the longest a
+// revocation log entry may live, for a writer under p: 0 or unset derives
+// it (p.MaxEntryLifetime()); a value shorter than the entries p writes need
+// is recorded as an error naming what sets that need, since authorizers
+// that load only that far back would forget a revocation that still
+// matters.
+func LoadRetention(env *config.Env, p Policy) time.Duration {
+	retention := env.Duration("SHORTFUSE_REVOCATION_RETENTION", 0, 0, MaxRetention)
+	need := p.MaxEntryLifetime()
+	if retention == 0 {
+		return need
+	}
+	if retention < need {
+		env.Fail("SHORTFUSE_REVOCATION_RETENTION", "%s is shorter than the longest a revocation must be remembered (%s), set by SHORTFUSE_ACCESS_TOKEN_TTL, SHORTFUSE_CLIENTS, SHORTFUSE_LEEWAY and, in direct mode (SHORTFUSE_AUTHORIZER_MODE), SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY and SHORTFUSE_DIRECT_MAX_AGE", retention, need)
+	}
+	return retention
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/shortfuse/shortfuse/internal/dev/testclock"
 	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 	"github.com/shortfuse/shortfuse/shared/store"
 )
@@ -38,19 +39,6 @@ func (f *fakeCognito) AdminUserGlobalSignOut(ctx context.Context, in *cip.AdminU
 	return &cip.AdminUserGlobalSignOutOutput{}, err
 }
 
-// clock is a settable clock shared by the store and the revoker.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 var (
 	dynOnce sync.Once
 	dyn     *testenv.Dynamo
@@ -71,7 +59,7 @@ type fixture struct {
 	st    *store.Store
 	db    *dynamodb.Client
 	table string
-	clk   *clock
+	clk   *testclock.Clock
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -91,7 +79,7 @@ func newFixture(t *testing.T) *fixture {
 	if err := store.CreateTable(context.Background(), dyn.Client, name); err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{t: time.Now().Truncate(time.Second)}
+	clk := testclock.New(time.Now().Truncate(time.Second))
 	return &fixture{st: store.New(dyn.Client, name, store.WithClock(clk.Now)), db: dyn.Client, table: name, clk: clk}
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shortfuse/shortfuse/internal/dev/testclock"
 	"github.com/shortfuse/shortfuse/shared/store"
 )
 
@@ -94,21 +95,9 @@ func (f *fakeLog) ReadRevocations(ctx context.Context, q store.RevocationQuery) 
 	return p, nil
 }
 
-// clock is a manual clock safe for concurrent use.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+func newClock() *testclock.Clock { return testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)) }
 
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)} }
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
-func newSet(t *testing.T, src Source, c *clock, o Options) *Set {
+func newSet(t *testing.T, src Source, c *testclock.Clock, o Options) *Set {
 	t.Helper()
 	o.Now = c.Now
 	if o.Poll == 0 {
@@ -126,6 +115,18 @@ func newSet(t *testing.T, src Source, c *clock, o Options) *Set {
 	s := New(src, o)
 	t.Cleanup(s.Close)
 	return s
+}
+
+// startedSet starts a set on an empty log, at newClock's time.
+func startedSet(t *testing.T, o Options) (*Set, *fakeLog, *testclock.Clock) {
+	t.Helper()
+	c := newClock()
+	f := &fakeLog{}
+	s := newSet(t, f, c, o)
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s, f, c
 }
 
 func TestMatchRules(t *testing.T) {
@@ -174,13 +175,8 @@ func TestMatchRules(t *testing.T) {
 }
 
 func TestPollOverlapDedupeAndExpiry(t *testing.T) {
-	c := newClock()
-	f := &fakeLog{}
-	s := newSet(t, f, c, Options{Poll: time.Second, Overlap: 5 * time.Second, Retain: 30 * time.Second})
+	s, f, c := startedSet(t, Options{Poll: time.Second, Overlap: 5 * time.Second, Retain: 30 * time.Second})
 	ctx := context.Background()
-	if err := s.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	if got := f.sinces[0]; !got.Equal(time.Unix(0, 0)) {
 		t.Fatalf("initial load since %v, want the whole log", got)
 	}
@@ -302,13 +298,8 @@ func (f *failingPage) ReadRevocations(ctx context.Context, q store.RevocationQue
 }
 
 func TestGraceThenDeny(t *testing.T) {
-	c := newClock()
-	f := &fakeLog{}
-	s := newSet(t, f, c, Options{Poll: time.Second, Grace: 10 * time.Second})
+	s, f, c := startedSet(t, Options{Poll: time.Second, Grace: 10 * time.Second})
 	ctx := context.Background()
-	if err := s.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	f.setDown(true)
 	for _, step := range []struct {
 		advance time.Duration
@@ -337,13 +328,8 @@ func TestGraceThenDeny(t *testing.T) {
 func TestLatePollRefreshesBeforeAnswering(t *testing.T) {
 	// A frozen Lambda container wakes up with an old snapshot: the first
 	// request must not be decided on it.
-	c := newClock()
-	f := &fakeLog{}
-	s := newSet(t, f, c, Options{Poll: time.Second, Grace: 10 * time.Minute})
+	s, f, c := startedSet(t, Options{Poll: time.Second, Grace: 10 * time.Minute})
 	ctx := context.Background()
-	if err := s.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	c.Add(5 * time.Minute)
 	f.add(c.Now(), store.RevokeSession, "s1", c.Now(), c.Now().Add(time.Hour))
 	if err := s.Check(ctx, Token{SessionID: "s1"}); !errors.Is(err, ErrRevoked) {
@@ -360,13 +346,8 @@ func TestLatePollRefreshesBeforeAnswering(t *testing.T) {
 }
 
 func TestStrictReadsEveryCheck(t *testing.T) {
-	c := newClock()
-	f := &fakeLog{}
-	s := newSet(t, f, c, Options{Strict: true, Poll: time.Second, Grace: time.Hour})
+	s, f, c := startedSet(t, Options{Strict: true, Poll: time.Second, Grace: time.Hour})
 	ctx := context.Background()
-	if err := s.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	base := f.callCount()
 	for i := range 5 {
 		c.Add(time.Millisecond)
@@ -392,12 +373,7 @@ func TestStrictReadsEveryCheck(t *testing.T) {
 }
 
 func TestLookback(t *testing.T) {
-	c := newClock()
-	f := &fakeLog{}
-	s := newSet(t, f, c, Options{Lookback: time.Hour, Retain: time.Minute, Overlap: 10 * time.Second})
-	if err := s.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	_, f, c := startedSet(t, Options{Lookback: time.Hour, Retain: time.Minute, Overlap: 10 * time.Second})
 	if got, want := f.sinces[0], c.Now().Add(-time.Hour-time.Minute-10*time.Second); !got.Equal(want) {
 		t.Fatalf("since = %v, want %v", got, want)
 	}
@@ -529,13 +505,8 @@ func BenchmarkCheck(b *testing.B) {
 }
 
 func TestSlowReadDoesNotStallWithinGrace(t *testing.T) {
-	c := newClock()
-	f := &fakeLog{}
-	s := newSet(t, f, c, Options{Poll: time.Second, Grace: 10 * time.Second})
+	s, f, c := startedSet(t, Options{Poll: time.Second, Grace: 10 * time.Second})
 	ctx := context.Background()
-	if err := s.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	release := make(chan struct{})
 	f.mu.Lock()
 	f.block = release

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/shortfuse/shortfuse/internal/dev/testclock"
 )
 
 // testBudget leaves the per-challenge limit in charge.
@@ -20,7 +22,7 @@ func newChallenge(k, id string, now time.Time) *Challenge {
 
 func TestIssueChallengePacing(t *testing.T) {
 	ctx := context.Background()
-	clock := newFakeClock(time.Unix(1_800_000_000, 0))
+	clock := testclock.New(time.Unix(1_800_000_000, 0))
 	s, _ := newTestStore(t, WithClock(clock.Now))
 	const k = "user0000key"
 	c1, issued, err := s.IssueChallenge(ctx, newChallenge(k, "first0001", clock.Now()), time.Minute, testBudget)
@@ -66,7 +68,7 @@ func TestIssueChallengePacing(t *testing.T) {
 
 func TestAttemptChallenge(t *testing.T) {
 	ctx := context.Background()
-	clock := newFakeClock(time.Unix(1_800_000_000, 0))
+	clock := testclock.New(time.Unix(1_800_000_000, 0))
 	s, _ := newTestStore(t, WithClock(clock.Now))
 	const k = "user0001key"
 	if _, _, err := s.IssueChallenge(ctx, newChallenge(k, "chal00001", clock.Now()), 0, testBudget); err != nil {
@@ -172,7 +174,7 @@ func TestIssueChallengeRace(t *testing.T) {
 // starts with the next code after that.
 func TestAttemptCeilingAcrossReissues(t *testing.T) {
 	ctx := context.Background()
-	clock := newFakeClock(time.Unix(1_800_000_000, 0))
+	clock := testclock.New(time.Unix(1_800_000_000, 0))
 	s, _ := newTestStore(t, WithClock(clock.Now))
 	const k = "user0004key"
 	budget := AttemptBudget{Attempts: 7, Window: time.Hour, SlowInterval: 15 * time.Minute}
@@ -250,7 +252,7 @@ func TestAttemptCeilingAcrossReissues(t *testing.T) {
 // start one on their first attempt.
 func TestAttemptBudgetReset(t *testing.T) {
 	ctx := context.Background()
-	clock := newFakeClock(time.Unix(1_800_000_000, 0))
+	clock := testclock.New(time.Unix(1_800_000_000, 0))
 	s, _ := newTestStore(t, WithClock(clock.Now))
 	const k = "user0005key"
 	budget := AttemptBudget{Attempts: 3, Window: 10 * time.Minute, SlowInterval: 5 * time.Minute}

@@ -7,10 +7,12 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/shortfuse/shortfuse/internal/dev/testclock"
 )
 
 func TestRevokeFamily(t *testing.T) {
-	clk := newFakeClock(t0)
+	clk := testclock.New(t0)
 	s, _ := newTestStore(t, WithClock(clk.Now))
 	ctx := context.Background()
 
@@ -69,7 +71,7 @@ func TestRevokeFamily(t *testing.T) {
 func third[A, B any](_ A, _ B, err error) error { return err }
 
 func TestClaimIDTokenOnce(t *testing.T) {
-	clk := newFakeClock(t0)
+	clk := testclock.New(t0)
 	s, _ := newTestStore(t, WithClock(clk.Now))
 	ctx := context.Background()
 	exp := t0.Add(5 * time.Minute)
@@ -105,7 +107,7 @@ func TestClaimIDTokenOnce(t *testing.T) {
 }
 
 func TestRevokeSessionChangeAndLog(t *testing.T) {
-	clk := newFakeClock(t0)
+	clk := testclock.New(t0)
 	s, _ := newTestStore(t, WithClock(clk.Now))
 	ctx := context.Background()
 	sess := newSession("s1", "u1", t0)

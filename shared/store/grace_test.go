@@ -10,12 +10,8 @@ import (
 )
 
 func TestUseRefreshGrace(t *testing.T) {
-	clk := newFakeClock(t0)
-	s, _ := newTestStore(t, WithClock(clk.Now))
+	s, _ := sessionStore(t)
 	ctx := context.Background()
-	if err := s.CreateSession(ctx, newSession("s1", "u1", t0)); err != nil {
-		t.Fatal(err)
-	}
 	h0, h1, nonce := []byte("h0-s1"), []byte("h1"), bytes.Repeat([]byte{7}, 32)
 	rot := t0.Add(time.Minute)
 	got, err := s.RotateRefresh(ctx, "s1", h0, h1, rot, rot.Add(time.Hour), rot.Add(time.Hour), WithGraceNonce(nonce))

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/shortfuse/shortfuse/internal/dev/testclock"
 )
 
 func inviteID(code string) string {
@@ -20,7 +22,7 @@ func inviteID(code string) string {
 
 func TestInviteCreateGet(t *testing.T) {
 	ctx := context.Background()
-	clock := newFakeClock(time.Unix(1_800_000_000, 0))
+	clock := testclock.New(time.Unix(1_800_000_000, 0))
 	s, _ := newTestStore(t, WithClock(clock.Now))
 	inv := &Invite{ID: inviteID("A"), MaxUses: 3, Email: "a@example.com", Note: "team", ExpiresAt: clock.Now().Add(time.Hour)}
 	if err := s.CreateInvite(ctx, inv); err != nil {
@@ -66,7 +68,7 @@ func TestInviteCreateValidation(t *testing.T) {
 
 func TestConsumeInvite(t *testing.T) {
 	ctx := context.Background()
-	clock := newFakeClock(time.Unix(1_800_000_000, 0))
+	clock := testclock.New(time.Unix(1_800_000_000, 0))
 	s, _ := newTestStore(t, WithClock(clock.Now))
 	exp := clock.Now().Add(time.Hour)
 	mk := func(code string, uses int, email string) string {
@@ -194,7 +196,7 @@ func TestConsumeInviteRace(t *testing.T) {
 
 func TestRevokeListInvites(t *testing.T) {
 	ctx := context.Background()
-	clock := newFakeClock(time.Unix(1_800_000_000, 0))
+	clock := testclock.New(time.Unix(1_800_000_000, 0))
 	s, _ := newTestStore(t, WithClock(clock.Now))
 	var ids []string
 	for i := range 3 {

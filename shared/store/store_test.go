@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/shortfuse/shortfuse/internal/dev/testclock"
 	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 	"github.com/shortfuse/shortfuse/shared/config"
 )
@@ -71,27 +72,17 @@ func newTestStore(tb testing.TB, opts ...Option) (*Store, *testenv.Dynamo) {
 	return New(d.Client, newTable(tb, d), opts...), d
 }
 
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
+// sessionStore returns a store on a clock standing at t0, holding session s1
+// of user u1 (newSession).
+func sessionStore(t *testing.T) (*Store, *testclock.Clock) {
+	t.Helper()
+	clk := testclock.New(t0)
+	s, _ := newTestStore(t, WithClock(clk.Now))
+	if err := s.CreateSession(context.Background(), newSession("s1", "u1", t0)); err != nil {
+		t.Fatal(err)
+	}
+	return s, clk
 }
-
-func newFakeClock(t time.Time) *fakeClock { return &fakeClock{t: t} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *fakeClock) Add(d time.Duration) { c.Set(c.Now().Add(d)) }
 
 func newSession(id, sub string, now time.Time) *Session {
 	return &Session{
@@ -123,7 +114,7 @@ func TestCreateTableIdempotent(t *testing.T) {
 }
 
 func TestCreateGetSession(t *testing.T) {
-	clk := newFakeClock(t0)
+	clk := testclock.New(t0)
 	s, _ := newTestStore(t, WithClock(clk.Now))
 	ctx := context.Background()
 
@@ -160,12 +151,8 @@ func TestCreateGetSession(t *testing.T) {
 }
 
 func TestRotateRefresh(t *testing.T) {
-	clk := newFakeClock(t0)
-	s, _ := newTestStore(t, WithClock(clk.Now))
+	s, _ := sessionStore(t)
 	ctx := context.Background()
-	if err := s.CreateSession(ctx, newSession("s1", "u1", t0)); err != nil {
-		t.Fatal(err)
-	}
 
 	hash := func(i int) []byte {
 		if i == 0 {
@@ -280,12 +267,8 @@ func TestRotateRefreshConcurrent(t *testing.T) {
 }
 
 func TestRevokeSession(t *testing.T) {
-	clk := newFakeClock(t0)
-	s, _ := newTestStore(t, WithClock(clk.Now))
+	s, clk := sessionStore(t)
 	ctx := context.Background()
-	if err := s.CreateSession(ctx, newSession("s1", "u1", t0)); err != nil {
-		t.Fatal(err)
-	}
 	first := t0.Add(time.Minute)
 	got, changed, err := s.RevokeSession(ctx, "s1", "logout", first, "")
 	if err != nil || !changed {
@@ -325,7 +308,7 @@ func TestRevokeSession(t *testing.T) {
 }
 
 func TestListUserSessions(t *testing.T) {
-	clk := newFakeClock(t0)
+	clk := testclock.New(t0)
 	s, _ := newTestStore(t, WithClock(clk.Now), WithSessionRetention(time.Hour))
 	ctx := context.Background()
 
@@ -399,7 +382,7 @@ func TestListUserSessionsPages(t *testing.T) {
 }
 
 func TestRecentUserSessions(t *testing.T) {
-	clk := newFakeClock(t0.Add(2 * time.Hour))
+	clk := testclock.New(t0.Add(2 * time.Hour))
 	s, _ := newTestStore(t, WithClock(clk.Now), WithSessionRetention(time.Minute))
 	s.pageLimit = 3 // several pages per listing
 	ctx := context.Background()
@@ -442,7 +425,7 @@ func TestRecentUserSessions(t *testing.T) {
 }
 
 func TestExpiryCheckedOnRead(t *testing.T) {
-	clk := newFakeClock(t0)
+	clk := testclock.New(t0)
 	s, d := newTestStore(t, WithClock(clk.Now), WithSessionRetention(time.Hour),
 		WithUserRevocationRetention(48*time.Hour))
 	ctx := context.Background()
@@ -545,7 +528,7 @@ func TestUserRevokedAtConcurrent(t *testing.T) {
 }
 
 func TestRevocationLog(t *testing.T) {
-	clk := newFakeClock(t0)
+	clk := testclock.New(t0)
 	s, _ := newTestStore(t, WithClock(clk.Now))
 	ctx := context.Background()
 
@@ -615,7 +598,7 @@ func TestRevocationLog(t *testing.T) {
 }
 
 func TestRevocationsPaginate(t *testing.T) {
-	clk := newFakeClock(t0)
+	clk := testclock.New(t0)
 	s, _ := newTestStore(t, WithClock(clk.Now))
 	ctx := context.Background()
 	const n = 40
@@ -642,7 +625,7 @@ func TestRevocationsPaginate(t *testing.T) {
 
 // More than 1 MB of entries: DynamoDB (and dynalite) page by size.
 func TestRevocationsPaginateBySize(t *testing.T) {
-	clk := newFakeClock(t0)
+	clk := testclock.New(t0)
 	s, d := newTestStore(t, WithClock(clk.Now), WithRevocationLayout(RevocationLayout{Replicas: 1, Shards: 1}))
 	ctx := context.Background()
 	const n = 600
@@ -810,7 +793,7 @@ func TestMissingTableIsNotUnavailable(t *testing.T) {
 }
 
 func TestRevocationLayout(t *testing.T) {
-	clk := newFakeClock(t0)
+	clk := testclock.New(t0)
 	layout := RevocationLayout{Replicas: 3, Shards: 4}
 	s, d := newTestStore(t, WithClock(clk.Now), WithRevocationLayout(layout))
 	ctx := context.Background()
@@ -904,7 +887,7 @@ type slowBatches struct {
 	fail        int
 	unprocessed int
 	late        int // calls that advance clk by a second
-	clk         *fakeClock
+	clk         *testclock.Clock
 	puts        map[string]bool
 }
 
@@ -942,7 +925,7 @@ func (f *slowBatches) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWrit
 
 func TestAppendRevocationRetriesUnderNewID(t *testing.T) {
 	d := sharedDynalite(t)
-	clk := newFakeClock(time.Now())
+	clk := testclock.New(time.Now())
 	layout := RevocationLayout{Replicas: 2, Shards: 1}
 	table := newTable(t, d)
 	ctx := context.Background()

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/shortfuse/shortfuse/internal/dev/authflow"
+	"github.com/shortfuse/shortfuse/internal/dev/testclock"
 	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 	"github.com/shortfuse/shortfuse/shared/mail"
 	"github.com/shortfuse/shortfuse/shared/store"
@@ -60,22 +61,14 @@ func emulators(t testing.TB) (*testenv.Dynamo, *testenv.SES) {
 	return envDB, envSES
 }
 
-// clock is a settable clock shared by the store and the triggers.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time           { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration)      { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
-func newClock() *clock                    { return &clock{t: time.Now().Truncate(time.Second)} }
-func (c *clock) opts() customauth.Options { return customauth.Options{Now: c.Now} }
+// newClock returns the settable clock a rig's store and triggers share.
+func newClock() *testclock.Clock { return testclock.New(time.Now().Truncate(time.Second)) }
 
 type rig struct {
 	pool  *authflow.Pool
 	ses   *testenv.SES
 	store *store.Store
-	clock *clock
+	clock *testclock.Clock
 	cfg   customauth.Config
 	logs  *testenv.Buffer
 }
@@ -122,7 +115,7 @@ func newRigWith(t testing.TB, sender mail.Sender, edit func(*customauth.Config))
 		edit(&cfg)
 	}
 	logs := &testenv.Buffer{}
-	opts := c.opts()
+	opts := customauth.Options{Now: c.Now}
 	opts.Logger = slog.New(slog.NewJSONHandler(logs, nil))
 	pool := authflow.NewPool("us-east-1_TEST", "client-1", authflow.Triggers{
 		Define: triggerenv.ConcurrentHandler(customauth.NewDefine(cfg).Handle),

@@ -5,12 +5,12 @@ import (
 	"crypto/rand"
 	"fmt"
 	mrand "math/rand/v2"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/shortfuse/shortfuse/internal/dev/benchpair"
 	"github.com/shortfuse/shortfuse/shared/mail"
 	"github.com/shortfuse/shortfuse/shared/store"
 	"github.com/shortfuse/shortfuse/triggers/customauth"
@@ -162,19 +162,13 @@ func benchTiming(b *testing.B, verify bool) {
 		}
 	}
 	b.StopTimer()
-	kp, up := median(known), median(unknown)
+	kp, up := benchpair.Median(known), benchpair.Median(unknown)
 	b.ReportMetric(float64(kp)/1e6, "known-p50-ms")
 	b.ReportMetric(float64(up)/1e6, "unknown-p50-ms")
 	b.ReportMetric(float64(kp)/float64(up), "ratio")
 	b.ReportMetric(float64(kp-up)/1e6, "diff-ms")
 	b.ReportMetric(auc(known, unknown), "auc")
 	b.ReportMetric(float64(len(known)), "samples")
-}
-
-func median(d []time.Duration) time.Duration {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[len(s)/2]
 }
 
 // auc is the chance that a random sample of a exceeds one of b (ties half).
