@@ -6,10 +6,12 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/shortfuse/shortfuse/internal/dev/testclock"
 )
 
 func TestCountFamilyEntry(t *testing.T) {
-	clk := newFakeClock(t0)
+	clk := testclock.New(t0)
 	s, _ := newTestStore(t, WithClock(clk.Now))
 	ctx := context.Background()
 	const limit = 3
@@ -65,7 +67,7 @@ func TestCountFamilyEntry(t *testing.T) {
 
 // Concurrent counts never pass the limit, whatever their order.
 func TestCountFamilyEntryRace(t *testing.T) {
-	clk := newFakeClock(t0)
+	clk := testclock.New(t0)
 	s, _ := newTestStore(t, WithClock(clk.Now))
 	ctx := context.Background()
 	const limit, writers = 5, 20
