@@ -234,8 +234,14 @@ func (c *countingVerifier) Verify(ctx context.Context, tok string) (*jwtverify.C
 	return c.v.Verify(ctx, tok)
 }
 
-func newCountingAuthorizer(t *testing.T, iss *jwttest.Issuer, rev RevocationChecker, size int, now func() time.Time, maxAge time.Duration) (*Authorizer, *countingVerifier) {
+// newCountingAuthorizer returns an authorizer with a token cache of 8 and
+// no revocations, for iss's access tokens (maxAge 0) or ID tokens, and the
+// clock it and iss share, standing at the present.
+func newCountingAuthorizer(t *testing.T, iss *jwttest.Issuer, maxAge time.Duration) (*Authorizer, *countingVerifier, *testclock.Clock) {
 	t.Helper()
+	clock := testclock.New(time.Now())
+	now := clock.Now
+	iss.Now = now
 	cfg := jwtverify.Config{Keys: iss.Keys(), Issuer: iss.Issuer, Audiences: []string{iss.Audience}, Type: "at+jwt", Now: now}
 	if maxAge > 0 {
 		cfg = jwtverify.Config{Keys: iss.Keys(), Issuer: iss.Issuer, Audiences: []string{iss.ClientID}, TokenUse: "id", MaxAge: maxAge, Now: now}
@@ -246,11 +252,11 @@ func newCountingAuthorizer(t *testing.T, iss *jwttest.Issuer, rev RevocationChec
 	}
 	cv := &countingVerifier{v: v}
 	routes, _ := ParseRoutes([]byte(testRoutes))
-	a, err := New(Options{Verifier: cv, Revocations: rev, Routes: routes, CacheSize: size, MaxAge: maxAge, Now: now})
+	a, err := New(Options{Verifier: cv, Revocations: okChecker{}, Routes: routes, CacheSize: 8, MaxAge: maxAge, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return a, cv
+	return a, cv, clock
 }
 
 type okChecker struct{}
@@ -259,11 +265,8 @@ func (okChecker) Check(context.Context, revset.Token) error { return nil }
 
 func TestTokenCache(t *testing.T) {
 	iss := jwttest.NewIssuer(t, "RS256")
-	start := time.Now()
-	clock := testclock.New(start)
-	now := clock.Now
-	iss.Now = now
-	a, cv := newCountingAuthorizer(t, iss, okChecker{}, 8, now, 0)
+	a, cv, clock := newCountingAuthorizer(t, iss, 0)
+	start := clock.Now()
 	ctx := context.Background()
 	hello := MethodARN{Prefix: testPrefix, Resource: "GET/hello"}
 	tok := iss.AccessToken(nil)
@@ -321,11 +324,8 @@ func TestTokenCacheBound(t *testing.T) {
 
 func TestTokenCacheMaxAge(t *testing.T) {
 	iss := jwttest.NewIssuer(t, "RS256")
-	start := time.Now()
-	clock := testclock.New(start)
-	now := clock.Now
-	iss.Now = now
-	a, _ := newCountingAuthorizer(t, iss, okChecker{}, 8, now, time.Minute)
+	a, _, clock := newCountingAuthorizer(t, iss, time.Minute)
+	start := clock.Now()
 	hello := MethodARN{Prefix: testPrefix, Resource: "GET/hello"}
 	tok := iss.CognitoIDToken(nil) // exp in an hour
 	if d := a.Decide(context.Background(), tok, hello); d.Effect != Allow {

@@ -40,18 +40,14 @@ func (f *fakeCognito) AdminUserGlobalSignOut(ctx context.Context, in *cip.AdminU
 }
 
 var (
-	dynOnce sync.Once
-	dyn     *testenv.Dynamo
-	dynErr  error
-	tables  int
-	tableMu sync.Mutex
+	sharedDB testenv.SharedDynalite
+	tables   int
+	tableMu  sync.Mutex
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if dyn != nil {
-		_ = dyn.Close()
-	}
+	_ = sharedDB.Close()
 	os.Exit(code)
 }
 
@@ -64,14 +60,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	dynOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		dyn, dynErr = testenv.StartDynalite(ctx)
-	})
-	if dynErr != nil {
-		t.Fatal(dynErr)
-	}
+	dyn := sharedDB.Get(t)
 	tableMu.Lock()
 	tables++
 	name := fmt.Sprintf("revoke-%d", tables)

@@ -26,31 +26,14 @@ import (
 // One dynalite serves the whole package, started on first use; each test
 // gets its own table.
 var (
-	sharedOnce sync.Once
-	sharedDB   *testenv.Dynamo
-	sharedErr  error
-	tableSeq   atomic.Int64
+	sharedDB testenv.SharedDynalite
+	tableSeq atomic.Int64
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if sharedDB != nil {
-		_ = sharedDB.Close()
-	}
+	_ = sharedDB.Close()
 	os.Exit(code)
-}
-
-func sharedDynalite(tb testing.TB) *testenv.Dynamo {
-	tb.Helper()
-	sharedOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		sharedDB, sharedErr = testenv.StartDynalite(ctx)
-	})
-	if sharedErr != nil {
-		tb.Fatal(sharedErr)
-	}
-	return sharedDB
 }
 
 // newTable creates a fresh table on d and returns its name.
@@ -68,7 +51,7 @@ func newTable(tb testing.TB, d *testenv.Dynamo) string {
 // newTestStore returns a Store on a fresh table of the shared dynalite.
 func newTestStore(tb testing.TB, opts ...Option) (*Store, *testenv.Dynamo) {
 	tb.Helper()
-	d := sharedDynalite(tb)
+	d := sharedDB.Get(tb)
 	return New(d.Client, newTable(tb, d), opts...), d
 }
 
@@ -106,7 +89,7 @@ func newSession(id, sub string, now time.Time) *Session {
 var t0 = time.Unix(1_800_000_000, 0)
 
 func TestCreateTableIdempotent(t *testing.T) {
-	d := sharedDynalite(t)
+	d := sharedDB.Get(t)
 	name := newTable(t, d)
 	if err := CreateTable(context.Background(), d.Client, name); err != nil {
 		t.Fatalf("second CreateTable: %v", err)
@@ -597,17 +580,24 @@ func TestRevocationLog(t *testing.T) {
 	}
 }
 
+// appendJTIs appends n jti revocations (values 0 to n-1), one a millisecond
+// from t0, each valid for an hour.
+func appendJTIs(t *testing.T, s *Store, clk *testclock.Clock, n int) {
+	t.Helper()
+	for i := range n {
+		clk.Set(t0.Add(time.Duration(i) * time.Millisecond))
+		if _, err := s.AppendRevocation(context.Background(), Revocation{Kind: RevokeJTI, Value: fmt.Sprint(i), Until: t0.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestRevocationsPaginate(t *testing.T) {
 	clk := testclock.New(t0)
 	s, _ := newTestStore(t, WithClock(clk.Now))
 	ctx := context.Background()
 	const n = 40
-	for i := range n {
-		clk.Set(t0.Add(time.Duration(i) * time.Millisecond))
-		if _, err := s.AppendRevocation(ctx, Revocation{Kind: RevokeJTI, Value: fmt.Sprint(i), Until: t0.Add(time.Hour)}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	appendJTIs(t, s, clk, n)
 	s.pageLimit = 7
 	got, err := s.RevocationsSince(ctx, time.Time{}, t0)
 	if err != nil {
@@ -784,7 +774,7 @@ func TestDeadlineOnSilentServer(t *testing.T) {
 }
 
 func TestMissingTableIsNotUnavailable(t *testing.T) {
-	d := sharedDynalite(t)
+	d := sharedDB.Get(t)
 	s := New(d.Client, "no-such-table")
 	_, err := s.GetSession(context.Background(), "s1")
 	if err == nil || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrNotFound) {
@@ -798,12 +788,7 @@ func TestRevocationLayout(t *testing.T) {
 	s, d := newTestStore(t, WithClock(clk.Now), WithRevocationLayout(layout))
 	ctx := context.Background()
 	const n = 40
-	for i := range n {
-		clk.Set(t0.Add(time.Duration(i) * time.Millisecond))
-		if _, err := s.AppendRevocation(ctx, Revocation{Kind: RevokeJTI, Value: fmt.Sprint(i), Until: t0.Add(time.Hour)}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	appendJTIs(t, s, clk, n)
 	s.pageLimit = 3
 	var replicas [3][]string
 	for r := range layout.Replicas {
@@ -924,7 +909,7 @@ func (f *slowBatches) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWrit
 }
 
 func TestAppendRevocationRetriesUnderNewID(t *testing.T) {
-	d := sharedDynalite(t)
+	d := sharedDB.Get(t)
 	clk := testclock.New(time.Now())
 	layout := RevocationLayout{Replicas: 2, Shards: 1}
 	table := newTable(t, d)

@@ -11,7 +11,8 @@
 // Test helpers (Dynalite, CognitoLocal, SESLocal) take a testing.TB, fail the
 // test when the emulator cannot start and stop it in t.Cleanup. The Start*
 // functions do the same for TestMain and long-running programs; the caller
-// stops what it started.
+// stops what it started. SharedDynalite is one dynalite for a whole test
+// binary, started by the first test that needs it and stopped from TestMain.
 //
 // The emulators are npm packages pinned in the repository's package.json. When
 // node_modules is missing the helpers fail with a message asking to run
