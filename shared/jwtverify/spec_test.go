@@ -15,7 +15,7 @@ import (
 )
 
 // pool is a test user pool: its issuer and its own key set.
-func pool(t *testing.T, iss string) *jwttest.Issuer {
+func pool(t testing.TB, iss string) *jwttest.Issuer {
 	p := fixedIssuer(t, jwtverify.RS256)
 	p.Issuer = iss
 	return p
@@ -170,4 +170,40 @@ func claimsOf(t *testing.T, token string) map[string]any {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// FuzzSeveralIssuers feeds a two-pool, two-kind verifier (the iss peek and
+// the kind choice are new parsing on unverified input): it never panics,
+// every refusal wraps one sentinel, and only the seeds, which are validly
+// signed, are ever accepted.
+func FuzzSeveralIssuers(f *testing.F) {
+	a := pool(f, "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_A")
+	b := pool(f, "https://issuer-cognito-idp.us-east-1.amazonaws.com/us-east-1_B")
+	issuers := []tokenspec.Issuer{{URL: a.Issuer}, {URL: b.Issuer}}
+	keys, _ := staticKeys(a, b)
+	v, err := jwtverify.NewFromSpecs(keys, func() time.Time { return testNow },
+		tokenspec.CognitoIDToken(issuers, []string{a.ClientID}, time.Minute, 0),
+		tokenspec.CognitoAccessToken(issuers, []string{a.ClientID}, time.Minute, 0))
+	if err != nil {
+		f.Fatal(err)
+	}
+	good := map[string]bool{}
+	for _, tok := range []string{a.CognitoIDToken(nil), b.CognitoAccessToken(nil), a.CognitoIDToken(map[string]any{"iss": b.Issuer}), "a.b.c", ""} {
+		good[tok] = strings.Count(tok, ".") == 2 && len(tok) > 10
+		f.Add(tok)
+	}
+	delete(good, a.CognitoIDToken(map[string]any{"iss": b.Issuer}))
+	f.Fuzz(func(t *testing.T, tok string) {
+		c, err := v.Verify(context.Background(), tok)
+		if err != nil {
+			checkOneSentinel(t, err)
+			return
+		}
+		if c.Issuer != a.Issuer && c.Issuer != b.Issuer {
+			t.Fatalf("accepted issuer %q", c.Issuer)
+		}
+		if !good[tok] {
+			t.Fatalf("accepted a token that is not a seed: %q", tok)
+		}
+	})
 }

@@ -13,7 +13,6 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/dev/jwttest"
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
-	"github.com/shortfuse/shortfuse/shared/tokenspec"
 )
 
 var sentinels = []error{
@@ -39,7 +38,7 @@ func checkOneSentinel(t testing.TB, err error) {
 
 var testNow = time.Unix(1_800_000_000, 0)
 
-func fixedIssuer(t *testing.T, alg string) *jwttest.Issuer {
+func fixedIssuer(t testing.TB, alg string) *jwttest.Issuer {
 	iss := jwttest.NewIssuer(t, alg)
 	iss.Now = func() time.Time { return testNow }
 	return iss
@@ -480,15 +479,5 @@ func TestVerifyDefaultsUseTheClock(t *testing.T) {
 	_, err = v.Verify(context.Background(), iss.CognitoIDToken(map[string]any{"exp": time.Now().Add(-time.Minute).Unix()}))
 	if !errors.Is(err, jwtverify.ErrExpired) {
 		t.Fatalf("err = %v, want ErrExpired", err)
-	}
-}
-
-func TestCognitoIssuer(t *testing.T) {
-	iss := tokenspec.CognitoIssuerURL("eu-west-1", "eu-west-1_AbC123")
-	if iss != "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123" {
-		t.Fatal(iss)
-	}
-	if u := tokenspec.JWKSURLOf(iss); u != iss+"/.well-known/jwks.json" {
-		t.Fatal(u)
 	}
 }

@@ -97,3 +97,16 @@ func FuzzParseIssuers(f *testing.F) {
 		}
 	})
 }
+
+func TestCognitoIssuerURL(t *testing.T) {
+	iss := CognitoIssuerURL("eu-west-1", "eu-west-1_AbC123")
+	if iss != "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123" {
+		t.Fatal(iss)
+	}
+	if u := JWKSURLOf(iss + "/"); u != iss+"/.well-known/jwks.json" {
+		t.Fatal(u)
+	}
+	if _, err := ParseIssuers(iss, ""); err != nil {
+		t.Fatal(err)
+	}
+}
