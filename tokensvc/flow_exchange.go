@@ -229,16 +229,21 @@ func (h *exchangeHandler) newSession(r *http.Request, req *exchangeRequest, now 
 // checkLogin refuses an ID token whose login is revoked: its user was
 // revoked since it authenticated, or its family was (a sign-out of a
 // session it started, or of its user). Unless ID tokens may be reused it also
-// claims the token's jti, so a second exchange of it is refused. The three
-// round trips run at once.
+// claims the token's jti, so a second exchange of it is refused. In direct
+// mode it also refuses a user whose sign-outs reached the family limit
+// with no global sign-out to fall back on (revoke.Revoker.LoginsRefused).
+// The round trips run at once.
 func (h *exchangeHandler) checkLogin(ctx context.Context, claims *jwtverify.Claims, family string, info *reqInfo) error {
 	var (
 		wg                 sync.WaitGroup
 		login              store.LoginState
 		loginErr           error
 		claimErr, claimJTI error
+		refused            time.Time
+		refusedErr         error
 	)
 	wg.Go(func() { login, loginErr = readLogin(ctx, h.store, claims.Subject, family) })
+	wg.Go(func() { refused, refusedErr = h.revoker.LoginsRefused(ctx, claims.Subject) })
 	if !h.cfg.AllowIDTokenReuse {
 		if claims.JTI == "" {
 			claimJTI = errSubjectToken.WithDescription("subject_token lacks jti")
@@ -253,9 +258,14 @@ func (h *exchangeHandler) checkLogin(ctx context.Context, claims *jwtverify.Clai
 		return claimJTI
 	case loginErr != nil:
 		return loginErr
+	case refusedErr != nil:
+		return refusedErr
 	case login.Check(claims.AuthTime) != store.SessionLive:
 		info.event = "revoked_login"
 		return errSubjectToken.WithDescription("subject_token belongs to a revoked login")
+	case !refused.IsZero():
+		info.event = "family_limit"
+		return ErrInvalidGrant.WithDescription("too many sign-outs of this user's logins: new sessions are refused until %s", refused.UTC().Format(time.RFC3339))
 	case errors.Is(claimErr, store.ErrConflict):
 		info.event = "id_token_reuse"
 		return errSubjectToken.WithDescription("subject_token has already been exchanged")

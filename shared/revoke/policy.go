@@ -18,6 +18,7 @@ const MaxAccessTokenTTL = time.Hour
 //	SHORTFUSE_DIRECT_MAX_AGE                  direct mode's maximum ID token age (default 60s)
 //	SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY  the app clients' refresh token validity (default 720h)
 //	SHORTFUSE_ADMIN_GLOBAL_SIGNOUT            user revocations sign out of Cognito (default true)
+//	SHORTFUSE_DIRECT_FAMILY_LIMIT             direct mode: long login family entries per user (default 50, 1-10000)
 //
 // AccessTokenTTL is MaxAccessTokenTTL and Leeway DefaultLeeway (the
 // authorizer's); the token service, which knows its clients, adjusts both.
@@ -31,6 +32,7 @@ func LoadPolicy(env *config.Env) Policy {
 	p.RefreshTokenValidity = env.Duration("SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY", DefaultRefreshTokenValidity, time.Hour, 3650*24*time.Hour)
 	p.Leeway = DefaultLeeway
 	p.NoGlobalSignOut = !env.Bool("SHORTFUSE_ADMIN_GLOBAL_SIGNOUT", true)
+	p.FamilyLimit = env.Int("SHORTFUSE_DIRECT_FAMILY_LIMIT", DefaultFamilyLimit, 1, 10000)
 	return p
 }
 

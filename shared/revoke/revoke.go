@@ -59,6 +59,7 @@ const (
 	ReasonSessionLimit  = "session_limit"
 	ReasonCognitoEvent  = "cognito_event"
 	ReasonExchangeAbort = "exchange_aborted"
+	ReasonFamilyLimit   = "family_limit" // too many sign-outs of the user's logins (direct mode)
 )
 
 // ErrGlobalSignOut means the local revocation succeeded but Cognito's
@@ -81,6 +82,8 @@ type Store interface {
 	User(ctx context.Context, sub string) (store.UserState, error)
 	MarkUserLogged(ctx context.Context, sub string, at time.Time, logged string) error
 	ListUserSessions(ctx context.Context, sub string) ([]store.Session, error)
+	FamilyCount(ctx context.Context, sub string) (store.FamilyCount, error)
+	CountFamilyEntry(ctx context.Context, sub string, limit int, until time.Time, force bool) (store.FamilyCount, bool, error)
 }
 
 // SignOuter is the Cognito call behind a global sign-out;
@@ -106,6 +109,8 @@ const (
 	// itself: longer than that attempt's two writes can take (each bounded
 	// by the store's call timeout).
 	RepairDelay = 5 * time.Second
+	// DefaultFamilyLimit is Policy.FamilyLimit's default.
+	DefaultFamilyLimit = 50
 )
 
 // Policy says how long revocations must last. It is the same for every
@@ -127,6 +132,11 @@ type Policy struct {
 	// asked (UserRequest.SignOut). By default they sign the user out of
 	// Cognito, so no refresh token of a revoked login mints again.
 	NoGlobalSignOut bool
+	// FamilyLimit bounds, per user, the direct-mode login family entries
+	// that live the refresh token validity (default DefaultFamilyLimit):
+	// a sign-out past it signs the user out of Cognito instead, so its
+	// entries are short (see Revoker.Session).
+	FamilyLimit int
 }
 
 func (p *Policy) defaults() error {
@@ -135,6 +145,9 @@ func (p *Policy) defaults() error {
 	}
 	if p.RefreshTokenValidity <= 0 {
 		p.RefreshTokenValidity = DefaultRefreshTokenValidity
+	}
+	if p.FamilyLimit <= 0 {
+		p.FamilyLimit = DefaultFamilyLimit
 	}
 	if p.AccessTokenTTL <= 0 {
 		return errors.New("revoke: Policy.AccessTokenTTL is required")
@@ -266,7 +279,8 @@ func (r *Revoker) session(ctx context.Context, id, reason string, family bool) (
 		}
 	}
 	if family && sess.OriginJTI != "" {
-		if _, err := r.family(ctx, sess.OriginJTI, sess.Sub, reason, sess.ID, now); err != nil {
+		q := famReq{family: sess.OriginJTI, sub: sess.Sub, username: sess.Username, reason: reason, skip: sess.ID, now: now, counted: true}
+		if _, err := r.family(ctx, q); err != nil {
 			return sess, changed, err
 		}
 	}
@@ -294,10 +308,25 @@ func (r *Revoker) Family(ctx context.Context, family, sub, reason string) (bool,
 	if family == "" {
 		return false, errors.New("revoke: empty login family")
 	}
-	return r.family(ctx, family, sub, reason, "", r.now())
+	return r.family(ctx, famReq{family: family, sub: sub, reason: reason, now: r.now(), counted: sub != ""})
 }
 
-func (r *Revoker) family(ctx context.Context, family, sub, reason, skip string, now time.Time) (bool, error) {
+// famReq is one login family revocation.
+type famReq struct {
+	family, sub, username, reason string
+	skip                          string // the session being revoked: not a sibling
+	now                           time.Time
+	// counted: a direct-mode entry counts against the user's FamilyLimit
+	// (a sign-out of one login, which the user can repeat at will).
+	counted bool
+	// signedOut: Cognito has signed the user out, so no refresh token of
+	// the family mints again and the entry needs only the direct maximum
+	// age past now.
+	signedOut bool
+}
+
+func (r *Revoker) family(ctx context.Context, q famReq) (bool, error) {
+	family, sub, reason, skip, now := q.family, q.sub, q.reason, q.skip, q.now
 	direct := r.p.DirectMaxAge > 0
 	st, changed, err := r.store.RevokeFamily(ctx, family, now, now.Add(r.p.FamilyLifetime()), direct)
 	if err != nil {
@@ -315,17 +344,8 @@ func (r *Revoker) family(ctx context.Context, family, sub, reason, skip string, 
 		}
 	}
 	if direct && st.RevocationLog == "" {
-		// Cognito can mint ID tokens of the family until its refresh token
-		// expires; direct mode accepts each for its maximum age.
-		e, err := r.store.AppendRevocation(ctx, store.Revocation{
-			Kind: store.RevokeJTI, Value: family, At: st.RevokedAt,
-			Until: st.RevokedAt.Add(r.p.RefreshTokenValidity + r.p.DirectMaxAge + r.p.Leeway),
-		})
-		if err != nil {
-			return changed, fmt.Errorf("revoke: log family revocation: %w", err)
-		}
-		if err := r.store.MarkFamilyLogged(ctx, family, e.ID); err != nil {
-			return changed, fmt.Errorf("revoke: mark family revocation logged: %w", err)
+		if err := r.logFamily(ctx, q, st); err != nil {
+			return changed, err
 		}
 	}
 	if changed && sub != "" {
@@ -337,6 +357,127 @@ func (r *Revoker) family(ctx context.Context, family, sub, reason, skip string, 
 		}
 	}
 	return changed, nil
+}
+
+// logFamily writes the direct-mode log entry of a revoked family. Cognito
+// can mint ID tokens of the family until its refresh token expires, and
+// direct mode accepts each for its maximum age: the entry lives that long,
+// unless Cognito has signed the user out. A counted entry takes a place in
+// the user's FamilyLimit; past it, overLimit decides.
+func (r *Revoker) logFamily(ctx context.Context, q famReq, st store.FamilyState) error {
+	long := st.RevokedAt.Add(r.p.RefreshTokenValidity + r.p.DirectMaxAge + r.p.Leeway)
+	short := q.now.Add(r.p.DirectMaxAge + r.p.Leeway)
+	until := long
+	switch {
+	case q.signedOut:
+		until = short
+	case q.counted:
+		_, ok, err := r.store.CountFamilyEntry(ctx, q.sub, r.p.FamilyLimit, long, false)
+		if err != nil {
+			return fmt.Errorf("revoke: count family entry: %w", err)
+		}
+		if !ok {
+			done, err := r.overLimit(ctx, q, st, short, long)
+			if done || err != nil {
+				return err
+			}
+		}
+	}
+	return r.appendFamily(ctx, q.family, st.RevokedAt, until)
+}
+
+func (r *Revoker) appendFamily(ctx context.Context, family string, at, until time.Time) error {
+	e, err := r.store.AppendRevocation(ctx, store.Revocation{Kind: store.RevokeJTI, Value: family, At: at, Until: until})
+	if err != nil {
+		return fmt.Errorf("revoke: log family revocation: %w", err)
+	}
+	if err := r.store.MarkFamilyLogged(ctx, family, e.ID); err != nil {
+		return fmt.Errorf("revoke: mark family revocation logged: %w", err)
+	}
+	return nil
+}
+
+// overLimit handles a sign-out of a login when the user already has
+// FamilyLimit long family entries. When it can, it signs the user out of
+// Cognito, which ends every refresh token of the user, then logs the
+// family for the direct maximum age only and revokes the user as signed
+// out (every entry short), and reports done. Otherwise (global sign-out
+// off, no user pool, or Cognito failing) the long entry is still written,
+// since a sign-out is never weakened, but counted past the limit: the
+// token service then refuses the user's new sessions (LoginsRefused), so
+// no new login can add another.
+func (r *Revoker) overLimit(ctx context.Context, q famReq, st store.FamilyState, short, long time.Time) (bool, error) {
+	if r.canSignOut() {
+		username := q.username
+		if username == "" {
+			username = r.username(ctx, q.sub)
+		}
+		err := r.globalSignOut(ctx, username)
+		if err == nil {
+			if err := r.appendFamily(ctx, q.family, st.RevokedAt, short); err != nil {
+				return true, err
+			}
+			r.log.WarnContext(ctx, "user signed out of cognito: too many sign-outs of their logins", "sub", q.sub, "limit", r.p.FamilyLimit)
+			if _, err := r.User(ctx, UserRequest{Sub: q.sub, Username: username, Reason: ReasonFamilyLimit, SignOut: SignOutDone, At: q.now}); err != nil {
+				return true, fmt.Errorf("revoke: revoke user past the family limit: %w", err)
+			}
+			return true, nil
+		}
+		r.log.WarnContext(ctx, "global sign-out past the family limit failed; new sessions of the user are refused", "sub", q.sub, "error", err.Error())
+	}
+	if _, _, err := r.store.CountFamilyEntry(ctx, q.sub, r.p.FamilyLimit, long, true); err != nil {
+		return false, fmt.Errorf("revoke: count family entry: %w", err)
+	}
+	return false, nil
+}
+
+// username is the Cognito user name recorded on sub's sessions, else sub.
+func (r *Revoker) username(ctx context.Context, sub string) string {
+	list, err := r.store.ListUserSessions(ctx, sub)
+	if err == nil {
+		for _, s := range list {
+			if s.Username != "" {
+				return s.Username
+			}
+		}
+	}
+	return sub
+}
+
+// canSignOut reports whether user revocations sign out of Cognito.
+func (r *Revoker) canSignOut() bool {
+	return r.cognito != nil && r.userPoolID != "" && !r.p.NoGlobalSignOut
+}
+
+// globalSignOut calls Cognito's AdminUserGlobalSignOut, bounded by the
+// revoker's timeout.
+func (r *Revoker) globalSignOut(ctx context.Context, username string) error {
+	cctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	_, err := r.cognito.AdminUserGlobalSignOut(cctx, &cip.AdminUserGlobalSignOutInput{
+		UserPoolId: &r.userPoolID, Username: &username,
+	})
+	return err
+}
+
+// LoginsRefused returns until when new sessions of sub must be refused,
+// the zero time when they need not be. Only in direct mode: once the
+// user's long family entries reached FamilyLimit and a further sign-out
+// cannot sign the user out of Cognito (global sign-out off or, as the
+// count past the limit shows, failing), each new login could add one
+// more entry that lives the refresh token validity.
+func (r *Revoker) LoginsRefused(ctx context.Context, sub string) (time.Time, error) {
+	if r.p.DirectMaxAge <= 0 {
+		return time.Time{}, nil
+	}
+	c, err := r.store.FamilyCount(ctx, sub)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if c.N > r.p.FamilyLimit || (c.N >= r.p.FamilyLimit && !r.canSignOut()) {
+		return c.Until, nil
+	}
+	return time.Time{}, nil
 }
 
 func (r *Revoker) siblings(ctx context.Context, family, sub, reason, skip string) error {
@@ -465,7 +606,7 @@ func (r *Revoker) User(ctx context.Context, req UserRequest) (UserResult, error)
 		}
 	}
 	for fam := range families {
-		if _, err := r.family(ctx, fam, "", req.Reason, "", now); err != nil {
+		if _, err := r.family(ctx, famReq{family: fam, reason: req.Reason, now: now, signedOut: mode == SignOutDone}); err != nil {
 			return res, err
 		}
 		res.Families++
@@ -500,11 +641,7 @@ func (r *Revoker) User(ctx context.Context, req UserRequest) (UserResult, error)
 	if username == "" {
 		username = req.Sub
 	}
-	cctx, cancel := context.WithTimeout(ctx, r.timeout)
-	defer cancel()
-	if _, err := r.cognito.AdminUserGlobalSignOut(cctx, &cip.AdminUserGlobalSignOutInput{
-		UserPoolId: &r.userPoolID, Username: &username,
-	}); err != nil {
+	if err := r.globalSignOut(ctx, username); err != nil {
 		// Cognito may keep minting ID tokens of these logins: in direct
 		// mode the entry must then last as if no sign-out was asked for.
 		if r.p.DirectMaxAge > 0 {

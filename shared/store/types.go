@@ -11,6 +11,8 @@
 //	SESSION#<sid> / SESSION         a session and its refresh token family;
 //	                                gsi1: USER#<sub> / SESSION#<created nanos>#<sid>
 //	USER#<sub>    / STATE           the user's revocation time
+//	USER#<sub>    / FAMLIMIT        how many long-lived login family log entries
+//	                                the user's sign-outs wrote (direct mode)
 //	FAMILY#<id>   / STATE           a revoked login family (origin_jti, else jti)
 //	IDTOKEN#<jti> / USED            a Cognito ID token already exchanged
 //	REVLOG        / <nanos>#<hex>   one revocation log entry, ordered by append time
