@@ -76,11 +76,20 @@ func validB64Token(tok string) bool {
 		return false
 	}
 	for i := 0; i < end; i++ {
-		c := tok[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/') {
+		if !b64tokenChar[tok[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// b64tokenChar holds the characters of a b64token before its padding:
+// ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/". A table keeps the
+// per-request scan of a token short.
+var b64tokenChar = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/'
+	}
+	return t
+}()
