@@ -19,11 +19,17 @@
 //     token of a covered login: the direct maximum age plus leeway after a
 //     Cognito global sign-out, else the refresh token validity on top;
 //   - a login family: logged only for direct mode, for the refresh token
-//     validity plus the direct maximum age plus leeway.
+//     validity plus the direct maximum age plus leeway; after a Cognito
+//     global sign-out the direct maximum age plus leeway.
 //
 // So the live log holds at most: revoked sessions with an unexpired access
 // token, plus user and family entries within their own lifetimes (see
-// Policy.MaxEntryLifetime).
+// Policy.MaxEntryLifetime). A user can sign out of logins at will, so the
+// long family entries their sign-outs write are counted per user and
+// capped at Policy.FamilyLimit: past it the user is signed out of Cognito
+// and revoked, with short entries only, or, when that cannot be done, the
+// long entry is written anyway and LoginsRefused tells the token service
+// to refuse the user's new sessions.
 //
 // If a log write fails after the state changed, the caller gets an error
 // and retries; the record remembers that its entry is missing. A repeat
