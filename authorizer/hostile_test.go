@@ -37,26 +37,12 @@ func accessClaims(f *fixture, overrides map[string]any) map[string]any {
 		"exp": now + 300, "iat": now, "auth_time": now, "jti": jwttest.RandomID(), "sid": jwttest.RandomID(),
 		"scope": "openid", "groups": []string{"users"}, "username": "alice",
 	}
-	for k, v := range overrides {
-		if v == nil {
-			delete(c, k)
-		} else {
-			c[k] = v
-		}
-	}
-	return c
+	return jwttest.Apply(c, overrides)
 }
 
 func atHeader(f *fixture, extra map[string]any) map[string]any {
 	h := map[string]any{"alg": "RS256", "kid": f.iss.KID, "typ": "at+jwt"}
-	for k, v := range extra {
-		if v == nil {
-			delete(h, k)
-		} else {
-			h[k] = v
-		}
-	}
-	return h
+	return jwttest.Apply(h, extra)
 }
 
 func publicDER(t *testing.T, f *fixture) []byte {

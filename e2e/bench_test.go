@@ -136,6 +136,7 @@ func BenchmarkColdInit(b *testing.B) {
 	layout := store.RevocationLayout{Replicas: 1, Shards: 2}
 	for _, n := range []int{0, 10000, 100000} {
 		b.Run(fmt.Sprintf("revocations=%d", n), func(b *testing.B) {
+			dyn := sharedDB.Get(b)
 			table := newTable(b, dyn)
 			appendRevocations(b, store.New(dyn.Client, table, store.WithRevocationLayout(layout), store.WithTimeout(time.Minute)), n)
 			iss := jwttest.NewIssuer(b, "RS256")

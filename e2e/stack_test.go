@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -36,20 +35,12 @@ import (
 	"github.com/shortfuse/shortfuse/tokensvc"
 )
 
-// dyn is one dynalite for the package; each stack gets its own table.
-var dyn *testenv.Dynamo
+// sharedDB is one dynalite for the package; each stack gets its own table.
+var sharedDB testenv.SharedDynalite
 
-// TestMain starts the package's dynalite.
 func TestMain(m *testing.M) {
-	flag.Parse()
-	d, err := testenv.StartDynalite(context.Background())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	dyn = d
 	code := m.Run()
-	if err := d.Close(); err != nil {
+	if err := sharedDB.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}
 	os.Exit(code)
@@ -105,7 +96,7 @@ func newTable(t testing.TB, d *testenv.Dynamo) string {
 
 func newStack(t testing.TB, o stackOptions) *stack {
 	t.Helper()
-	o = o.withDefaults()
+	o = o.withDefaults(t)
 	s := &stack{t: t, table: newTable(t, o.d), cognito: jwttest.NewIssuer(t, "RS256")}
 	s.cognito.ClientID = clientID
 	s.store = store.New(o.d.Client, s.table)
@@ -143,14 +134,14 @@ func newStackOn(t testing.TB, base *stack, o stackOptions) *stack {
 	t.Helper()
 	s := *base
 	s.t = t
-	o = o.withDefaults()
+	o = o.withDefaults(t)
 	s.startAuthorizer(o)
 	return &s
 }
 
-func (o stackOptions) withDefaults() stackOptions {
+func (o stackOptions) withDefaults(t testing.TB) stackOptions {
 	if o.d == nil {
-		o.d = dyn
+		o.d = sharedDB.Get(t)
 	}
 	if o.poll == 0 {
 		o.poll = time.Second

@@ -73,6 +73,7 @@ func exchangeOp(b *testing.B, e *env) (prepare, op func()) {
 
 // putOp returns one bare PutItem of a session-sized item.
 func putOp(b *testing.B) func() {
+	dyn := sharedDB.Get(b)
 	table := newTable(b, dyn)
 	ctx := context.Background()
 	hash := make([]byte, 32)
@@ -116,6 +117,7 @@ func BenchmarkExchange(b *testing.B) {
 // getOp returns one consistent GetItem of a missing user item, the read an
 // exchange makes.
 func getOp(b *testing.B) func() {
+	dyn := sharedDB.Get(b)
 	table := newTable(b, dyn)
 	ctx := context.Background()
 	return func() {

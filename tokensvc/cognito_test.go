@@ -34,6 +34,7 @@ func TestCognitoFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	logs := &testenv.Buffer{}
+	dyn := sharedDB.Get(t)
 	st := store.New(dyn.Client, newTable(t, dyn))
 	svc, err := New(cfg, st, ks, WithLogger(obs.NewLogger(logs, "info")))
 	if err != nil {

@@ -27,7 +27,7 @@ func TestFamilyLimit(t *testing.T) {
 	}
 	loop := func(e *env, turns int) {
 		for range turns {
-			e.clock.Advance(time.Second)
+			e.clock.Add(time.Second)
 			tr := e.login("eve", nil)
 			if resp := e.post("/revoke", url.Values{"token": {tr.RefreshToken}}, ""); resp.Code != http.StatusOK {
 				t.Fatalf("revoke: %d %s", resp.Code, resp.Body)
@@ -58,10 +58,10 @@ func TestFamilyLimit(t *testing.T) {
 	})
 	t.Run("no global sign-out refuses new sessions", func(t *testing.T) {
 		e := newEnv(t, envOption{cfg: direct(false)})
-		e.clock.Advance(time.Second)
+		e.clock.Add(time.Second)
 		held := e.login("eve", nil) // a session from before the limit
 		loop(e, limit)
-		e.clock.Advance(time.Second)
+		e.clock.Add(time.Second)
 		resp := e.post("/token", exchangeForm(e.idToken("eve", nil)), "")
 		wantError(t, resp, 400, "invalid_grant")
 		if d, _ := resp.json["error_description"].(string); !strings.Contains(d, "too many sign-outs") {
@@ -76,7 +76,7 @@ func TestFamilyLimit(t *testing.T) {
 		}
 		e.login("someone-else", nil)
 		// Once the counted entries have expired, the user may log in again.
-		e.clock.Advance(time.Hour + time.Minute + time.Minute)
+		e.clock.Add(time.Hour + time.Minute + time.Minute)
 		e.login("eve", nil)
 	})
 	t.Run("exchange mode counts nothing", func(t *testing.T) {

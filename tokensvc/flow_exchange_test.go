@@ -109,7 +109,7 @@ func TestExchangeCognitoAccessToken(t *testing.T) {
 	if resp := e.get("DELETE", "/sessions/"+claims.SessionID, tr.AccessToken); resp.Code != 204 {
 		t.Fatalf("sign-out: %d %s", resp.Code, resp.Body)
 	}
-	e.clock.Advance(time.Second)
+	e.clock.Add(time.Second)
 	form2 := exchangeForm(e.cognitoAccessToken("user-a", map[string]any{"origin_jti": origin, "auth_time": authTime.Unix()}))
 	form2.Set("subject_token_type", TokenTypeAccessToken)
 	wantError(t, e.post("/token", form2, ""), 400, "invalid_request")
@@ -340,7 +340,7 @@ func TestExchangeRevokedUser(t *testing.T) {
 		}
 	}
 	// A login after the revocation works.
-	e.clock.Advance(2 * time.Second)
+	e.clock.Add(2 * time.Second)
 	e.login("user-r", nil)
 }
 

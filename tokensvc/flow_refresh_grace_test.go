@@ -45,7 +45,7 @@ func TestRefreshGraceRetry(t *testing.T) {
 	e := graceEnv(t)
 	r0 := e.login("user-grace", nil).RefreshToken
 	first := e.tokenResponse(e.refresh(r0))
-	e.clock.Advance(testGrace - time.Second)
+	e.clock.Add(testGrace - time.Second)
 	retry := e.tokenResponse(e.refresh(r0))
 	if retry.RefreshToken != first.RefreshToken {
 		t.Fatal("the retry got another refresh token: the chain forked")
@@ -96,7 +96,7 @@ func TestRefreshGraceRace(t *testing.T) {
 		t.Fatalf("after the current-token race: gen %d, grace uses %d, revoked %v", sess.RefreshGen, sess.GraceUses, sess.RevokedAt)
 	}
 	r2 := e.tokenResponse(e.refresh(r1)).RefreshToken
-	e.clock.Advance(5 * time.Second)
+	e.clock.Add(5 * time.Second)
 	if got := converge(e.refreshRace(r1, n)); got != r2 { // the previous token: 20 grace answers
 		t.Fatal("grace answers differ from the rotation's token")
 	}
@@ -115,7 +115,7 @@ func TestRefreshGraceExpired(t *testing.T) {
 	e := graceEnv(t)
 	r0 := e.login("user-late", nil).RefreshToken
 	r1 := e.tokenResponse(e.refresh(r0)).RefreshToken
-	e.clock.Advance(testGrace + time.Second)
+	e.clock.Add(testGrace + time.Second)
 	const n = 20
 	resps := e.refreshRace(r0, n)
 	for _, r := range resps {

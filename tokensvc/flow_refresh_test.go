@@ -31,7 +31,7 @@ func TestRefreshRotates(t *testing.T) {
 	if c1.SessionID != c2.SessionID || c1.JTI == c2.JTI || !c2.AuthTime.Equal(c1.AuthTime) || strings.Join(c2.Groups, ",") != "staff" {
 		t.Errorf("claims %+v vs %+v", c1, c2)
 	}
-	e.clock.Advance(10 * time.Minute)
+	e.clock.Add(10 * time.Minute)
 	third := e.tokenResponse(e.refresh(second.RefreshToken))
 	sess, err := e.store.GetSession(ctx, c1.SessionID)
 	if err != nil {
@@ -172,11 +172,11 @@ func TestRefreshLimits(t *testing.T) {
 	t.Run("idle", func(t *testing.T) {
 		e := newEnv(t)
 		tr := e.login("user-1", nil)
-		e.clock.Advance(59 * time.Minute)
+		e.clock.Add(59 * time.Minute)
 		tr = e.tokenResponse(e.refresh(tr.RefreshToken)) // pushes the idle limit forward
-		e.clock.Advance(59 * time.Minute)
+		e.clock.Add(59 * time.Minute)
 		tr = e.tokenResponse(e.refresh(tr.RefreshToken))
-		e.clock.Advance(time.Hour)
+		e.clock.Add(time.Hour)
 		wantError(t, e.refresh(tr.RefreshToken), 400, "invalid_grant")
 	})
 	t.Run("absolute", func(t *testing.T) {
@@ -184,7 +184,7 @@ func TestRefreshLimits(t *testing.T) {
 		tr := e.login("user-1", nil)
 		sid := strings.Split(tr.RefreshToken, ".")[0]
 		for range 26 {
-			e.clock.Advance(55 * time.Minute)
+			e.clock.Add(55 * time.Minute)
 			tr = e.tokenResponse(e.refresh(tr.RefreshToken))
 		}
 		// The idle limit never passes the absolute one.
@@ -195,7 +195,7 @@ func TestRefreshLimits(t *testing.T) {
 		if !sess.IdleExpiresAt.Equal(sess.AbsExpiresAt) {
 			t.Fatalf("idle %v abs %v", sess.IdleExpiresAt, sess.AbsExpiresAt)
 		}
-		e.clock.Advance(time.Hour)
+		e.clock.Add(time.Hour)
 		wantError(t, e.refresh(tr.RefreshToken), 400, "invalid_grant")
 	})
 	t.Run("revoked session", func(t *testing.T) {
@@ -209,7 +209,7 @@ func TestRefreshLimits(t *testing.T) {
 	t.Run("revoked user", func(t *testing.T) {
 		e := newEnv(t)
 		tr := e.login("user-1", nil)
-		e.clock.Advance(time.Second)
+		e.clock.Add(time.Second)
 		if _, err := e.store.SetUserRevokedAt(context.Background(), "user-1", e.clock.Now()); err != nil {
 			t.Fatal(err)
 		}
@@ -247,7 +247,7 @@ func TestAccessTokenWithinSessionLimits(t *testing.T) {
 			e := newEnv(t, envOption{cfg: func(c *Config) { c.SessionIdleTTL, c.SessionMaxTTL = tc.idle, tc.max }})
 			tr := e.login("user-1", nil)
 			if tc.advance > 0 {
-				e.clock.Advance(tc.advance)
+				e.clock.Add(tc.advance)
 				tr = e.tokenResponse(e.refresh(tr.RefreshToken))
 			}
 			if tr.ExpiresIn != int64(tc.want/time.Second) {
@@ -320,7 +320,7 @@ func TestReuseLogsRevocation(t *testing.T) {
 				}
 			}
 			for i, status := range tc.replays {
-				e.clock.Advance(tc.advance)
+				e.clock.Add(tc.advance)
 				resp := e.refresh(tr.RefreshToken)
 				if resp.Code != status {
 					t.Fatalf("replay %d: %d %s", i, resp.Code, resp.Body)

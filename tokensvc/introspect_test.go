@@ -106,7 +106,7 @@ func TestIntrospect(t *testing.T) {
 		e.cog.ClientID = shortClient
 		u := e.login("user-5", nil)
 		e.cog.ClientID = testClient
-		e.clock.Advance(40 * time.Second)
+		e.clock.Add(40 * time.Second)
 		inactive(t, u.AccessToken)
 		if resp := introspect(user.AccessToken, admin.AccessToken); resp.json["active"] != true {
 			t.Fatal("longer-lived token inactive too early")

@@ -51,7 +51,7 @@ func TestRevocationRepeatsStoreNothing(t *testing.T) {
 	if resp := e.post("/revoke", url.Values{"token": {old}}, ""); resp.Code != http.StatusOK {
 		t.Fatalf("revoke: %d", resp.Code)
 	}
-	e.clock.Advance(time.Second)
+	e.clock.Add(time.Second)
 	before := e.items()
 	for i := range 200 {
 		if resp := e.post("/revoke", url.Values{"token": {rotated[i%len(rotated)]}}, ""); resp.Code != http.StatusOK {
@@ -63,7 +63,7 @@ func TestRevocationRepeatsStoreNothing(t *testing.T) {
 		wantError(t, e.refresh(rotated[i%len(rotated)]), 400, "invalid_grant")
 	}
 	// Long after too, when a repair would be allowed: nothing is missing.
-	e.clock.Advance(revoke.RepairDelay)
+	e.clock.Add(revoke.RepairDelay)
 	for range 20 {
 		e.post("/revoke", url.Values{"token": {rotated[0]}}, "")
 		wantError(t, e.refresh(rotated[1]), 400, "invalid_grant")
@@ -110,7 +110,7 @@ func TestLogoutEndsTheLogin(t *testing.T) {
 			}
 			// Cognito refreshed the login: a new jti, the same origin_jti,
 			// a fresh auth_time.
-			e.clock.Advance(time.Minute)
+			e.clock.Add(time.Minute)
 			sibling := e.idToken("ann", map[string]any{"origin_jti": family, "auth_time": e.clock.Now().Unix()})
 			wantError(t, e.post("/token", exchangeForm(sibling), ""), 400, "invalid_request")
 			e.login("ann", nil)
@@ -162,12 +162,12 @@ func TestRevokedUserFreshAuthTime(t *testing.T) {
 	family := jwttest.RandomID()
 	tr := e.login("dan", map[string]any{"origin_jti": family, "auth_time": e.clock.Now().Add(-time.Hour).Unix()})
 	admin := e.adminLogin()
-	e.clock.Advance(time.Second)
+	e.clock.Add(time.Second)
 	if resp := e.get("POST", "/admin/users/dan/revoke?global_signout=false", admin.AccessToken); resp.Code != http.StatusOK {
 		t.Fatalf("%d %s", resp.Code, resp.Body)
 	}
 	wantError(t, e.refresh(tr.RefreshToken), 400, "invalid_grant")
-	e.clock.Advance(time.Minute)
+	e.clock.Add(time.Minute)
 	restamped := e.idToken("dan", map[string]any{"origin_jti": family, "auth_time": e.clock.Now().Unix()})
 	wantError(t, e.post("/token", exchangeForm(restamped), ""), 400, "invalid_request")
 	fresh := e.login("dan", map[string]any{"auth_time": e.clock.Now().Unix()})
@@ -180,11 +180,11 @@ func TestSessionCap(t *testing.T) {
 	var sessions []TokenResponse
 	for range 20 {
 		sessions = append(sessions, e.login("eve", nil))
-		e.clock.Advance(time.Second)
+		e.clock.Add(time.Second)
 	}
 	// Using the oldest makes the second oldest the least recently used.
 	sessions[0] = e.tokenResponse(e.refresh(sessions[0].RefreshToken))
-	e.clock.Advance(time.Second)
+	e.clock.Add(time.Second)
 	e.login("eve", nil)
 	sess, err := e.store.GetSession(context.Background(), sidOf(sessions[1]))
 	if err != nil || sess.RevokeReason != revoke.ReasonSessionLimit {

@@ -6,16 +6,17 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/shortfuse/shortfuse/internal/dev/jwttest"
+	"github.com/shortfuse/shortfuse/internal/dev/testclock"
 	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 	"github.com/shortfuse/shortfuse/shared/keys"
 	"github.com/shortfuse/shortfuse/shared/obs"
@@ -25,43 +26,21 @@ import (
 // *store.Store must keep satisfying every storage interface of the service.
 var _ Storage = (*store.Store)(nil)
 
-// dyn is one dynalite for the whole package; each test gets its own table.
-var dyn *testenv.Dynamo
+// sharedDB is one dynalite for the whole package; each test gets its own
+// table.
+var sharedDB testenv.SharedDynalite
 
 func TestMain(m *testing.M) {
-	d, err := testenv.StartDynalite(context.Background())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	dyn = d
 	code := m.Run()
-	if err := d.Close(); err != nil {
+	if err := sharedDB.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}
 	os.Exit(code)
 }
 
-// clock is a settable clock shared by the service, the store and the test
-// issuer.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Now().Truncate(time.Second)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// newClock returns the settable clock an env's service, store and test
+// issuer share.
+func newClock() *testclock.Clock { return testclock.New(time.Now().Truncate(time.Second)) }
 
 const (
 	testIssuer  = "https://tokens.example.com"
@@ -77,7 +56,7 @@ type env struct {
 	db     *testenv.Dynamo
 	table  string
 	cog    *jwttest.Issuer
-	clock  *clock
+	clock  *testclock.Clock
 	logs   *testenv.Buffer
 	cfg    Config
 	tokens []string // every token handed out, to check the logs never hold one
@@ -122,7 +101,7 @@ type envOption struct {
 func newEnv(t testing.TB, eo ...envOption) *env {
 	t.Helper()
 	e := &env{t: t, clock: newClock(), logs: &testenv.Buffer{}, cfg: testConfig()}
-	d := dyn
+	var d *testenv.Dynamo
 	var sopts []store.Option
 	var opts []Option
 	for _, o := range eo {
@@ -134,6 +113,9 @@ func newEnv(t testing.TB, eo ...envOption) *env {
 		}
 		sopts = append(sopts, o.store...)
 		opts = append(opts, o.opts...)
+	}
+	if d == nil {
+		d = sharedDB.Get(t)
 	}
 	e.db, e.table = d, newTable(t, d)
 	e.store = store.New(d.Client, e.table, append([]store.Option{store.WithClock(e.clock.Now)}, sopts...)...)
@@ -170,22 +152,19 @@ func newEnv(t testing.TB, eo ...envOption) *env {
 
 // idToken mints a Cognito ID token for sub.
 func (e *env) idToken(sub string, overrides map[string]any) string {
-	claims := map[string]any{"sub": sub, "cognito:username": sub}
-	for k, v := range overrides {
-		claims[k] = v
-	}
-	tok := e.cog.CognitoIDToken(claims)
-	e.tokens = append(e.tokens, tok)
-	return tok
+	return e.cognitoToken(e.cog.CognitoIDToken, map[string]any{"sub": sub, "cognito:username": sub}, overrides)
 }
 
 // cognitoAccessToken mints a Cognito access token of the test pool for sub.
 func (e *env) cognitoAccessToken(sub string, overrides map[string]any) string {
-	claims := map[string]any{"sub": sub, "username": sub}
-	for k, v := range overrides {
-		claims[k] = v
-	}
-	tok := e.cog.CognitoAccessToken(claims)
+	return e.cognitoToken(e.cog.CognitoAccessToken, map[string]any{"sub": sub, "username": sub}, overrides)
+}
+
+// cognitoToken mints a token of the test pool with claims, overrides
+// applied, and remembers it so that the log check can look for it.
+func (e *env) cognitoToken(mint func(map[string]any) string, claims, overrides map[string]any) string {
+	maps.Copy(claims, overrides)
+	tok := mint(claims)
 	e.tokens = append(e.tokens, tok)
 	return tok
 }

@@ -78,17 +78,17 @@ func TestCognitoRecheck(t *testing.T) {
 	t.Run("unchanged user: once per interval", func(t *testing.T) {
 		_, tr := user()
 		users.calls.Store(0)
-		e.clock.Advance(time.Minute)
+		e.clock.Add(time.Minute)
 		tr = e.tokenResponse(e.refresh(tr.RefreshToken))
 		if c := users.calls.Load(); c != 0 {
 			t.Fatalf("%d Cognito calls within the first interval", c)
 		}
-		e.clock.Advance(every)
+		e.clock.Add(every)
 		tr = e.tokenResponse(e.refresh(tr.RefreshToken))
 		if c := users.calls.Load(); c != 2 {
 			t.Fatalf("%d Cognito calls after an interval, want 2 (user, groups)", c)
 		}
-		e.clock.Advance(time.Minute)
+		e.clock.Add(time.Minute)
 		e.tokenResponse(e.refresh(tr.RefreshToken))
 		if c := users.calls.Load(); c != 2 {
 			t.Fatalf("%d Cognito calls: checked twice in one interval", c)
@@ -100,7 +100,7 @@ func TestCognitoRecheck(t *testing.T) {
 			GroupName: aws.String("editors"), UserPoolId: &cog.UserPoolID, Username: &sub}); err != nil {
 			t.Fatal(err)
 		}
-		e.clock.Advance(every)
+		e.clock.Add(every)
 		wantError(t, e.refresh(tr.RefreshToken), 400, "invalid_grant")
 		if s := sessionOf(tr.RefreshToken); s.RevokedAt.IsZero() || s.RevokeReason != ReasonCognitoGroupsChanged {
 			t.Fatalf("session %+v", s)
@@ -121,7 +121,7 @@ func TestCognitoRecheck(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			e.clock.Advance(every)
+			e.clock.Add(every)
 			wantError(t, e.refresh(tr.RefreshToken), 400, "invalid_grant")
 			if s := sessionOf(tr.RefreshToken); s.RevokedAt.IsZero() || s.RevokeReason != ReasonCognitoUserGone {
 				t.Fatalf("session %+v", s)
@@ -133,7 +133,7 @@ func TestCognitoRecheck(t *testing.T) {
 	}
 	t.Run("Cognito unavailable", func(t *testing.T) {
 		_, tr := user()
-		e.clock.Advance(every)
+		e.clock.Add(every)
 		users.down.Store(true)
 		wantError(t, e.refresh(tr.RefreshToken), 503, "temporarily_unavailable")
 		users.down.Store(false)

@@ -30,7 +30,7 @@ func decodeList(t *testing.T, resp *response) SessionList {
 func TestSelfService(t *testing.T) {
 	e := newEnv(t)
 	a1 := e.login("alice", nil)
-	e.clock.Advance(time.Second)
+	e.clock.Add(time.Second)
 	a2 := e.login("alice", nil)
 	bob := e.login("bob", nil)
 
@@ -102,7 +102,7 @@ func TestAdmin(t *testing.T) {
 	ctx := context.Background()
 	admin := e.adminLogin()
 	user := e.login("carol", map[string]any{"cognito:username": "carol-name"})
-	e.clock.Advance(time.Second)
+	e.clock.Add(time.Second)
 	user2 := e.login("carol", map[string]any{"cognito:username": "carol-name"})
 	sid := strings.Split(user.RefreshToken, ".")[0]
 
@@ -132,7 +132,7 @@ func TestAdmin(t *testing.T) {
 		wantError(t, e.get("DELETE", "/admin/sessions/"+newID(sidBytes), admin.AccessToken), 404, "not_found")
 	})
 	t.Run("revoke user", func(t *testing.T) {
-		e.clock.Advance(time.Second)
+		e.clock.Add(time.Second)
 		resp := e.get("POST", "/admin/users/carol/revoke?global_signout=true", admin.AccessToken)
 		if resp.Code != 200 {
 			t.Fatalf("%d %s", resp.Code, resp.Body)
@@ -233,7 +233,7 @@ func TestBearerRevokedUser(t *testing.T) {
 	tr := e.login("erin", nil)
 	sid := strings.Split(tr.RefreshToken, ".")[0]
 	decodeList(t, e.get("GET", "/sessions", tr.AccessToken))
-	e.clock.Advance(time.Second)
+	e.clock.Add(time.Second)
 	// Only the user's record is written, as if the listing had missed the session.
 	if _, err := e.store.SetUserRevokedAt(ctx, "erin", e.clock.Now()); err != nil {
 		t.Fatal(err)
@@ -244,7 +244,7 @@ func TestBearerRevokedUser(t *testing.T) {
 		t.Fatalf("session after refusal: %+v %v", sess, err)
 	}
 	// A login after the revocation works.
-	e.clock.Advance(time.Second)
+	e.clock.Add(time.Second)
 	later := e.login("erin", nil)
 	decodeList(t, e.get("GET", "/sessions", later.AccessToken))
 }
@@ -282,7 +282,7 @@ func TestListSessionsBounded(t *testing.T) {
 	e.svc.listLimit = 2
 	var last TokenResponse
 	for range 3 {
-		e.clock.Advance(time.Second)
+		e.clock.Add(time.Second)
 		last = e.login("carol", nil)
 	}
 	list := decodeList(t, e.get("GET", "/sessions", last.AccessToken))

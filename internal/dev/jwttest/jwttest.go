@@ -209,7 +209,7 @@ func (i *Issuer) CognitoIDToken(overrides map[string]any) string {
 	claims["cognito:username"] = "alice"
 	claims["email"] = "alice@example.com"
 	claims["email_verified"] = true
-	return i.Sign(nil, apply(claims, overrides))
+	return i.Sign(nil, Apply(claims, overrides))
 }
 
 // CognitoAccessToken returns a Cognito-style access token (header {alg,
@@ -222,7 +222,7 @@ func (i *Issuer) CognitoAccessToken(overrides map[string]any) string {
 	claims["scope"] = "aws.cognito.signin.user.admin"
 	claims["username"] = "alice"
 	claims["version"] = 2
-	return i.Sign(nil, apply(claims, overrides))
+	return i.Sign(nil, Apply(claims, overrides))
 }
 
 // cognitoClaims are the claims Cognito puts in both its ID and access
@@ -262,10 +262,12 @@ func (i *Issuer) AccessToken(overrides map[string]any) string {
 		"groups":    []string{"users"},
 		"username":  "alice",
 	}
-	return i.Sign(map[string]any{"alg": i.Alg, "kid": i.KID, "typ": "at+jwt"}, apply(claims, overrides))
+	return i.Sign(map[string]any{"alg": i.Alg, "kid": i.KID, "typ": "at+jwt"}, Apply(claims, overrides))
 }
 
-func apply(claims, overrides map[string]any) map[string]any {
+// Apply sets overrides in claims, deleting those whose override is nil, and
+// returns claims: the rule of every overrides argument in this package.
+func Apply(claims, overrides map[string]any) map[string]any {
 	for k, v := range overrides {
 		if v == nil {
 			delete(claims, k)
