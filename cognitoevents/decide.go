@@ -31,6 +31,9 @@ type rule struct {
 	// deletes: the user no longer exists after the call, so the user pool
 	// cannot be asked who they were.
 	deletes bool
+	// signedOut: the call signed the user out of Cognito, ending every
+	// refresh token, so the revocation lasts as after a global sign-out.
+	signedOut bool
 }
 
 // rules is the decision table documented in the package comment and in
@@ -40,8 +43,8 @@ var rules = map[string]rule{
 	"AdminDeleteUser":          {action: RevokeUser, admin: true, deletes: true},
 	"DeleteUser":               {action: RevokeUser, deletes: true},
 	"AdminRemoveUserFromGroup": {action: RevokeUser, admin: true},
-	"AdminUserGlobalSignOut":   {action: RevokeUser, admin: true},
-	"GlobalSignOut":            {action: RevokeUser},
+	"AdminUserGlobalSignOut":   {action: RevokeUser, admin: true, signedOut: true},
+	"GlobalSignOut":            {action: RevokeUser, signedOut: true},
 	"AdminSetUserPassword":     {action: RevokeUser, admin: true},
 	"AdminResetUserPassword":   {action: RevokeUser, admin: true},
 	"ChangePassword":           {action: RevokeUser},

@@ -14,6 +14,12 @@
 //	RevokeToken                                        revoke the user's live sessions of that app client
 //	anything else, or a call with errorCode set        ignored
 //
+// A global sign-out (AdminUserGlobalSignOut, GlobalSignOut) has ended every
+// Cognito refresh token of the user, so in direct mode its revocation's log
+// entries last only the direct maximum age, and a user repeating
+// GlobalSignOut cannot fill the log; the other calls leave refresh tokens
+// alive, and their entries last the refresh token validity.
+//
 // Group removal revokes because access tokens carry the groups they were
 // issued with; the user signs in again and gets the current ones. A
 // password set, reset or changed ends every login, as a response to a
@@ -52,8 +58,8 @@
 //
 //	SHORTFUSE_TABLE                  the token service's table (required)
 //	SHORTFUSE_COGNITO_USER_POOL_ID   the user pool whose calls count (required)
-//	SHORTFUSE_AUTHORIZER_MODE, SHORTFUSE_DIRECT_MAX_AGE, SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY
-//	                                 how long revocations last, as the token service's (revoke.LoadPolicy)
+//	SHORTFUSE_AUTHORIZER_MODE, SHORTFUSE_DIRECT_MAX_AGE, SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY,
+//	SHORTFUSE_DIRECT_FAMILY_LIMIT    how long revocations last, as the token service's (revoke.LoadPolicy)
 //	SHORTFUSE_REVOCATION_REPLICAS,   where log entries are written, as the token service's
 //	SHORTFUSE_REVOCATION_SHARDS      and the authorizer's
 //	SHORTFUSE_LOG_LEVEL, SHORTFUSE_AWS_REGION, SHORTFUSE_AWS_ENDPOINT,

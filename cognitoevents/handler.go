@@ -141,11 +141,18 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Result, erro
 	res.Action = d.Action
 	switch d.Action {
 	case RevokeUser:
-		// Cognito is not called: the event is Cognito's own doing. Its
-		// refresh tokens are taken to live on, so in direct mode the entry
-		// lasts the refresh token validity.
+		// Cognito is not called: the event is Cognito's own doing. After
+		// a global sign-out its refresh tokens are dead, so in direct mode
+		// the entries last only the direct maximum age (a user repeating
+		// GlobalSignOut cannot grow the log for long); after any other
+		// call they are taken to live on, and the entry lasts the refresh
+		// token validity.
+		signOut := revoke.SignOutSkip
+		if d.rule.signedOut {
+			signOut = revoke.SignOutDone
+		}
 		ur, err := rev.User(ctx, revoke.UserRequest{Sub: sub, Username: call.Username, Reason: reason,
-			SignOut: revoke.SignOutSkip, At: at})
+			SignOut: signOut, At: at})
 		if err != nil {
 			return h.failed(res, err)
 		}

@@ -40,12 +40,14 @@ type stack struct {
 	n     int
 }
 
-func newStack(t *testing.T) *stack {
+func newStack(t *testing.T) *stack { return newStackWith(t, revoke.Policy{}) }
+
+func newStackWith(t *testing.T, pol revoke.Policy) *stack {
 	t.Helper()
 	s := &stack{t: t, ddb: testenv.Dynalite(t, testenv.Persistent()), cog: testenv.CognitoLocal(t, testenv.CognitoOptions{}), table: "events", logs: &testenv.Buffer{}}
 	storetest.CreateTable(t, s.ddb, s.table)
 	s.st = store.New(s.ddb.Client, s.table)
-	h, err := New(Config{Table: s.table, UserPoolID: s.cog.UserPoolID},
+	h, err := New(Config{Table: s.table, UserPoolID: s.cog.UserPoolID, Revocation: pol},
 		s.st, s.cog.Client, obs.NewLogger(s.logs, "debug"))
 	if err != nil {
 		t.Fatal(err)
@@ -341,5 +343,54 @@ func TestUnknownUserIsIgnored(t *testing.T) {
 	}
 	if s.items() != before {
 		t.Error("wrote items")
+	}
+}
+
+// TestGlobalSignOutEntriesAreShort: in direct mode a Cognito global
+// sign-out ends every refresh token of the user, so its revocation's log
+// entries last the direct maximum age, not the refresh token validity: a
+// user repeating GlobalSignOut cannot fill the log with long entries. A
+// password change leaves the refresh tokens alive: long entries.
+func TestGlobalSignOutEntriesAreShort(t *testing.T) {
+	pol := revoke.Policy{AccessTokenTTL: 5 * time.Minute, DirectMaxAge: time.Minute, RefreshTokenValidity: 48 * time.Hour}
+	s := newStackWith(t, pol)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		file string
+		long bool
+	}{
+		{"global-sign-out.json", false},
+		{"admin-user-global-sign-out.json", false},
+		{"change-password.json", true},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			email, sub, _ := s.user(true)
+			now := time.Now()
+			if err := s.st.CreateSession(ctx, &store.Session{ID: "fam-" + sub, Sub: sub, Username: email, ClientID: fixtureClient,
+				OriginJTI: "origin-" + sub, AuthTime: now.Add(-time.Minute), AbsExpiresAt: now.Add(time.Hour),
+				IdleExpiresAt: now.Add(time.Hour), RefreshHash: bytes.Repeat([]byte{9}, 32)}); err != nil {
+				t.Fatal(err)
+			}
+			if res, failed := s.invoke(s.event(tc.file, email, sub, now.Add(-time.Second))); failed || res.Action != RevokeUser {
+				t.Fatalf("%+v %v", res, failed)
+			}
+			revs, err := s.st.RevocationsSince(ctx, now.Add(-time.Hour), time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var kinds []string
+			for _, e := range revs {
+				if e.Value != sub && e.Value != "origin-"+sub {
+					continue
+				}
+				kinds = append(kinds, string(e.Kind))
+				if long := e.Until.Sub(now) > time.Hour; long != tc.long {
+					t.Errorf("%s entry lives %s", e.Kind, e.Until.Sub(now))
+				}
+			}
+			if len(kinds) != 2 {
+				t.Fatalf("entries %v, want the user's and the login family's", kinds)
+			}
+		})
 	}
 }

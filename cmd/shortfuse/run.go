@@ -277,7 +277,7 @@ func (c *cli) sessionsList(ctx context.Context, args []string) error {
 func (c *cli) revocationPolicy() (revoke.Policy, error) {
 	p, _, err := tokensvc.LoadRevocationPolicy(c.env("SHORTFUSE_AUTHORIZER_MODE", "SHORTFUSE_DIRECT_MAX_AGE",
 		"SHORTFUSE_COGNITO_REFRESH_TOKEN_VALIDITY", "SHORTFUSE_ADMIN_GLOBAL_SIGNOUT", "SHORTFUSE_ACCESS_TOKEN_TTL",
-		"SHORTFUSE_CLIENTS", "SHORTFUSE_LEEWAY", "SHORTFUSE_REVOCATION_RETENTION"))
+		"SHORTFUSE_CLIENTS", "SHORTFUSE_LEEWAY", "SHORTFUSE_REVOCATION_RETENTION", "SHORTFUSE_DIRECT_FAMILY_LIMIT"))
 	return p, err
 }
 
