@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -37,13 +36,7 @@ import (
 // sharedDB is one dynalite for the package; each stack gets its own table.
 var sharedDB testenv.SharedDynalite
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if err := sharedDB.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(sharedDB.Run(m)) }
 
 const (
 	clientID   = "client-1"

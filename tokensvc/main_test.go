@@ -2,7 +2,6 @@ package tokensvc
 
 import (
 	"encoding/json"
-	"fmt"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -28,13 +27,7 @@ var _ Storage = (*store.Store)(nil)
 // table.
 var sharedDB testenv.SharedDynalite
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if err := sharedDB.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(sharedDB.Run(m)) }
 
 // newClock returns the settable clock an env's service, store and test
 // issuer share.

@@ -11,9 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shortfuse/shortfuse/internal/dev/storetest"
-	"github.com/shortfuse/shortfuse/internal/dev/testenv"
-	"github.com/shortfuse/shortfuse/shared/store"
 	"github.com/shortfuse/shortfuse/triggers/presignup"
 )
 
@@ -40,11 +37,8 @@ func runInvites(env map[string]string, sub string, args ...string) result {
 }
 
 func TestInvitesCLI(t *testing.T) {
-	d := testenv.Dynalite(t)
+	st, env := cliStore(t)
 	ctx := context.Background()
-	storetest.CreateTable(t, d, "shortfuse")
-	st := store.New(d.Client, "shortfuse")
-	env := map[string]string{"SHORTFUSE_TABLE": "shortfuse", "SHORTFUSE_AWS_ENDPOINT": d.Endpoint}
 
 	r := runInvites(env, "create", "--uses", "3", "--email", "Ada@Example.com", "--expires", "2d", "--note", "team")
 	code := regexp.MustCompile(`invite code: (\S+)`).FindStringSubmatch(r.stdout)

@@ -29,11 +29,18 @@ func runCLI(env map[string]string, args ...string) result {
 	return result{code, out.String(), errb.String()}
 }
 
-func TestCLIAgainstDynalite(t *testing.T) {
+// cliStore starts a dynalite with the table "shortfuse" and returns its
+// store and the environment that points the CLI at it.
+func cliStore(t *testing.T) (*store.Store, map[string]string) {
+	t.Helper()
 	d := testenv.Dynalite(t)
-	ctx := context.Background()
 	storetest.CreateTable(t, d, "shortfuse")
-	st := store.New(d.Client, "shortfuse")
+	return store.New(d.Client, "shortfuse"), map[string]string{"SHORTFUSE_TABLE": "shortfuse", "SHORTFUSE_AWS_ENDPOINT": d.Endpoint}
+}
+
+func TestCLIAgainstDynalite(t *testing.T) {
+	st, env := cliStore(t)
+	ctx := context.Background()
 	now := time.Now()
 	for _, id := range []string{"AAAAAAAAAAAAAAAAAAAAAA", "BBBBBBBBBBBBBBBBBBBBBA"} {
 		if err := st.CreateSession(ctx, &store.Session{
@@ -43,7 +50,6 @@ func TestCLIAgainstDynalite(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	env := map[string]string{"SHORTFUSE_TABLE": "shortfuse", "SHORTFUSE_AWS_ENDPOINT": d.Endpoint}
 
 	r := runCLI(env, "sessions", "list", "--user", "user-1")
 	if r.code != 0 || !strings.Contains(r.stdout, "AAAAAAAAAAAAAAAAAAAAAA") || !strings.Contains(r.stdout, "active") {

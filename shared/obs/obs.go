@@ -51,6 +51,19 @@ func TokenID(secret string) string {
 	return hex.EncodeToString(sum[:6])
 }
 
+// MaxClip is how many bytes of a client-supplied string Clip keeps.
+const MaxClip = 128
+
+// Clip bounds a client-supplied string (a user name, a trigger source)
+// before it reaches a log line, so that a caller cannot make one line
+// arbitrarily long.
+func Clip(s string) string {
+	if len(s) > MaxClip {
+		return s[:MaxClip]
+	}
+	return s
+}
+
 // Metric writes one CloudWatch Embedded Metric Format record to w, so that
 // Lambda's log stream becomes a metric without any API call on the hot path.
 func Metric(w io.Writer, namespace, name string, value float64, unit string, dims map[string]string) {

@@ -122,6 +122,20 @@ func TestTokenID(t *testing.T) {
 	}
 }
 
+func TestClip(t *testing.T) {
+	long := strings.Repeat("a", MaxClip+1)
+	for _, tt := range []struct{ in, want string }{
+		{"", ""},
+		{"alice", "alice"},
+		{long[:MaxClip], long[:MaxClip]},
+		{long, long[:MaxClip]},
+	} {
+		if got := Clip(tt.in); got != tt.want {
+			t.Errorf("Clip(%d bytes) = %d bytes, want %d", len(tt.in), len(got), len(tt.want))
+		}
+	}
+}
+
 func TestMetric(t *testing.T) {
 	var buf bytes.Buffer
 	Metric(&buf, "shortfuse", "Exchanges", 2, "Count", map[string]string{"client": "web"})

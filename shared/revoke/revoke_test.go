@@ -43,11 +43,7 @@ func (f *fakeCognito) AdminUserGlobalSignOut(ctx context.Context, in *cip.AdminU
 // sharedDB is one dynalite for the package; each fixture gets its own table.
 var sharedDB testenv.SharedDynalite
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	_ = sharedDB.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(sharedDB.Run(m)) }
 
 type fixture struct {
 	st    *store.Store

@@ -30,11 +30,7 @@ var (
 	tableSeq atomic.Int64
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	_ = sharedDB.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(sharedDB.Run(m)) }
 
 // newTable creates a fresh table on d and returns its name.
 func newTable(tb testing.TB, d *testenv.Dynamo) string {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/shortfuse/shortfuse/shared/obs"
 	"github.com/shortfuse/shortfuse/triggers/domains"
 	"github.com/shortfuse/shortfuse/triggers/emailaddr"
 	"github.com/shortfuse/shortfuse/triggers/templates"
@@ -85,7 +86,7 @@ func (h *Handler) Handle(ctx context.Context, ev Event) (Event, error) {
 	src := templates.Source(strings.TrimPrefix(ev.TriggerSource, sourcePrefix))
 	if !strings.HasPrefix(ev.TriggerSource, sourcePrefix) || !isCognitoSource(src) {
 		h.log.WarnContext(ctx, "custommessage: unknown trigger source, Cognito's default message applies",
-			"trigger_source", clip(ev.TriggerSource))
+			"trigger_source", obs.Clip(ev.TriggerSource))
 		return ev, nil
 	}
 	if err := h.checkAddress(ctx, ev, src); err != nil {
@@ -130,7 +131,7 @@ func (h *Handler) Handle(ctx context.Context, ev Event) (Event, error) {
 	ev.Response.EmailMessage = m.HTML
 	ev.Response.SMSMessage = m.SMS
 	h.log.InfoContext(ctx, "custommessage: rendered", "trigger_source", ev.TriggerSource, "locale", locale,
-		"user", clip(ev.UserName), "email_chars", len([]rune(m.HTML)), "sms_chars", len([]rune(m.SMS)))
+		"user", obs.Clip(ev.UserName), "email_chars", len([]rune(m.HTML)), "sms_chars", len([]rune(m.SMS)))
 	return ev, nil
 }
 
@@ -154,12 +155,12 @@ func (h *Handler) checkAddress(ctx context.Context, ev Event, src templates.Sour
 	a, err := emailaddr.Parse(s)
 	if err != nil {
 		h.log.InfoContext(ctx, "custommessage: refused an invalid address", "trigger_source", ev.TriggerSource,
-			"user", clip(ev.UserName))
+			"user", obs.Clip(ev.UserName))
 		return ErrEmailInvalid
 	}
 	if !h.policy.Domains.Permits(a.Domain) {
 		h.log.InfoContext(ctx, "custommessage: refused a code to a domain the policy refuses", "event", "domain_refused",
-			"trigger_source", ev.TriggerSource, "user", clip(ev.UserName), "domain", clip(a.Domain))
+			"trigger_source", ev.TriggerSource, "user", obs.Clip(ev.UserName), "domain", obs.Clip(a.Domain))
 		return ErrDomainNotAllowed
 	}
 	return nil
@@ -187,12 +188,4 @@ func isCognitoSource(s templates.Source) bool {
 		}
 	}
 	return false
-}
-
-// clip bounds a client-supplied string before it reaches a log line.
-func clip(s string) string {
-	if len(s) > 128 {
-		return s[:128]
-	}
-	return s
 }

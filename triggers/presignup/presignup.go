@@ -107,13 +107,13 @@ func (h *Handler) Handle(ctx context.Context, ev Event) (Event, error) {
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) && !e.Temporary {
-			h.log.InfoContext(ctx, "presignup: refused", "trigger_source", clip(ev.TriggerSource),
-				"user", clip(ev.UserName), "reason", e.Msg)
+			h.log.InfoContext(ctx, "presignup: refused", "trigger_source", obs.Clip(ev.TriggerSource),
+				"user", obs.Clip(ev.UserName), "reason", e.Msg)
 		}
 		return ev, err
 	}
 	ev.Response = resp
-	h.log.InfoContext(ctx, "presignup: accepted", "trigger_source", ev.TriggerSource, "user", clip(ev.UserName),
+	h.log.InfoContext(ctx, "presignup: accepted", "trigger_source", ev.TriggerSource, "user", obs.Clip(ev.UserName),
 		"auto_confirm", resp.AutoConfirmUser, "auto_verify_email", resp.AutoVerifyEmail)
 	return ev, nil
 }
@@ -250,12 +250,4 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 		}
 	}
 	return false
-}
-
-// clip bounds a client-supplied string before it reaches a log line.
-func clip(s string) string {
-	if len(s) > 128 {
-		return s[:128]
-	}
-	return s
 }

@@ -2,6 +2,8 @@ package testenv
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -9,8 +11,12 @@ import (
 
 // SharedDynalite is one dynalite for a whole test binary, for packages whose
 // tests each take a table of their own: the first test that asks starts it
-// (a run of tests that need none starts none), and TestMain stops it with
-// Close after m.Run.
+// (a run of tests that need none starts none), and TestMain stops it after
+// the tests:
+//
+//	var sharedDB testenv.SharedDynalite
+//
+//	func TestMain(m *testing.M) { os.Exit(sharedDB.Run(m)) }
 type SharedDynalite struct {
 	once sync.Once
 	d    *Dynamo
@@ -30,6 +36,16 @@ func (s *SharedDynalite) Get(tb testing.TB) *Dynamo {
 		tb.Fatal(s.err)
 	}
 	return s.d
+}
+
+// Run runs the tests, stops the dynalite if a test started it, and returns
+// the exit code for os.Exit.
+func (s *SharedDynalite) Run(m *testing.M) int {
+	code := m.Run()
+	if err := s.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	return code
 }
 
 // Close stops the dynalite if a test started it.
