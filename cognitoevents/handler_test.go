@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/shortfuse/shortfuse/internal/dev/lambdahost"
+	"github.com/shortfuse/shortfuse/internal/dev/storetest"
 	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 	"github.com/shortfuse/shortfuse/shared/obs"
 	"github.com/shortfuse/shortfuse/shared/revoke"
@@ -43,11 +44,8 @@ func newStack(t *testing.T) *stack { return newStackWith(t, revoke.Policy{}) }
 
 func newStackWith(t *testing.T, pol revoke.Policy) *stack {
 	t.Helper()
-	ctx := context.Background()
 	s := &stack{t: t, ddb: testenv.Dynalite(t, testenv.Persistent()), cog: testenv.CognitoLocal(t, testenv.CognitoOptions{}), table: "events", logs: &testenv.Buffer{}}
-	if err := store.CreateTable(ctx, s.ddb.Client, s.table); err != nil {
-		t.Fatal(err)
-	}
+	storetest.CreateTable(t, s.ddb, s.table)
 	s.st = store.New(s.ddb.Client, s.table)
 	h, err := New(Config{Table: s.table, UserPoolID: s.cog.UserPoolID, Revocation: pol},
 		s.st, s.cog.Client, obs.NewLogger(s.logs, "debug"))

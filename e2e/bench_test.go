@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/shortfuse/shortfuse/internal/dev/jwttest"
+	"github.com/shortfuse/shortfuse/internal/dev/storetest"
 	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 	"github.com/shortfuse/shortfuse/shared/store"
 )
@@ -137,7 +138,7 @@ func BenchmarkColdInit(b *testing.B) {
 	for _, n := range []int{0, 10000, 100000} {
 		b.Run(fmt.Sprintf("revocations=%d", n), func(b *testing.B) {
 			dyn := sharedDB.Get(b)
-			table := newTable(b, dyn)
+			table := storetest.NewTable(b, dyn)
 			appendRevocations(b, store.New(dyn.Client, table, store.WithRevocationLayout(layout), store.WithTimeout(time.Minute)), n)
 			iss := jwttest.NewIssuer(b, "RS256")
 			ev, _ := json.Marshal(events.APIGatewayCustomAuthorizerRequest{Type: "TOKEN",

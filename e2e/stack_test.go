@@ -5,9 +5,7 @@ package e2e
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -28,6 +26,7 @@ import (
 	"github.com/shortfuse/shortfuse/internal/dev/devgateway"
 	"github.com/shortfuse/shortfuse/internal/dev/jwttest"
 	"github.com/shortfuse/shortfuse/internal/dev/lambdahost"
+	"github.com/shortfuse/shortfuse/internal/dev/storetest"
 	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 	"github.com/shortfuse/shortfuse/shared/keys"
 	"github.com/shortfuse/shortfuse/shared/obs"
@@ -83,21 +82,10 @@ type stackOptions struct {
 	shape authorizer.Shape
 }
 
-func newTable(t testing.TB, d *testenv.Dynamo) string {
-	t.Helper()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	table := "e2e" + hex.EncodeToString(b)
-	if err := store.CreateTable(context.Background(), d.Client, table); err != nil {
-		t.Fatal(err)
-	}
-	return table
-}
-
 func newStack(t testing.TB, o stackOptions) *stack {
 	t.Helper()
 	o = o.withDefaults(t)
-	s := &stack{t: t, table: newTable(t, o.d), cognito: jwttest.NewIssuer(t, "RS256")}
+	s := &stack{t: t, table: storetest.NewTable(t, o.d), cognito: jwttest.NewIssuer(t, "RS256")}
 	s.cognito.ClientID = clientID
 	s.store = store.New(o.d.Client, s.table)
 

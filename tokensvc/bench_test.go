@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/shortfuse/shortfuse/internal/dev/storetest"
 	"github.com/shortfuse/shortfuse/shared/keys"
 )
 
@@ -74,7 +75,7 @@ func exchangeOp(b *testing.B, e *env) (prepare, op func()) {
 // putOp returns one bare PutItem of a session-sized item.
 func putOp(b *testing.B) func() {
 	dyn := sharedDB.Get(b)
-	table := newTable(b, dyn)
+	table := storetest.NewTable(b, dyn)
 	ctx := context.Background()
 	hash := make([]byte, 32)
 	return func() {
@@ -118,7 +119,7 @@ func BenchmarkExchange(b *testing.B) {
 // exchange makes.
 func getOp(b *testing.B) func() {
 	dyn := sharedDB.Get(b)
-	table := newTable(b, dyn)
+	table := storetest.NewTable(b, dyn)
 	ctx := context.Background()
 	return func() {
 		_, err := dyn.Client.GetItem(ctx, &dynamodb.GetItemInput{

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
+	"github.com/shortfuse/shortfuse/internal/dev/storetest"
 	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 	"github.com/shortfuse/shortfuse/shared/keys"
 	"github.com/shortfuse/shortfuse/shared/obs"
@@ -35,7 +36,7 @@ func TestCognitoFlow(t *testing.T) {
 	}
 	logs := &testenv.Buffer{}
 	dyn := sharedDB.Get(t)
-	st := store.New(dyn.Client, newTable(t, dyn))
+	st := store.New(dyn.Client, storetest.NewTable(t, dyn))
 	svc, err := New(cfg, st, ks, WithLogger(obs.NewLogger(logs, "info")))
 	if err != nil {
 		t.Fatal(err)

@@ -1,9 +1,6 @@
 package tokensvc
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -16,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shortfuse/shortfuse/internal/dev/jwttest"
+	"github.com/shortfuse/shortfuse/internal/dev/storetest"
 	"github.com/shortfuse/shortfuse/internal/dev/testclock"
 	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 	"github.com/shortfuse/shortfuse/shared/keys"
@@ -80,17 +78,6 @@ func testConfig() Config {
 	}
 }
 
-func newTable(t testing.TB, client *testenv.Dynamo) string {
-	t.Helper()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	table := "t" + hex.EncodeToString(b)
-	if err := store.CreateTable(context.Background(), client.Client, table); err != nil {
-		t.Fatal(err)
-	}
-	return table
-}
-
 type envOption struct {
 	cfg   func(*Config)
 	opts  []Option
@@ -117,7 +104,7 @@ func newEnv(t testing.TB, eo ...envOption) *env {
 	if d == nil {
 		d = sharedDB.Get(t)
 	}
-	e.db, e.table = d, newTable(t, d)
+	e.db, e.table = d, storetest.NewTable(t, d)
 	e.store = store.New(d.Client, e.table, append([]store.Option{store.WithClock(e.clock.Now)}, sopts...)...)
 	e.cog = jwttest.NewIssuer(t, "RS256")
 	e.cog.Issuer = e.cfg.CognitoIssuer

@@ -19,6 +19,7 @@ import (
 
 	"github.com/shortfuse/shortfuse/internal/dev/lambdahost"
 	"github.com/shortfuse/shortfuse/internal/dev/localmail"
+	"github.com/shortfuse/shortfuse/internal/dev/storetest"
 	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 	"github.com/shortfuse/shortfuse/shared/config"
 	"github.com/shortfuse/shortfuse/shared/mail"
@@ -47,9 +48,7 @@ func newStack(t *testing.T) *stack {
 	ctx := context.Background()
 	db := testenv.Dynalite(t)
 	ses := testenv.SESLocal(t)
-	if err := store.CreateTable(ctx, db.Client, "shortfuse"); err != nil {
-		t.Fatal(err)
-	}
+	storetest.CreateTable(t, db, "shortfuse")
 	log := slog.New(slog.DiscardHandler)
 
 	pre, err := presignup.FromEnv(ctx, config.FromMap(map[string]string{

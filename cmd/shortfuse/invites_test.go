@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shortfuse/shortfuse/internal/dev/storetest"
 	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 	"github.com/shortfuse/shortfuse/shared/store"
 	"github.com/shortfuse/shortfuse/triggers/presignup"
@@ -41,9 +42,7 @@ func runInvites(env map[string]string, sub string, args ...string) result {
 func TestInvitesCLI(t *testing.T) {
 	d := testenv.Dynalite(t)
 	ctx := context.Background()
-	if err := store.CreateTable(ctx, d.Client, "shortfuse"); err != nil {
-		t.Fatal(err)
-	}
+	storetest.CreateTable(t, d, "shortfuse")
 	st := store.New(d.Client, "shortfuse")
 	env := map[string]string{"SHORTFUSE_TABLE": "shortfuse", "SHORTFUSE_AWS_ENDPOINT": d.Endpoint}
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shortfuse/shortfuse/internal/dev/storetest"
 	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 	"github.com/shortfuse/shortfuse/shared/keys"
 	"github.com/shortfuse/shortfuse/shared/revoke"
@@ -31,9 +32,7 @@ func runCLI(env map[string]string, args ...string) result {
 func TestCLIAgainstDynalite(t *testing.T) {
 	d := testenv.Dynalite(t)
 	ctx := context.Background()
-	if err := store.CreateTable(ctx, d.Client, "shortfuse"); err != nil {
-		t.Fatal(err)
-	}
+	storetest.CreateTable(t, d, "shortfuse")
 	st := store.New(d.Client, "shortfuse")
 	now := time.Now()
 	for _, id := range []string{"AAAAAAAAAAAAAAAAAAAAAA", "BBBBBBBBBBBBBBBBBBBBBA"} {
@@ -221,9 +220,7 @@ func TestKeysGenerate(t *testing.T) {
 func TestRevocationsCopy(t *testing.T) {
 	d := testenv.Dynalite(t)
 	ctx := context.Background()
-	if err := store.CreateTable(ctx, d.Client, "shortfuse"); err != nil {
-		t.Fatal(err)
-	}
+	storetest.CreateTable(t, d, "shortfuse")
 	old := store.New(d.Client, "shortfuse", store.WithRevocationLayout(store.RevocationLayout{Replicas: 1, Shards: 2}))
 	if _, err := old.AppendRevocation(ctx, store.Revocation{Kind: store.RevokeUser, Value: "u1", Until: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)

@@ -17,11 +17,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/shortfuse/shortfuse/internal/dev/jwttest"
+	"github.com/shortfuse/shortfuse/internal/dev/storetest"
 	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 	"github.com/shortfuse/shortfuse/shared/config"
 	"github.com/shortfuse/shortfuse/shared/function"
 	"github.com/shortfuse/shortfuse/shared/keys"
-	"github.com/shortfuse/shortfuse/shared/store"
 	"github.com/shortfuse/shortfuse/tokensvc"
 )
 
@@ -30,9 +30,7 @@ import (
 func TestLambda(t *testing.T) {
 	ctx := context.Background()
 	d := testenv.Dynalite(t)
-	if err := store.CreateTable(ctx, d.Client, "shortfuse"); err != nil {
-		t.Fatal(err)
-	}
+	storetest.CreateTable(t, d, "shortfuse")
 	cog := jwttest.NewIssuer(t, "RS256")
 	jwksURL := cog.Serve(t)
 	k, err := keys.Generate(keys.ES256)

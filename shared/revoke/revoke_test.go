@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/shortfuse/shortfuse/internal/dev/storetest"
 	"github.com/shortfuse/shortfuse/internal/dev/testclock"
 	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 	"github.com/shortfuse/shortfuse/shared/store"
@@ -39,11 +40,8 @@ func (f *fakeCognito) AdminUserGlobalSignOut(ctx context.Context, in *cip.AdminU
 	return &cip.AdminUserGlobalSignOutOutput{}, err
 }
 
-var (
-	sharedDB testenv.SharedDynalite
-	tables   int
-	tableMu  sync.Mutex
-)
+// sharedDB is one dynalite for the package; each fixture gets its own table.
+var sharedDB testenv.SharedDynalite
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -61,13 +59,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	dyn := sharedDB.Get(t)
-	tableMu.Lock()
-	tables++
-	name := fmt.Sprintf("revoke-%d", tables)
-	tableMu.Unlock()
-	if err := store.CreateTable(context.Background(), dyn.Client, name); err != nil {
-		t.Fatal(err)
-	}
+	name := storetest.NewTable(t, dyn)
 	clk := testclock.New(time.Now().Truncate(time.Second))
 	return &fixture{st: store.New(dyn.Client, name, store.WithClock(clk.Now)), db: dyn.Client, table: name, clk: clk}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shortfuse/shortfuse/internal/dev/storetest"
 	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 	"github.com/shortfuse/shortfuse/shared/store"
 )
@@ -79,9 +80,7 @@ func TestColdStartLargeLog(t *testing.T) {
 	n := coldEntries(t)
 	d := testenv.Dynalite(t)
 	table := "cold"
-	if err := store.CreateTable(context.Background(), d.Client, table); err != nil {
-		t.Fatal(err)
-	}
+	storetest.CreateTable(t, d, table)
 	layout := store.RevocationLayout{Replicas: 1, Shards: 2}
 	st := store.New(d.Client, table, store.WithRevocationLayout(layout), store.WithTimeout(time.Minute))
 	start := time.Now()

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/shortfuse/shortfuse/internal/dev/authflow"
+	"github.com/shortfuse/shortfuse/internal/dev/storetest"
 	"github.com/shortfuse/shortfuse/internal/dev/testclock"
 	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 	"github.com/shortfuse/shortfuse/shared/mail"
@@ -27,11 +28,10 @@ import (
 // One dynalite and one SES emulator serve the package; each test gets its
 // own table and its own mail addresses.
 var (
-	envOnce  sync.Once
-	envDB    *testenv.Dynamo
-	envSES   *testenv.SES
-	envErr   error
-	tableSeq atomic.Int64
+	envOnce sync.Once
+	envDB   *testenv.Dynamo
+	envSES  *testenv.SES
+	envErr  error
 )
 
 func TestMain(m *testing.M) {
@@ -85,11 +85,7 @@ func newRig(t testing.TB, sender mail.Sender) *rig {
 func newRigWith(t testing.TB, sender mail.Sender, edit func(*customauth.Config)) *rig {
 	t.Helper()
 	db, ses := emulators(t)
-	ctx := context.Background()
-	table := fmt.Sprintf("customauth-%d", tableSeq.Add(1))
-	if err := store.CreateTable(ctx, db.Client, table); err != nil {
-		t.Fatal(err)
-	}
+	table := storetest.NewTable(t, db)
 	c := newClock()
 	st := store.New(db.Client, table, store.WithClock(c.Now))
 	if sender == nil {

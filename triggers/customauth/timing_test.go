@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/shortfuse/shortfuse/internal/dev/benchpair"
+	"github.com/shortfuse/shortfuse/internal/dev/storetest"
 	"github.com/shortfuse/shortfuse/shared/mail"
 	"github.com/shortfuse/shortfuse/shared/store"
 	"github.com/shortfuse/shortfuse/triggers/customauth"
@@ -35,11 +36,7 @@ type timingRig struct {
 
 func newTimingRig(b *testing.B) *timingRig {
 	db, ses := emulators(b)
-	ctx := context.Background()
-	table := fmt.Sprintf("timing-%d", tableSeq.Add(1))
-	if err := store.CreateTable(ctx, db.Client, table); err != nil {
-		b.Fatal(err)
-	}
+	table := storetest.NewTable(b, db)
 	st := store.New(db.Client, table)
 	sender, err := mail.NewSES(ses.Client, "Acme <no-reply@acme.test>")
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/shortfuse/shortfuse/internal/dev/storetest"
 	"github.com/shortfuse/shortfuse/internal/dev/testenv"
 	"github.com/shortfuse/shortfuse/shared/config"
 	"github.com/shortfuse/shortfuse/shared/obs"
@@ -356,9 +357,7 @@ func FuzzHandle(f *testing.F) {
 func TestInviteStoreDown(t *testing.T) {
 	d := testenv.Dynalite(t)
 	ctx := context.Background()
-	if err := store.CreateTable(ctx, d.Client, "shortfuse"); err != nil {
-		t.Fatal(err)
-	}
+	storetest.CreateTable(t, d, "shortfuse")
 	h, err := FromEnv(ctx, config.FromMap(map[string]string{
 		"SHORTFUSE_TABLE":             "shortfuse",
 		"SHORTFUSE_DYNAMODB_ENDPOINT": d.Endpoint,
@@ -445,9 +444,7 @@ func TestEmailFoldsASCIIOnly(t *testing.T) {
 func TestInviteRetryOnDynalite(t *testing.T) {
 	d := testenv.Dynalite(t)
 	ctx := context.Background()
-	if err := store.CreateTable(ctx, d.Client, "shortfuse"); err != nil {
-		t.Fatal(err)
-	}
+	storetest.CreateTable(t, d, "shortfuse")
 	st := store.New(d.Client, "shortfuse")
 	id := code("RTRY-RTRY-RTRY-RTRY")
 	if err := st.CreateInvite(ctx, &store.Invite{ID: id, MaxUses: 1, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
