@@ -17,15 +17,6 @@ func graceEnv(t *testing.T) *env {
 	return newEnv(t, envOption{cfg: func(c *Config) { c.RefreshGrace = testGrace }})
 }
 
-func (e *env) session(rt string) *store.Session {
-	e.t.Helper()
-	sess, err := e.store.GetSession(context.Background(), strings.Split(rt, ".")[0])
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return sess
-}
-
 // sameSession checks that an access token belongs to the session of rt.
 func (e *env) sameSession(access, rt string) {
 	e.t.Helper()

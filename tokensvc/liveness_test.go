@@ -3,7 +3,6 @@ package tokensvc
 import (
 	"context"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 )
@@ -49,11 +48,8 @@ func TestLivenessSideEffects(t *testing.T) {
 				e := newEnv(t)
 				ctx := context.Background()
 				tr := e.login("user-1", nil)
-				sid := strings.Split(tr.RefreshToken, ".")[0]
-				sess, err := e.store.GetSession(ctx, sid)
-				if err != nil {
-					t.Fatal(err)
-				}
+				sess := e.session(tr.RefreshToken)
+				sid := sess.ID
 				if err := rv.revoke(e, sess.Sub, sess.OriginJTI); err != nil {
 					t.Fatal(err)
 				}

@@ -1,6 +1,7 @@
 package tokensvc
 
 import (
+	"context"
 	"encoding/json"
 	"maps"
 	"net/http"
@@ -128,6 +129,16 @@ func newEnv(t testing.TB, eo ...envOption) *env {
 		}
 	})
 	return e
+}
+
+// session reads the session of the refresh token rt.
+func (e *env) session(rt string) *store.Session {
+	e.t.Helper()
+	sess, err := e.store.GetSession(context.Background(), strings.Split(rt, ".")[0])
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return sess
 }
 
 // idToken mints a Cognito ID token for sub.

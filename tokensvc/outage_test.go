@@ -3,7 +3,6 @@ package tokensvc
 import (
 	"context"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,11 +19,8 @@ func TestStoreOutage(t *testing.T) {
 	ctx := context.Background()
 	admin := e.adminLogin()
 	tr := e.login("user-1", nil)
-	sid := strings.Split(tr.RefreshToken, ".")[0]
-	before, err := e.store.GetSession(ctx, sid)
-	if err != nil {
-		t.Fatal(err)
-	}
+	before := e.session(tr.RefreshToken)
+	sid := before.ID
 
 	if err := d.Stop(); err != nil {
 		t.Fatal(err)

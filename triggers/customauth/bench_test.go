@@ -68,11 +68,8 @@ func BenchmarkVerify(b *testing.B) {
 	now := time.Unix(1_800_000_000, 0)
 	set, _ := templates.Load(nil, "en")
 	c := NewCreate(cfg, k, mem, &discardMail{}, set, "Acme", Options{Now: func() time.Time { return now }})
-	var cev CreateEvent
-	cev.TriggerSource = SourceCreate
-	cev.UserPoolID, cev.UserName = "pool", "ada"
-	cev.Request.UserAttributes = knownAttrs()
-	cev.Request.Session = []*cr{start()}
+	cev := adaStarts()
+	cev.UserPoolID = "pool"
 	out, err := c.Handle(context.Background(), cev)
 	if err != nil {
 		b.Fatal(err)

@@ -180,6 +180,12 @@ func knownAttrs() map[string]string {
 	return map[string]string{"sub": "sub-1", "email": "ada@example.com", "email_verified": "true"}
 }
 
+// mailedCode is the six-digit code in the text of a sign-in mail.
+func mailedCode(text string) string {
+	i := strings.Index(text, ": ")
+	return text[i+2 : i+8]
+}
+
 // adaStarts is the create event of the known user ada's first round.
 func adaStarts() CreateEvent {
 	var ev CreateEvent
@@ -270,18 +276,15 @@ func FuzzVerify(f *testing.F) {
 	opts := Options{Now: func() time.Time { return now }}
 	cfg := testConfig()
 	create := NewCreate(cfg, k, mem, sender, set, "Acme", opts)
-	var cev CreateEvent
-	cev.TriggerSource = SourceCreate
-	cev.UserPoolID, cev.UserName = "pool", "ada"
-	cev.Request.UserAttributes = knownAttrs()
-	cev.Request.Session = []*cr{start()}
+	cev := adaStarts()
+	cev.UserPoolID = "pool"
 	out, err := create.Handle(context.Background(), cev)
 	if err != nil || len(sender.sent) != 1 {
 		f.Fatal(err)
 	}
 	cid := out.Response.PrivateChallengeParameters[paramCID]
 	text := sender.sent[0].Text
-	code := text[strings.Index(text, ": ")+2 : strings.Index(text, ": ")+8]
+	code := mailedCode(text)
 	tok := text[strings.Index(text, "#token=")+7:]
 	tok = tok[:strings.IndexAny(tok, "\n")]
 

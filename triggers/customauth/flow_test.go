@@ -80,6 +80,25 @@ func newRig(t testing.TB, sender mail.Sender) *rig {
 	return newRigWith(t, sender, nil)
 }
 
+// rigBase returns what the rigs' triggers share: the English templates,
+// fresh keys and the base configuration.
+func rigBase(tb testing.TB) (*templates.Set, *customauth.Keys, customauth.Config) {
+	tb.Helper()
+	set, err := templates.Load(nil, "en")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	master := make([]byte, 32)
+	_, _ = rand.Read(master)
+	keys, err := customauth.NewKeys(master)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg := customauth.Config{CodeLength: 6, CodeTTL: 5 * time.Minute, MaxAttempts: 3, LinkBaseURL: linkBase,
+		MinInterval: time.Minute, LockoutAttempts: 10, LockoutWindow: time.Hour, SlowInterval: 15 * time.Minute, RequireVerifiedEmail: true}
+	return set, keys, cfg
+}
+
 // newRigWith is newRig with the configuration changed by edit (when not
 // nil); the triggers log as JSON to the rig's logs.
 func newRigWith(t testing.TB, sender mail.Sender, edit func(*customauth.Config)) *rig {
@@ -95,18 +114,7 @@ func newRigWith(t testing.TB, sender mail.Sender, edit func(*customauth.Config))
 		}
 		sender = s
 	}
-	set, err := templates.Load(nil, "en")
-	if err != nil {
-		t.Fatal(err)
-	}
-	master := make([]byte, 32)
-	_, _ = rand.Read(master)
-	keys, err := customauth.NewKeys(master)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := customauth.Config{CodeLength: 6, CodeTTL: 5 * time.Minute, MaxAttempts: 3, LinkBaseURL: linkBase,
-		MinInterval: time.Minute, LockoutAttempts: 10, LockoutWindow: time.Hour, SlowInterval: 15 * time.Minute, RequireVerifiedEmail: true}
+	set, keys, cfg := rigBase(t)
 	if edit != nil {
 		edit(&cfg)
 	}

@@ -2,7 +2,6 @@ package customauth_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	mrand "math/rand/v2"
 	"testing"
@@ -15,7 +14,6 @@ import (
 	"github.com/shortfuse/shortfuse/shared/mail"
 	"github.com/shortfuse/shortfuse/shared/store"
 	"github.com/shortfuse/shortfuse/triggers/customauth"
-	"github.com/shortfuse/shortfuse/triggers/templates"
 )
 
 // The timing benchmarks answer one question: can an attacker tell a known
@@ -42,20 +40,9 @@ func newTimingRig(b *testing.B) *timingRig {
 	if err != nil {
 		b.Fatal(err)
 	}
-	set, err := templates.Load(nil, "en")
-	if err != nil {
-		b.Fatal(err)
-	}
-	master := make([]byte, 32)
-	_, _ = rand.Read(master)
-	keys, err := customauth.NewKeys(master)
-	if err != nil {
-		b.Fatal(err)
-	}
-	// MailFloor 0: the floor comes from timed sends alone, the harder case.
-	cfg := customauth.Config{CodeLength: 6, CodeTTL: 5 * time.Minute, MaxAttempts: 3, LinkBaseURL: linkBase,
-		MinInterval: time.Minute, LockoutAttempts: 10, LockoutWindow: time.Hour, SlowInterval: 15 * time.Minute,
-		RequireVerifiedEmail: true}
+	// MailFloor 0 (rigBase's): the floor comes from timed sends alone, the
+	// harder case.
+	set, keys, cfg := rigBase(b)
 	return &timingRig{
 		create: customauth.NewCreate(cfg, keys, st, sender, set, "Acme", customauth.Options{}),
 		verify: customauth.NewVerify(cfg, keys, st, customauth.Options{}),

@@ -23,17 +23,13 @@ func TestMistypedCodeNotLogged(t *testing.T) {
 	var logs bytes.Buffer
 	opts := Options{Now: func() time.Time { return now }, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
 	cfg := testConfig()
-	var cev CreateEvent
-	cev.TriggerSource = SourceCreate
-	cev.UserPoolID, cev.UserName = "pool", "ada"
-	cev.Request.UserAttributes = knownAttrs()
-	cev.Request.Session = []*cr{start()}
+	cev := adaStarts()
+	cev.UserPoolID = "pool"
 	out, err := NewCreate(cfg, k, mem, sender, set, "Acme", opts).Handle(context.Background(), cev)
 	if err != nil || len(sender.sent) != 1 {
 		t.Fatal(err)
 	}
-	text := sender.sent[0].Text
-	code := text[strings.Index(text, ": ")+2 : strings.Index(text, ": ")+8]
+	code := mailedCode(sender.sent[0].Text)
 	if !isCode(code, 6) {
 		t.Fatalf("code %q", code)
 	}
