@@ -7,13 +7,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/shortfuse/shortfuse/internal/dev/testclock"
 )
 
 func TestRevokeFamily(t *testing.T) {
-	clk := testclock.New(t0)
-	s, _ := newTestStore(t, WithClock(clk.Now))
+	s, clk := clockedStore(t)
 	ctx := context.Background()
 
 	if ok, err := s.FamilyRevoked(ctx, "fam-1"); err != nil || ok {
@@ -71,8 +68,7 @@ func TestRevokeFamily(t *testing.T) {
 func third[A, B any](_ A, _ B, err error) error { return err }
 
 func TestClaimIDTokenOnce(t *testing.T) {
-	clk := testclock.New(t0)
-	s, _ := newTestStore(t, WithClock(clk.Now))
+	s, clk := clockedStore(t)
 	ctx := context.Background()
 	exp := t0.Add(5 * time.Minute)
 
@@ -107,8 +103,7 @@ func TestClaimIDTokenOnce(t *testing.T) {
 }
 
 func TestRevokeSessionChangeAndLog(t *testing.T) {
-	clk := testclock.New(t0)
-	s, _ := newTestStore(t, WithClock(clk.Now))
+	s, _ := clockedStore(t)
 	ctx := context.Background()
 	sess := newSession("s1", "u1", t0)
 	sess.AccessExpiresAt = t0.Add(5 * time.Minute)

@@ -6,13 +6,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/shortfuse/shortfuse/internal/dev/testclock"
 )
 
 func TestCountFamilyEntry(t *testing.T) {
-	clk := testclock.New(t0)
-	s, _ := newTestStore(t, WithClock(clk.Now))
+	s, clk := clockedStore(t)
 	ctx := context.Background()
 	const limit = 3
 	life := 2 * time.Hour
@@ -67,8 +64,7 @@ func TestCountFamilyEntry(t *testing.T) {
 
 // Concurrent counts never pass the limit, whatever their order.
 func TestCountFamilyEntryRace(t *testing.T) {
-	clk := testclock.New(t0)
-	s, _ := newTestStore(t, WithClock(clk.Now))
+	s, _ := clockedStore(t)
 	ctx := context.Background()
 	const limit, writers = 5, 20
 	// One entry already counted, so the others race on an open counter.

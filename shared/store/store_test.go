@@ -51,12 +51,20 @@ func newTestStore(tb testing.TB, opts ...Option) (*Store, *testenv.Dynamo) {
 	return New(d.Client, newTable(tb, d), opts...), d
 }
 
+// clockedStore returns a Store with opts on a fresh table, on a clock
+// standing at t0.
+func clockedStore(t *testing.T, opts ...Option) (*Store, *testclock.Clock) {
+	t.Helper()
+	clk := testclock.New(t0)
+	s, _ := newTestStore(t, append([]Option{WithClock(clk.Now)}, opts...)...)
+	return s, clk
+}
+
 // sessionStore returns a store on a clock standing at t0, holding session s1
 // of user u1 (newSession).
 func sessionStore(t *testing.T) (*Store, *testclock.Clock) {
 	t.Helper()
-	clk := testclock.New(t0)
-	s, _ := newTestStore(t, WithClock(clk.Now))
+	s, clk := clockedStore(t)
 	if err := s.CreateSession(context.Background(), newSession("s1", "u1", t0)); err != nil {
 		t.Fatal(err)
 	}
@@ -93,8 +101,7 @@ func TestCreateTableIdempotent(t *testing.T) {
 }
 
 func TestCreateGetSession(t *testing.T) {
-	clk := testclock.New(t0)
-	s, _ := newTestStore(t, WithClock(clk.Now))
+	s, _ := clockedStore(t)
 	ctx := context.Background()
 
 	in := newSession("s1", "u1", t0)
@@ -287,8 +294,7 @@ func TestRevokeSession(t *testing.T) {
 }
 
 func TestListUserSessions(t *testing.T) {
-	clk := testclock.New(t0)
-	s, _ := newTestStore(t, WithClock(clk.Now), WithSessionRetention(time.Hour))
+	s, clk := clockedStore(t, WithSessionRetention(time.Hour))
 	ctx := context.Background()
 
 	// s-old expires (ttl = abs + 1h retention) long before the others.
@@ -507,8 +513,7 @@ func TestUserRevokedAtConcurrent(t *testing.T) {
 }
 
 func TestRevocationLog(t *testing.T) {
-	clk := testclock.New(t0)
-	s, _ := newTestStore(t, WithClock(clk.Now))
+	s, clk := clockedStore(t)
 	ctx := context.Background()
 
 	var appended []Revocation
@@ -589,8 +594,7 @@ func appendJTIs(t *testing.T, s *Store, clk *testclock.Clock, n int) {
 }
 
 func TestRevocationsPaginate(t *testing.T) {
-	clk := testclock.New(t0)
-	s, _ := newTestStore(t, WithClock(clk.Now))
+	s, clk := clockedStore(t)
 	ctx := context.Background()
 	const n = 40
 	appendJTIs(t, s, clk, n)
