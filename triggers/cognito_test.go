@@ -26,7 +26,6 @@ import (
 	"github.com/shortfuse/shortfuse/shared/store"
 	"github.com/shortfuse/shortfuse/triggers/custommessage"
 	"github.com/shortfuse/shortfuse/triggers/presignup"
-	"github.com/shortfuse/shortfuse/triggers/triggerenv"
 )
 
 // stack is cognito-local calling the triggers through the dev Lambda host,
@@ -86,8 +85,8 @@ func newStack(t *testing.T) *stack {
 	t.Cleanup(relay.Close)
 
 	host := httptest.NewServer(lambdahost.New(map[string]lambda.Handler{
-		"presignup":     triggerenv.ConcurrentHandler(pre.Handle),
-		"custommessage": triggerenv.ConcurrentHandler(relay.Wrap(countRefusals)),
+		"presignup":     lambdahost.ConcurrentHandler(pre.Handle),
+		"custommessage": lambdahost.ConcurrentHandler(relay.Wrap(countRefusals)),
 	}))
 	t.Cleanup(host.Close)
 	c := testenv.CognitoLocal(t, testenv.CognitoOptions{

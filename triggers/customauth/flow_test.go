@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/shortfuse/shortfuse/internal/dev/authflow"
+	"github.com/shortfuse/shortfuse/internal/dev/lambdahost"
 	"github.com/shortfuse/shortfuse/internal/dev/storetest"
 	"github.com/shortfuse/shortfuse/internal/dev/testclock"
 	"github.com/shortfuse/shortfuse/internal/dev/testenv"
@@ -22,7 +23,6 @@ import (
 	"github.com/shortfuse/shortfuse/shared/store"
 	"github.com/shortfuse/shortfuse/triggers/customauth"
 	"github.com/shortfuse/shortfuse/triggers/templates"
-	"github.com/shortfuse/shortfuse/triggers/triggerenv"
 )
 
 // One dynalite and one SES emulator serve the package; each test gets its
@@ -122,9 +122,9 @@ func newRigWith(t testing.TB, sender mail.Sender, edit func(*customauth.Config))
 	opts := customauth.Options{Now: c.Now}
 	opts.Logger = slog.New(slog.NewJSONHandler(logs, nil))
 	pool := authflow.NewPool("us-east-1_TEST", "client-1", authflow.Triggers{
-		Define: triggerenv.ConcurrentHandler(customauth.NewDefine(cfg).Handle),
-		Create: triggerenv.ConcurrentHandler(customauth.NewCreate(cfg, keys, st, sender, set, "Acme", opts).Handle),
-		Verify: triggerenv.ConcurrentHandler(customauth.NewVerify(cfg, keys, st, opts).Handle),
+		Define: lambdahost.ConcurrentHandler(customauth.NewDefine(cfg).Handle),
+		Create: lambdahost.ConcurrentHandler(customauth.NewCreate(cfg, keys, st, sender, set, "Acme", opts).Handle),
+		Verify: lambdahost.ConcurrentHandler(customauth.NewVerify(cfg, keys, st, opts).Handle),
 	})
 	return &rig{pool: pool, ses: ses, store: st, clock: c, cfg: cfg, logs: logs}
 }

@@ -1,10 +1,7 @@
 package triggerenv
 
 import (
-	"context"
-	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -36,36 +33,4 @@ func TestLoad(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-}
-
-type echo struct {
-	N int    `json:"n"`
-	S string `json:"s"`
-}
-
-// Concurrent invocations each get their own, intact reply.
-func TestConcurrentHandler(t *testing.T) {
-	h := ConcurrentHandler(func(_ context.Context, in echo) (echo, error) {
-		in.S = strings.Repeat("x", in.N)
-		return in, nil
-	})
-	var wg sync.WaitGroup
-	for i := range 50 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			in, _ := json.Marshal(echo{N: i})
-			out, err := h.Invoke(context.Background(), in)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			time.Sleep(time.Millisecond)
-			var got echo
-			if err := json.Unmarshal(out, &got); err != nil || got.N != i || len(got.S) != i {
-				t.Errorf("invocation %d got %s", i, out)
-			}
-		}()
-	}
-	wg.Wait()
 }

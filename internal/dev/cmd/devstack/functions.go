@@ -6,9 +6,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/shortfuse/shortfuse/internal/dev/lambdahost"
 	sfconfig "github.com/shortfuse/shortfuse/shared/config"
 	"github.com/shortfuse/shortfuse/shared/function"
-	"github.com/shortfuse/shortfuse/triggers/triggerenv"
 )
 
 // Function is a Lambda function served by the dev Lambda host.
@@ -52,5 +52,5 @@ func lambdaFunction(ctx context.Context, name string, vars map[string]string, bu
 	if err != nil {
 		return nil, err
 	}
-	return triggerenv.ConcurrentHandler(h), nil
+	return lambdahost.ConcurrentHandler(h), nil
 }
