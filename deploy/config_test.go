@@ -89,6 +89,23 @@ func TestDeployedConfig(t *testing.T) {
 		if want := "https://" + deployed["UserPool.ProviderURL"] + "/.well-known/jwks.json"; c.JWKSURL != want || c.JWKS != nil {
 			t.Errorf("direct mode fetches keys from %q, want the user pool's %q", c.JWKSURL, want)
 		}
+		// Every token kind the template offers starts.
+		uses, _ := mapAt(tpl.Tree, "Parameters", "DirectTokenUse")["AllowedValues"].([]any)
+		if len(uses) == 0 {
+			t.Fatal("no DirectTokenUse parameter with AllowedValues")
+		}
+		for _, u := range uses {
+			env["SHORTFUSE_DIRECT_TOKEN_USE"] = scalarString(u)
+			if _, err := authorizer.LoadConfig(config.FromMap(env)); err != nil {
+				t.Errorf("DirectTokenUse=%v: direct mode would not start: %v", u, err)
+			}
+		}
+		// CognitoIssuers, set, replaces the derived issuer: several pools,
+		// or the multi-Region form.
+		env["SHORTFUSE_COGNITO_ISSUER"] = "https://issuer-cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Abc123XyZ,https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other1"
+		if _, err := authorizer.LoadConfig(config.FromMap(env)); err != nil {
+			t.Errorf("CognitoIssuers with two pools: direct mode would not start: %v", err)
+		}
 	})
 }
 

@@ -125,6 +125,7 @@ var Functions = []Function{
 			"SHORTFUSE_TABLE", "SHORTFUSE_ROUTES", "SHORTFUSE_AUTHORIZER_MODE", "SHORTFUSE_AUTHORIZER_SHAPE",
 			// both modes, so that switching AuthorizerMode needs nothing else
 			"SHORTFUSE_ISSUER", "SHORTFUSE_AUDIENCE", "SHORTFUSE_JWKS_URL", "SHORTFUSE_COGNITO_ISSUER", "SHORTFUSE_CLIENTS",
+			"SHORTFUSE_DIRECT_TOKEN_USE",
 		},
 		Grants: []Grant{
 			{Actions: []string{"dynamodb:Query"}, Resources: []string{tableArn}},
