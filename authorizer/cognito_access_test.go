@@ -32,6 +32,11 @@ func TestDirectTokenUse(t *testing.T) {
 		{"access token with aud", func(*fixture) string { return access(map[string]any{"aud": iss.ClientID}) }, want{no, no, no}},
 		{"access token of another client", func(*fixture) string { return access(map[string]any{"client_id": "other"}) }, want{no, no, no}},
 		{"access token without client_id", func(*fixture) string { return access(map[string]any{"client_id": nil}) }, want{no, no, no}},
+		{"access token of a client credentials grant", func(*fixture) string {
+			// Cognito's machine-to-machine token: sub is the client, no user.
+			return access(map[string]any{"sub": iss.ClientID, "username": nil, "scope": "orders:write"})
+		}, want{no, no, no}},
+		{"access token with an empty username", func(*fixture) string { return access(map[string]any{"username": ""}) }, want{no, no, no}},
 		{"access token too old", func(*fixture) string { return access(map[string]any{"iat": old}) }, want{no, no, no}},
 		{"access token of another issuer", func(*fixture) string {
 			return access(map[string]any{"iss": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_other"})

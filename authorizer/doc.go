@@ -32,7 +32,8 @@
 // SHORTFUSE_DIRECT_MAX_AGE (after iat), of the kinds SHORTFUSE_DIRECT_TOKEN_USE
 // names: ID tokens (token_use id, aud one of SHORTFUSE_CLIENTS; the default)
 // and/or access tokens (token_use access, client_id one of SHORTFUSE_CLIENTS,
-// no aud; their scope claim feeds the routes' scopes). Both have typ absent
+// no aud, a username: a client credentials token names no user and is
+// refused; their scope claim feeds the routes' scopes). Both have typ absent
 // or JWT. One kind is never accepted as another, nor in the other mode.
 //
 // # Keys

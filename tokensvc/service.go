@@ -149,9 +149,38 @@ func New(cfg Config, st Storage, ks *keys.Set, opts ...Option) (*Service, error)
 	}
 	s.basePath = strings.TrimSuffix(u.EscapedPath(), "/")
 
-	cognito := cfg.CognitoIssuers
+	if err := s.newVerifiers(); err != nil {
+		return nil, err
+	}
+	if s.cfg.MaxSessionsPerUser == 0 {
+		s.cfg.MaxSessionsPerUser = DefaultMaxSessionsPerUser
+	}
+	if err := s.newRevoker(st); err != nil {
+		return nil, err
+	}
+	if s.recheck, err = newRecheck(s.users, cfg.UserPoolID, cfg.CognitoRecheck); err != nil {
+		return nil, err
+	}
+	if s.cors, err = cors.New(cfg.CORSOrigins); err != nil {
+		return nil, fmt.Errorf("tokensvc: %w", err)
+	}
+	if err := s.newDPoP(); err != nil {
+		return nil, fmt.Errorf("tokensvc: DPoP: %w", err)
+	}
+	if s.metadata, err = json.Marshal(s.metadataDoc()); err != nil {
+		return nil, err
+	}
+	s.routes = s.newRoutes()
+	return s, nil
+}
+
+// newVerifiers builds the verifiers of the three token kinds the service
+// accepts, each from its contract in tokenspec, and each Cognito issuer's
+// key source: a key set serves one issuer only.
+func (s *Service) newVerifiers() error {
+	cognito := s.cfg.CognitoIssuers
 	if len(cognito) == 0 {
-		cognito = []tokenspec.Issuer{{URL: cfg.CognitoIssuer, JWKSURL: cfg.CognitoJWKSURL}}
+		cognito = []tokenspec.Issuer{{URL: s.cfg.CognitoIssuer, JWKSURL: s.cfg.CognitoJWKSURL}}
 	}
 	if s.cognitoKeys != nil {
 		// One key set must never verify tokens naming different pools.
@@ -162,11 +191,43 @@ func New(cfg Config, st Storage, ks *keys.Set, opts ...Option) (*Service, error)
 			}
 		}
 		if n > 1 {
-			return nil, errors.New("tokensvc: WithCognitoKeys serves one issuer; give the others theirs with WithIssuerKeys")
+			return errors.New("tokensvc: WithCognitoKeys serves one issuer; give the others theirs with WithIssuerKeys")
 		}
 	}
+	cognitoKeys := s.cognitoKeySources()
+	clients := make([]string, 0, len(s.cfg.Clients))
+	for id := range s.cfg.Clients {
+		clients = append(clients, id)
+	}
+	slices.Sort(clients)
+	var err error
+	s.idTokens, err = jwtverify.NewFromSpecs(cognitoKeys, s.now, tokenspec.CognitoIDToken(cognito, clients, 0, s.cfg.Leeway))
+	if err != nil {
+		return fmt.Errorf("tokensvc: ID token verifier: %w", err)
+	}
+	s.cognitoAccess, err = jwtverify.NewFromSpecs(cognitoKeys, s.now, tokenspec.CognitoAccessToken(cognito, clients, 0, s.cfg.Leeway))
+	if err != nil {
+		return fmt.Errorf("tokensvc: Cognito access token verifier: %w", err)
+	}
+	own, err := jwtverify.NewStaticJWKS(s.keys.JWKS())
+	if err != nil {
+		return fmt.Errorf("tokensvc: own keys: %w", err)
+	}
+	ownKeys := func(tokenspec.Issuer) (jwtverify.KeySource, error) { return own, nil }
+	s.access, err = jwtverify.NewFromSpecs(ownKeys, s.now,
+		tokenspec.ServiceAccessToken(tokenspec.Issuer{URL: s.cfg.Issuer}, []string{s.cfg.Audience}, clients, s.cfg.Leeway))
+	if err != nil {
+		return fmt.Errorf("tokensvc: access token verifier: %w", err)
+	}
+	return nil
+}
+
+// cognitoKeySources returns the key source of each Cognito issuer, built
+// once: its own (WithIssuerKeys), the one WithCognitoKeys gave, or its JWK
+// Set URL, which must pass the https rule.
+func (s *Service) cognitoKeySources() func(tokenspec.Issuer) (jwtverify.KeySource, error) {
 	built := map[string]jwtverify.KeySource{}
-	cognitoKeys := func(is tokenspec.Issuer) (jwtverify.KeySource, error) {
+	return func(is tokenspec.Issuer) (jwtverify.KeySource, error) {
 		if k, ok := built[is.URL]; ok {
 			return k, nil
 		}
@@ -186,57 +247,29 @@ func New(cfg Config, st Storage, ks *keys.Set, opts ...Option) (*Service, error)
 		built[is.URL] = k
 		return k, nil
 	}
-	clients := make([]string, 0, len(cfg.Clients))
-	for id := range cfg.Clients {
-		clients = append(clients, id)
-	}
-	slices.Sort(clients)
-	s.idTokens, err = jwtverify.NewFromSpecs(cognitoKeys, s.now, tokenspec.CognitoIDToken(cognito, clients, 0, cfg.Leeway))
-	if err != nil {
-		return nil, fmt.Errorf("tokensvc: ID token verifier: %w", err)
-	}
-	s.cognitoAccess, err = jwtverify.NewFromSpecs(cognitoKeys, s.now, tokenspec.CognitoAccessToken(cognito, clients, 0, cfg.Leeway))
-	if err != nil {
-		return nil, fmt.Errorf("tokensvc: Cognito access token verifier: %w", err)
-	}
-	own, err := jwtverify.NewStaticJWKS(ks.JWKS())
-	if err != nil {
-		return nil, fmt.Errorf("tokensvc: own keys: %w", err)
-	}
-	ownKeys := func(tokenspec.Issuer) (jwtverify.KeySource, error) { return own, nil }
-	s.access, err = jwtverify.NewFromSpecs(ownKeys, s.now,
-		tokenspec.ServiceAccessToken(tokenspec.Issuer{URL: s.cfg.Issuer}, []string{s.cfg.Audience}, clients, cfg.Leeway))
-	if err != nil {
-		return nil, fmt.Errorf("tokensvc: access token verifier: %w", err)
-	}
-	if s.cfg.MaxSessionsPerUser == 0 {
-		s.cfg.MaxSessionsPerUser = DefaultMaxSessionsPerUser
-	}
+}
+
+// newRevoker builds the one revocation path from the service's policy.
+func (s *Service) newRevoker(st Storage) error {
 	pol := s.cfg.Revocation
 	pol.AccessTokenTTL = s.cfg.LongestAccessTokenTTL()
 	pol.Leeway = max(s.cfg.Leeway, revoke.DefaultLeeway)
 	pol.NoGlobalSignOut = !s.cfg.AdminGlobalSignOut
 	ropts := []revoke.Option{revoke.WithClock(s.now), revoke.WithLogger(s.log)}
-	if s.signOut != nil && cfg.UserPoolID != "" {
-		ropts = append(ropts, revoke.WithCognito(s.signOut, cfg.UserPoolID))
+	if s.signOut != nil && s.cfg.UserPoolID != "" {
+		ropts = append(ropts, revoke.WithCognito(s.signOut, s.cfg.UserPoolID))
 	}
+	var err error
 	if s.revoker, err = revoke.New(st, pol, ropts...); err != nil {
-		return nil, fmt.Errorf("tokensvc: %w", err)
+		return fmt.Errorf("tokensvc: %w", err)
 	}
 	s.cfg.Revocation = s.revoker.Policy()
-	if s.recheck, err = newRecheck(s.users, cfg.UserPoolID, cfg.CognitoRecheck); err != nil {
-		return nil, err
-	}
-	if s.cors, err = cors.New(cfg.CORSOrigins); err != nil {
-		return nil, fmt.Errorf("tokensvc: %w", err)
-	}
-	if err := s.newDPoP(); err != nil {
-		return nil, fmt.Errorf("tokensvc: DPoP: %w", err)
-	}
-	if s.metadata, err = json.Marshal(s.metadataDoc()); err != nil {
-		return nil, err
-	}
-	s.routes = []route{
+	return nil
+}
+
+// newRoutes lists the endpoints with their patterns split once.
+func (s *Service) newRoutes() []route {
+	routes := []route{
 		{method: "POST", pattern: "/token", h: s.handleToken},
 		{method: "POST", pattern: "/revoke", h: s.handleRevoke},
 		{method: "POST", pattern: "/introspect", h: s.handleIntrospect},
@@ -252,12 +285,12 @@ func New(cfg Config, st Storage, ks *keys.Set, opts ...Option) (*Service, error)
 	if s.basePath != "" {
 		// RFC 8414 §3.1: for an issuer with a path, the metadata lives at the
 		// well-known name inserted between host and path.
-		s.routes = append(s.routes, route{method: "GET", pattern: "/.well-known/oauth-authorization-server" + s.basePath, h: s.handleMetadata})
+		routes = append(routes, route{method: "GET", pattern: "/.well-known/oauth-authorization-server" + s.basePath, h: s.handleMetadata})
 	}
-	for i := range s.routes {
-		s.routes[i].segs = strings.Split(strings.TrimPrefix(s.routes[i].pattern, "/"), "/")
+	for i := range routes {
+		routes[i].segs = strings.Split(strings.TrimPrefix(routes[i].pattern, "/"), "/")
 	}
-	return s, nil
+	return routes
 }
 
 // handlerFunc serves one route; it returns an error instead of writing it.
