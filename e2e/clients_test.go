@@ -17,7 +17,8 @@ import (
 
 // SHORTFUSE_CLIENTS means the same to every reader: the token service takes
 // the per-client lifetimes, the authorizer (both modes) the ids, and the
-// template checker refuses what the functions would refuse.
+// template checker refuses what the functions would refuse. The fourth
+// reader, the CLI, is tested beside it (cmd/shortfuse/clients_test.go).
 // clientsLine matches the functions' SHORTFUSE_CLIENTS value, whatever
 // intrinsic the template uses for it.
 var clientsLine = regexp.MustCompile(`(?m)^(\s+SHORTFUSE_CLIENTS: ).*$`)

@@ -51,8 +51,10 @@ func Value(v string) string {
 func Groups(groups []string) string { return list(groups, ",") }
 
 // Scope encodes a space-separated scope: its tokens one space apart, each
-// encoded; NoValue when it has none.
-func Scope(scope string) string { return list(strings.Fields(scope), " ") }
+// encoded; NoValue when it has none. Only the space separates tokens (RFC
+// 6749 §3.3), as for the authorizer's routes: any other white space is
+// part of a token, and encoded.
+func Scope(scope string) string { return list(strings.Split(scope, " "), " ") }
 
 func list(items []string, sep string) string {
 	var b strings.Builder

@@ -44,6 +44,19 @@ func TestLists(t *testing.T) {
 	if got := Scope(""); got != NoValue {
 		t.Errorf("Scope(\"\") = %q", got)
 	}
+	// Scope tokens are separated by a space alone (RFC 6749 §3.3), as the
+	// authorizer's routes read them: a tab or a no-break space is part of
+	// a token, so a backend never sees two scopes where the routes saw one.
+	for in, want := range map[string]string{
+		"orders:read\torders:write": "orders:read%09orders:write",
+		"a\u00a0b c":                "a%C2%A0b c",
+		"a\nb":                      "a%0Ab",
+		"\t":                        "%09",
+	} {
+		if got := Scope(in); got != want {
+			t.Errorf("Scope(%q) = %q, want %q", in, got, want)
+		}
+	}
 	g, err := DecodeList("%2D,a%2Cb,users", ',')
 	if err != nil || !slices.Equal(g, []string{"-", "a,b", "users"}) {
 		t.Errorf("DecodeList = %q, %v", g, err)
