@@ -108,7 +108,8 @@ func checkIssuer(iss string) error {
 	if m == nil || u.Port() != "" || !strings.EqualFold(u.Scheme, "https") || u.Host != host {
 		return errors.New("not a Cognito issuer: want https://cognito-idp.<region>.amazonaws.com/<pool id> or https://issuer-cognito-idp.<region>.amazonaws.com/<pool id>")
 	}
-	pool := strings.TrimPrefix(u.Path, "/")
+	// As written, not decoded: iss is compared with the text.
+	pool := strings.TrimPrefix(u.EscapedPath(), "/")
 	p := poolID.FindStringSubmatch(pool)
 	switch {
 	case p == nil:

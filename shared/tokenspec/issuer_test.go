@@ -47,6 +47,10 @@ func TestParseIssuers(t *testing.T) {
 		{issuers: "https://cognito-idp.us-east-1.amazonaws.com:8443/us-east-1_XyZ9", err: "not a Cognito issuer"},
 		{issuers: "https://other-cognito-idp.us-east-1.amazonaws.com/us-east-1_XyZ9", err: "not a Cognito issuer"},
 		{issuers: orig + "?x=1", err: "query"},
+		// An escaped pool id passes the check decoded but never equals a
+		// token's iss.
+		{issuers: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_%58yZ9", err: "not a user pool id"},
+		{issuers: "https://cognito-idp.us-east-1.amazonaws.com/%75s-east-1_XyZ9", err: "not a user pool id"},
 		{issuers: "cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123", err: "absolute"},
 	} {
 		got, err := ParseIssuers(tc.issuers, tc.jwks)
