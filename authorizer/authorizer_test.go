@@ -593,6 +593,12 @@ func TestLoadConfig(t *testing.T) {
 			t.Errorf("env %v: error %v, want one naming %s", tt.env, err, tt.want)
 		}
 	}
+	// A bad client list is reported once, not also as a missing one.
+	_, err = LoadConfig(config.FromMap(with("SHORTFUSE_AUTHORIZER_MODE", "direct",
+		"SHORTFUSE_COGNITO_ISSUER", "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc", "SHORTFUSE_CLIENTS", "abc:1")))
+	if err == nil || strings.Count(err.Error(), "SHORTFUSE_CLIENTS") != 1 {
+		t.Errorf("SHORTFUSE_CLIENTS=abc:1: %v, want one error naming it", err)
+	}
 }
 
 func TestRoutesTable(t *testing.T) {

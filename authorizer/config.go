@@ -114,7 +114,7 @@ func LoadConfig(env *config.Env) (Config, error) {
 		if len(c.Audiences) == 0 {
 			env.Fail("SHORTFUSE_AUDIENCE", "required in exchange mode (the token service's aud)")
 		}
-		c.ClientIDs = clientIDs(env)
+		c.ClientIDs, _ = clientIDs(env)
 		switch {
 		case jwks == "" && c.JWKSURL == "":
 			env.Fail("SHORTFUSE_JWKS", "set SHORTFUSE_JWKS (inline JWK Set) or SHORTFUSE_JWKS_URL in exchange mode")
@@ -135,8 +135,9 @@ func LoadConfig(env *config.Env) (Config, error) {
 		if len(c.CognitoIssuers) > 0 {
 			c.Issuer, c.JWKSURL = c.CognitoIssuers[0].URL, c.CognitoIssuers[0].JWKSURL
 		}
-		c.Audiences = clientIDs(env)
-		if len(c.Audiences) == 0 {
+		var ok bool
+		c.Audiences, ok = clientIDs(env)
+		if ok && len(c.Audiences) == 0 {
 			env.Fail("SHORTFUSE_CLIENTS", "required in direct mode (the app client ids ID tokens are issued to)")
 		}
 		c.MaxAge = env.Duration("SHORTFUSE_DIRECT_MAX_AGE", DefaultDirectMaxAge, time.Second, time.Hour)
@@ -427,12 +428,14 @@ func keyURL(env *config.Env, name, def string) string {
 }
 
 // clientIDs reads SHORTFUSE_CLIENTS with the token service's syntax; the
-// authorizer needs only the ids, not their per-client settings.
-func clientIDs(env *config.Env) []string {
+// authorizer needs only the ids, not their per-client settings. ok is false
+// when the value was refused (the error is recorded), so that a bad value is
+// reported once, not also as a missing one.
+func clientIDs(env *config.Env) (ids []string, ok bool) {
 	list, err := tokenspec.ParseClients(env.String("SHORTFUSE_CLIENTS", ""))
 	if err != nil {
 		env.Fail("SHORTFUSE_CLIENTS", "%v", err)
-		return nil
+		return nil, false
 	}
-	return tokenspec.ClientIDs(list)
+	return tokenspec.ClientIDs(list), true
 }
