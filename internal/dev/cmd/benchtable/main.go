@@ -3,7 +3,7 @@
 // figures, each next to its goal, as one table (see package internal/dev/benchtable).
 // Every ratio is computed from figures of the same run.
 //
-//	go test -run '^$' -bench . -benchmem ./e2e ./tokensvc | go run ./cmd/benchtable
+//	go test -run '^$' -bench . -benchmem ./e2e ./tokensvc | go run ./internal/dev/cmd/benchtable
 //
 // Figures missing from the input and goals not met are listed after the
 // table. With -strict the exit status is then 1 (missing) or 2 (goal not
