@@ -56,9 +56,6 @@ type Option func(*Handler)
 // WithClock sets the clock (tests).
 func WithClock(now func() time.Time) Option { return func(h *Handler) { h.now = now } }
 
-// WithCognitoTimeout bounds each Cognito call (default awsx.CallTimeout).
-func WithCognitoTimeout(d time.Duration) Option { return func(h *Handler) { h.timeout = d } }
-
 // New returns a Handler. st is the token service's table; cognito reads the
 // user pool cfg.UserPoolID.
 func New(cfg Config, st revoke.Store, cognito UserReader, log *slog.Logger, opts ...Option) (*Handler, error) {

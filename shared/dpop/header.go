@@ -32,9 +32,6 @@ func ProofFromHeader(values []string) (string, error) {
 	return v, nil
 }
 
-// IsDPoP reports whether an Authorization scheme is DPoP (case-insensitive).
-func IsDPoP(scheme string) bool { return strings.EqualFold(scheme, "DPoP") }
-
 // AccessTokenHash is the ath of a proof sent with accessToken: base64url
 // SHA-256 of its ASCII bytes (RFC 9449 §4.2).
 func AccessTokenHash(accessToken string) string {

@@ -1026,3 +1026,13 @@ func TestCopyRevocations(t *testing.T) {
 		t.Error("copy from beyond the layout accepted")
 	}
 }
+
+// SetUserRevokedAt is RevokeUser returning only the stored time, for the
+// tests of the forward-only rule.
+func (s *Store) SetUserRevokedAt(ctx context.Context, sub string, at time.Time) (time.Time, error) {
+	st, _, err := s.RevokeUser(ctx, sub, at)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return st.RevokedAt, nil
+}

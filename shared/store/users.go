@@ -13,19 +13,6 @@ import (
 // every login with auth_time at or before it is revoked.
 const userStateSK = "STATE"
 
-// SetUserRevokedAt records that every login of sub authenticated at or before
-// at is revoked. The stored time only moves forward: it stores
-// max(existing, at) and returns the stored value. Times have whole-second
-// resolution (rounded down), which with the "auth_time <= revoked_at" rule
-// revokes every login up to at and, at worst, one made in the same second.
-func (s *Store) SetUserRevokedAt(ctx context.Context, sub string, at time.Time) (time.Time, error) {
-	st, _, err := s.RevokeUser(ctx, sub, at)
-	if err != nil {
-		return time.Time{}, err
-	}
-	return st.RevokedAt, nil
-}
-
 // RevokedLogin reports whether a user revocation at revokedAt covers a
 // login at authTime: every login at or before it. The zero revokedAt means
 // the user was never revoked. The token service and the authorizers apply
@@ -34,7 +21,7 @@ func RevokedLogin(revokedAt, authTime time.Time) bool {
 	return !revokedAt.IsZero() && !authTime.After(revokedAt)
 }
 
-// UserRevokedAt returns the time recorded by SetUserRevokedAt, or the zero
+// UserRevokedAt returns the time recorded by RevokeUser, or the zero
 // time when sub was never revoked (or the record has expired). It reads
 // consistently, so a revocation is seen at once.
 func (s *Store) UserRevokedAt(ctx context.Context, sub string) (time.Time, error) {
@@ -67,8 +54,8 @@ type UserState struct {
 	RevocationLog string
 }
 
-// RevokeUser moves the user's revocation time forward to at, like
-// SetUserRevokedAt, and reports whether this call changed it. A change
+// RevokeUser moves the user's revocation time forward to at (it stores
+// max(existing, at), in whole seconds rounded down) and reports whether this call changed it. A change
 // clears RevocationLog: the new time is not logged yet (MarkUserLogged).
 // Without a change the stored state is returned as it is.
 func (s *Store) RevokeUser(ctx context.Context, sub string, at time.Time) (UserState, bool, error) {
