@@ -322,7 +322,7 @@ func TestExchangeRevokedUser(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	at := e.clock.Now()
-	if _, err := e.store.SetUserRevokedAt(ctx, "user-r", at); err != nil {
+	if _, _, err := e.store.RevokeUser(ctx, "user-r", at); err != nil {
 		t.Fatal(err)
 	}
 	for _, authTime := range []time.Time{at.Add(-time.Hour), at} {

@@ -207,7 +207,7 @@ func TestRefreshLimits(t *testing.T) {
 		e := newEnv(t)
 		tr := e.login("user-1", nil)
 		e.clock.Add(time.Second)
-		if _, err := e.store.SetUserRevokedAt(context.Background(), "user-1", e.clock.Now()); err != nil {
+		if _, _, err := e.store.RevokeUser(context.Background(), "user-1", e.clock.Now()); err != nil {
 			t.Fatal(err)
 		}
 		wantError(t, e.refresh(tr.RefreshToken), 400, "invalid_grant")

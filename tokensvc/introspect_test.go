@@ -72,7 +72,7 @@ func TestIntrospect(t *testing.T) {
 	})
 	t.Run("user revoked", func(t *testing.T) {
 		u := e.login("user-4", nil)
-		if _, err := e.store.SetUserRevokedAt(context.Background(), "user-4", e.clock.Now()); err != nil {
+		if _, _, err := e.store.RevokeUser(context.Background(), "user-4", e.clock.Now()); err != nil {
 			t.Fatal(err)
 		}
 		inactive(t, u.AccessToken)

@@ -20,7 +20,7 @@ func TestLivenessSideEffects(t *testing.T) {
 		reason string
 	}{
 		{"user revoked", func(e *env, sub, _ string) error {
-			_, err := e.store.SetUserRevokedAt(context.Background(), sub, e.clock.Now())
+			_, _, err := e.store.RevokeUser(context.Background(), sub, e.clock.Now())
 			return err
 		}, "user_revoked"},
 		{"login revoked", func(e *env, _, family string) error {

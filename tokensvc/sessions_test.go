@@ -235,7 +235,7 @@ func TestBearerRevokedUser(t *testing.T) {
 	decodeList(t, e.get("GET", "/sessions", tr.AccessToken))
 	e.clock.Add(time.Second)
 	// Only the user's record is written, as if the listing had missed the session.
-	if _, err := e.store.SetUserRevokedAt(ctx, "erin", e.clock.Now()); err != nil {
+	if _, _, err := e.store.RevokeUser(ctx, "erin", e.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	wantError(t, e.get("GET", "/sessions", tr.AccessToken), 401, "invalid_token")
