@@ -258,6 +258,50 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Authorizer, error) {
 	if cfg.Leeway == 0 {
 		cfg.Leeway = DefaultLeeway
 	}
+	v, err := openVerifier(ctx, cfg, deps, log)
+	if err != nil {
+		return nil, err
+	}
+	var closers []func()
+	rev := deps.Revocations
+	if rev == nil {
+		set, err := openRevocationLog(ctx, cfg, deps, log)
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, set.Close)
+		rev = set
+	}
+	pv, err := dpop.New(dpop.Config{MaxAge: cfg.DPoPMaxAge, ReplayCapacity: cfg.DPoPReplayCapacity, Now: deps.Now})
+	if err != nil {
+		return nil, fmt.Errorf("authorizer: %w", err)
+	}
+	a, err := New(Options{
+		DPoP:          pv,
+		PublicBaseURL: cfg.PublicBaseURL,
+		GatewayCaches: cfg.GatewayCacheTTL > 0,
+		Verifier:      v,
+		Revocations:   rev,
+		Routes:        cfg.Routes,
+		CacheSize:     cfg.TokenCacheSize,
+		MaxAge:        cfg.MaxAge,
+		Now:           deps.Now,
+		Logger:        log,
+		Metrics:       deps.Metrics,
+	})
+	if err != nil {
+		for _, f := range closers {
+			f()
+		}
+		return nil, err
+	}
+	a.closers = closers
+	return a, nil
+}
+
+// openVerifier builds the verifier of the token kinds cfg accepts, each
+// issuer with its own key set (an inline JWK Set serves one issuer only).
+func openVerifier(ctx context.Context, cfg Config, deps Deps, log *slog.Logger) (jwtverify.TokenVerifier, error) {
 	specs, err := cfg.Specs()
 	if err != nil {
 		return nil, fmt.Errorf("authorizer: %w", err)
@@ -289,68 +333,44 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Authorizer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("authorizer: %w", err)
 	}
+	return v, nil
+}
 
-	var closers []func()
-	rev := deps.Revocations
-	if rev == nil {
-		db := deps.DynamoDB
-		if db == nil {
-			awsCfg, err := awsx.ForFunction(ctx, cfg.Common)
-			if err != nil {
-				return nil, fmt.Errorf("authorizer: %w", err)
+// openRevocationLog starts the revocation log reader on the table; a
+// failed first load is logged and the set keeps loading, refusing every
+// request until it has.
+func openRevocationLog(ctx context.Context, cfg Config, deps Deps, log *slog.Logger) (*revset.Set, error) {
+	db := deps.DynamoDB
+	if db == nil {
+		awsCfg, err := awsx.ForFunction(ctx, cfg.Common)
+		if err != nil {
+			return nil, fmt.Errorf("authorizer: %w", err)
+		}
+		db = dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+			if ep := awsx.BaseEndpoint(cfg.Common.DynamoDBEndpoint); ep != nil {
+				o.BaseEndpoint = ep
 			}
-			db = dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
-				if ep := awsx.BaseEndpoint(cfg.Common.DynamoDBEndpoint); ep != nil {
-					o.BaseEndpoint = ep
-				}
-			})
-		}
-		layout := cfg.Layout
-		if layout == (store.RevocationLayout{}) {
-			layout = store.DefaultRevocationLayout()
-		}
-		set := revset.New(store.New(db, cfg.Table, store.WithRevocationLayout(layout)), revset.Options{
-			Poll:       cfg.Poll,
-			Grace:      cfg.Grace,
-			Overlap:    cfg.Overlap,
-			Consistent: cfg.Consistent,
-			InitWait:   cfg.InitWait,
-			Strict:     cfg.Strict,
-			Lookback:   cfg.Lookback,
-			Now:        deps.Now,
-			Logger:     log,
 		})
-		if err := set.Start(ctx); err != nil {
-			log.Error("revocation log not loaded at init; loading in the background and refusing every request until it is", "error", err.Error())
-		}
-		closers = append(closers, set.Close)
-		rev = set
 	}
-	pv, err := dpop.New(dpop.Config{MaxAge: cfg.DPoPMaxAge, ReplayCapacity: cfg.DPoPReplayCapacity, Now: deps.Now})
-	if err != nil {
-		return nil, fmt.Errorf("authorizer: %w", err)
+	layout := cfg.Layout
+	if layout == (store.RevocationLayout{}) {
+		layout = store.DefaultRevocationLayout()
 	}
-	a, err := New(Options{
-		DPoP:          pv,
-		PublicBaseURL: cfg.PublicBaseURL,
-		GatewayCaches: cfg.GatewayCacheTTL > 0,
-		Verifier:      v,
-		Revocations:   rev,
-		Routes:        cfg.Routes,
-		CacheSize:     cfg.TokenCacheSize,
-		MaxAge:        cfg.MaxAge,
-		Now:           deps.Now,
-		Logger:        log,
-		Metrics:       deps.Metrics,
+	set := revset.New(store.New(db, cfg.Table, store.WithRevocationLayout(layout)), revset.Options{
+		Poll:       cfg.Poll,
+		Grace:      cfg.Grace,
+		Overlap:    cfg.Overlap,
+		Consistent: cfg.Consistent,
+		InitWait:   cfg.InitWait,
+		Strict:     cfg.Strict,
+		Lookback:   cfg.Lookback,
+		Now:        deps.Now,
+		Logger:     log,
 	})
-	if err != nil {
-		for _, f := range closers {
-			f()
-		}
-		return nil, err
+	if err := set.Start(ctx); err != nil {
+		log.Error("revocation log not loaded at init; loading in the background and refusing every request until it is", "error", err.Error())
 	}
-	a.closers = closers
-	return a, nil
+	return set, nil
 }
 
 // Specs are the token kinds the configuration accepts: the token service's
