@@ -574,13 +574,16 @@ func checkPrivateIntegration(t *Template, name, id string, errs *[]error) {
 	always := authorizer.ForwardedKeys(shape)
 	for _, k := range sortedKeys(params) {
 		op, target, _ := strings.Cut(k, ":")
-		if key, ok := strings.CutPrefix(params[k], "$context.authorizer."); ok && strings.HasPrefix(strings.ToLower(target), "header.x-shortfuse-") && !slices.Contains(always, key) {
+		if !strings.HasPrefix(strings.ToLower(target), "header.x-shortfuse-") {
+			continue // not an identity header
+		}
+		if key, ok := strings.CutPrefix(params[k], "$context.authorizer."); ok && !slices.Contains(always, key) {
 			fail("RequestParameters %s maps $context.authorizer.%s, which the %s authorizer does not always set to a non-empty string (it always sets %s): where it is empty, the client's header could reach the backend", k, key, shape, strings.Join(always, ", "))
 		}
-		if strings.HasPrefix(strings.ToLower(target), "header.x-shortfuse-") && op != "overwrite" {
+		if op != "overwrite" {
 			fail("RequestParameters %s: %q on an identity header keeps or adds the client's value; use overwrite", k, op)
 		}
-		if strings.HasPrefix(strings.ToLower(target), "header.x-shortfuse-") && strings.Contains(params[k], "$request.") {
+		if strings.Contains(params[k], "$request.") {
 			fail("RequestParameters %s is taken from the client's request (%s); identity headers come from $context.authorizer", k, params[k])
 		}
 	}
