@@ -47,7 +47,6 @@ type Handler struct {
 	cognito UserReader
 	log     *slog.Logger
 	now     func() time.Time
-	timeout time.Duration
 }
 
 // Option configures a Handler.
@@ -65,7 +64,7 @@ func New(cfg Config, st revoke.Store, cognito UserReader, log *slog.Logger, opts
 	if st == nil || cognito == nil || log == nil {
 		return nil, errors.New("cognitoevents: store, cognito client and logger are required")
 	}
-	h := &Handler{cfg: cfg, store: st, cognito: cognito, log: log, now: time.Now, timeout: awsx.CallTimeout}
+	h := &Handler{cfg: cfg, store: st, cognito: cognito, log: log, now: time.Now}
 	for _, o := range opts {
 		o(h)
 	}
@@ -215,7 +214,7 @@ func (h *Handler) exists(ctx context.Context, sub string) (bool, error) {
 	if !validSub(sub) {
 		return false, nil
 	}
-	cctx, cancel := context.WithTimeout(ctx, h.timeout)
+	cctx, cancel := context.WithTimeout(ctx, awsx.CallTimeout)
 	defer cancel()
 	out, err := h.cognito.ListUsers(cctx, &cip.ListUsersInput{
 		UserPoolId: aws.String(h.cfg.UserPoolID), Filter: aws.String(`sub = "` + sub + `"`),
@@ -230,7 +229,7 @@ func (h *Handler) exists(ctx context.Context, sub string) (bool, error) {
 // getUser reads a user by username; nil without error when there is no
 // such user.
 func (h *Handler) getUser(ctx context.Context, username string) (*cip.AdminGetUserOutput, error) {
-	cctx, cancel := context.WithTimeout(ctx, h.timeout)
+	cctx, cancel := context.WithTimeout(ctx, awsx.CallTimeout)
 	defer cancel()
 	out, err := h.cognito.AdminGetUser(cctx, &cip.AdminGetUserInput{
 		UserPoolId: aws.String(h.cfg.UserPoolID), Username: aws.String(username),

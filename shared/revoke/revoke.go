@@ -568,17 +568,14 @@ func (r *Revoker) User(ctx context.Context, req UserRequest) (UserResult, error)
 		return res, ErrNoUserPool
 	}
 	now := r.now()
-	at := req.At
-	if at.IsZero() || at.After(now) {
-		at = now
-	}
-	st, changed, err := r.store.RevokeUser(ctx, req.Sub, at)
+	asked := req.atOrNow(now)
+	st, changed, err := r.store.RevokeUser(ctx, req.Sub, asked)
 	if err != nil {
 		return res, err
 	}
-	at = st.RevokedAt
+	at := st.RevokedAt
 	res.RevokedAt = at
-	if !changed && st.RevocationLog == "" && at.Unix() == req.atOrNow(now).Unix() {
+	if !changed && st.RevocationLog == "" && at.Unix() == asked.Unix() {
 		if err := r.await(ctx, at, func() (bool, error) {
 			u, err := r.store.User(ctx, req.Sub)
 			if err == nil && u.RevokedAt.Equal(at) && u.RevocationLog != "" {
@@ -589,7 +586,7 @@ func (r *Revoker) User(ctx context.Context, req UserRequest) (UserResult, error)
 			return res, err
 		}
 	}
-	if st.RevocationLog == "" && at.Unix() == req.atOrNow(now).Unix() {
+	if st.RevocationLog == "" && at.Unix() == asked.Unix() {
 		if err := r.appendUser(ctx, req.Sub, at, now, mode != SignOutSkip); err != nil {
 			return res, err
 		}
