@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -45,13 +44,8 @@ func ParseWith(data []byte, params map[string]string) (*Template, error) {
 			}
 		}
 	}
-	b, err := json.Marshal(tree)
-	if err != nil {
-		return nil, err
-	}
-	t, err := Parse(b)
+	t, err := fromRaw(tree, raw)
 	if t != nil {
-		t.Raw = raw
 		t.Params = values
 	}
 	return t, err

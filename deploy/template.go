@@ -70,7 +70,20 @@ func Parse(data []byte) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := intrinsics.ProcessYAML(data, &intrinsics.ProcessorOptions{
+	return fromRaw(raw, raw)
+}
+
+// fromRaw builds the Template whose placeholder tree comes from doc (a
+// long-form tree such as rawTree returns, or one ParseWith resolved from
+// it) and whose Raw is raw. The YAML source is parsed once, by rawTree;
+// the placeholders are resolved on doc as JSON, which is what ProcessYAML
+// would do after its own parse.
+func fromRaw(doc, raw map[string]any) (*Template, error) {
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	out, err := intrinsics.ProcessJSON(b, &intrinsics.ProcessorOptions{
 		IntrinsicHandlerOverrides: placeholderHandlers(),
 	})
 	if err != nil {
