@@ -4,11 +4,13 @@ import (
 	"time"
 
 	"github.com/shortfuse/shortfuse/shared/config"
+	"github.com/shortfuse/shortfuse/shared/tokenspec"
 )
 
 // MaxAccessTokenTTL is the longest access token lifetime the token service
-// allows; a writer that does not know the clients' lifetimes assumes it.
-const MaxAccessTokenTTL = time.Hour
+// allows (tokenspec.MaxAccessTTL); a writer that does not know the clients'
+// lifetimes assumes it.
+const MaxAccessTokenTTL = tokenspec.MaxAccessTTL
 
 // LoadPolicy reads the variables every revocation writer of a deployment
 // shares (the token service, the admin CLI, the Cognito events function),
