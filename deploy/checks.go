@@ -239,7 +239,7 @@ func CheckTriggers(t *Template) []error {
 func invokable(t *Template, fn, principal string, source func(string) bool) bool {
 	for _, p := range t.CFN.GetAllLambdaPermissionResources() {
 		if p.Action == "lambda:InvokeFunction" && p.Principal == principal &&
-			(isRef(p.FunctionName, fn, "Arn") || isRef(p.FunctionName, fn, "")) &&
+			isRefTo(p.FunctionName, fn) &&
 			source(str(p.SourceArn)) {
 			return true
 		}
