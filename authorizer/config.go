@@ -310,6 +310,7 @@ func openVerifier(ctx context.Context, cfg Config, deps Deps, log *slog.Logger) 
 		// One key set must never verify tokens naming different issuers.
 		return nil, fmt.Errorf("authorizer: an inline JWK Set serves one issuer, not %d", n)
 	}
+	remote := jwtverify.RemoteKeys(jwtverify.RemoteOptions{HTTPClient: deps.HTTPClient, Now: deps.Now})
 	keys := func(is tokenspec.Issuer) (jwtverify.KeySource, error) {
 		if cfg.JWKS != nil {
 			k, err := jwtverify.NewStaticJWKS(cfg.JWKS)
@@ -318,16 +319,16 @@ func openVerifier(ctx context.Context, cfg Config, deps Deps, log *slog.Logger) 
 			}
 			return k, nil
 		}
-		if err := tokenspec.CheckKeyURL(is.JWKSURL); err != nil {
-			return nil, fmt.Errorf("JWK Set URL %q: %w", is.JWKSURL, err)
+		k, err := remote(is)
+		if err != nil {
+			return nil, err
 		}
-		r := jwtverify.NewRemoteJWKS(is.JWKSURL, jwtverify.RemoteOptions{HTTPClient: deps.HTTPClient, Now: deps.Now})
-		if !deps.NoPrefetch {
+		if r, ok := k.(*jwtverify.RemoteJWKS); ok && !deps.NoPrefetch {
 			if err := r.Prefetch(ctx); err != nil {
 				log.Warn("JWK Set not fetched at init; will retry on demand", "url", is.JWKSURL, "error", err.Error())
 			}
 		}
-		return r, nil
+		return k, nil
 	}
 	v, err := jwtverify.NewFromSpecs(keys, deps.Now, specs...)
 	if err != nil {

@@ -292,12 +292,12 @@ func (c *cli) env(names ...string) *config.Env {
 	return config.FromMap(vars)
 }
 
-func (c *cli) revoker(st *store.Store, opts ...revoke.Option) (*revoke.Revoker, error) {
+func (c *cli) revoker(st *store.Store) (*revoke.Revoker, error) {
 	p, err := c.revocationPolicy()
 	if err != nil {
 		return nil, err
 	}
-	return revoke.New(st, p, opts...)
+	return revoke.New(st, p)
 }
 
 func (c *cli) sessionsRevoke(ctx context.Context, args []string) error {
@@ -364,7 +364,7 @@ func (c *cli) usersRevoke(ctx context.Context, args []string) error {
 			}
 			opts = append(opts, revoke.WithCognito(cip.NewFromConfig(cfg), *pool))
 		}
-		r, err := c.revoker(st, opts...)
+		r, err := revoke.New(st, pol, opts...)
 		if err != nil {
 			return err
 		}
