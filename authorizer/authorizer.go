@@ -13,7 +13,6 @@ import (
 	"github.com/shortfuse/shortfuse/shared/jwtverify"
 	"github.com/shortfuse/shortfuse/shared/obs"
 	"github.com/shortfuse/shortfuse/shared/revset"
-	"github.com/shortfuse/shortfuse/shared/tokenspec"
 )
 
 // Effect is the outcome of a decision.
@@ -162,7 +161,6 @@ var (
 	ErrNoCredential = errors.New("authorizer: no bearer token")
 	ErrRoute        = errors.New("authorizer: route not allowed for this token")
 	errNoSubject    = errors.New("authorizer: token has no subject")
-	errNoUser       = fmt.Errorf("%w: access token names no user (client credentials grant)", jwtverify.ErrClaims)
 )
 
 // Decision is the outcome of Decide.
@@ -276,12 +274,6 @@ func (a *Authorizer) DecideRequest(ctx context.Context, r *Request, arn MethodAR
 		}
 		if c.Subject == "" {
 			return Decision{Effect: Unauthorized, Reason: errNoSubject}
-		}
-		if c.TokenUse == tokenspec.TokenUseAccess && c.Username == "" {
-			// A Cognito access token naming no user is a client
-			// credentials grant's: it belongs to no user's login, so no
-			// sign-out or user revocation could end it.
-			return Decision{Effect: Unauthorized, Reason: errNoUser}
 		}
 		g = a.newGrant(c)
 		if a.now().Before(g.until) {

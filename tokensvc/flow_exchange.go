@@ -117,8 +117,9 @@ func (h *exchangeHandler) checkParams(form url.Values) (string, error) {
 // ID token sent as an access token, or the reverse, is refused) and returns
 // its claims and the allowed client it was issued to (aud of an ID token,
 // client_id of an access token), which must be formClient when the form
-// names one. A Cognito access token must name its user (username): one from
-// a client credentials grant has none and starts no user's session.
+// names one. A Cognito access token must name its user (username; the
+// token contract's RequireUsername): one from a client credentials grant
+// has none and starts no user's session.
 func (h *exchangeHandler) verifySubject(ctx context.Context, subject, typ, formClient string, info *reqInfo) (*jwtverify.Claims, string, error) {
 	var (
 		claims *jwtverify.Claims
@@ -128,9 +129,6 @@ func (h *exchangeHandler) verifySubject(ctx context.Context, subject, typ, formC
 		claims, err = h.cognitoAccess.Verify(ctx, subject)
 		if err != nil {
 			return nil, "", subjectTokenError(err, "an access token")
-		}
-		if claims.Username == "" {
-			return nil, "", errSubjectToken.WithDescription("subject_token is not a user's access token (no username)")
 		}
 	} else {
 		claims, err = h.idTokens.Verify(ctx, subject)
@@ -304,6 +302,8 @@ func subjectTokenError(err error, kind string) error {
 		d = "subject_token is not valid yet"
 	case errors.Is(err, jwtverify.ErrTooLarge):
 		d = "subject_token is too large"
+	case errors.Is(err, jwtverify.ErrNoUser):
+		d = "subject_token is not a user's access token (no username)"
 	}
 	return errSubjectToken.WithDescription("%s", d).WithCause(err)
 }

@@ -12,6 +12,7 @@ package jwtverify
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -60,4 +61,7 @@ var (
 	ErrTooOld          = errors.New("jwt: older than the allowed maximum age")
 	ErrClaims          = errors.New("jwt: missing or mistyped claim")
 	ErrKeysUnavailable = errors.New("jwt: signing keys unavailable")
+	// ErrNoUser: a token that must name a user names none (a Cognito
+	// access token from a client credentials grant).
+	ErrNoUser = fmt.Errorf("%w: no username", ErrClaims)
 )

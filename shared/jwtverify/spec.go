@@ -72,17 +72,18 @@ func NewFromSpecs(keys KeysFor, now func() time.Time, specs ...tokenspec.Spec) (
 				leeway = tokenspec.DefaultLeeway
 			}
 			v, err := New(Config{
-				Keys:       sources[is.URL],
-				Issuer:     is.URL,
-				Audiences:  s.Audiences,
-				NoAudience: s.NoAudience,
-				ClientIDs:  s.ClientIDs,
-				TokenUse:   s.TokenUse,
-				Type:       s.Type,
-				Algorithms: s.Algorithms,
-				Leeway:     leeway,
-				MaxAge:     s.MaxAge,
-				Now:        now,
+				Keys:            sources[is.URL],
+				Issuer:          is.URL,
+				Audiences:       s.Audiences,
+				NoAudience:      s.NoAudience,
+				ClientIDs:       s.ClientIDs,
+				RequireUsername: s.RequireUsername,
+				TokenUse:        s.TokenUse,
+				Type:            s.Type,
+				Algorithms:      s.Algorithms,
+				Leeway:          leeway,
+				MaxAge:          s.MaxAge,
+				Now:             now,
 			})
 			if err != nil {
 				return nil, err

@@ -91,6 +91,8 @@ func TestNewFromSpecsKinds(t *testing.T) {
 		{"access token with aud", a.CognitoAccessToken(map[string]any{"aud": a.ClientID}), jwtverify.ErrTokenUse, jwtverify.ErrAudience, jwtverify.ErrAudience, jwtverify.ErrHeader},
 		{"access token of another client", a.CognitoAccessToken(map[string]any{"client_id": "other"}), jwtverify.ErrTokenUse, jwtverify.ErrAudience, jwtverify.ErrAudience, jwtverify.ErrHeader},
 		{"access token without client_id", a.CognitoAccessToken(map[string]any{"client_id": nil}), jwtverify.ErrTokenUse, jwtverify.ErrAudience, jwtverify.ErrAudience, jwtverify.ErrHeader},
+		{"access token naming no user (client credentials)", a.CognitoAccessToken(map[string]any{"username": nil}), jwtverify.ErrTokenUse, jwtverify.ErrNoUser, jwtverify.ErrNoUser, jwtverify.ErrHeader},
+		{"access token with an empty username", a.CognitoAccessToken(map[string]any{"username": ""}), jwtverify.ErrTokenUse, jwtverify.ErrNoUser, jwtverify.ErrNoUser, jwtverify.ErrHeader},
 		{"ID token of another client", a.CognitoIDToken(map[string]any{"aud": "other"}), jwtverify.ErrAudience, jwtverify.ErrTokenUse, jwtverify.ErrAudience, jwtverify.ErrHeader},
 		{"ID token with client_id, no aud", a.CognitoIDToken(map[string]any{"aud": nil, "client_id": a.ClientID}), jwtverify.ErrAudience, jwtverify.ErrTokenUse, jwtverify.ErrAudience, jwtverify.ErrHeader},
 		{"no token_use", a.CognitoAccessToken(map[string]any{"token_use": nil}), jwtverify.ErrTokenUse, jwtverify.ErrTokenUse, jwtverify.ErrTokenUse, jwtverify.ErrHeader},

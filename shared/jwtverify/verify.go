@@ -33,6 +33,8 @@ type Config struct {
 	// NoAudience: aud must be absent (Cognito access tokens carry none).
 	NoAudience bool
 	ClientIDs  []string // when non-empty, client_id must be one of them
+	// RequireUsername: username must be present and non-empty.
+	RequireUsername bool
 
 	// TokenUse is the required token_use claim ("id" for Cognito ID
 	// tokens); empty means token_use must be absent.
@@ -55,6 +57,7 @@ type Verifier struct {
 	issuer    string
 	audiences []string
 	noAud     bool
+	needUser  bool
 	clientIDs []string
 	tokenUse  string
 	typ       string
@@ -81,6 +84,7 @@ func New(cfg Config) (*Verifier, error) {
 		issuer:    cfg.Issuer,
 		audiences: slices.Clone(cfg.Audiences),
 		noAud:     cfg.NoAudience,
+		needUser:  cfg.RequireUsername,
 		clientIDs: slices.Clone(cfg.ClientIDs),
 		tokenUse:  cfg.TokenUse,
 		typ:       cfg.Type,
@@ -364,6 +368,9 @@ func (v *Verifier) check(c *Claims, seen uint32) error {
 	}
 	if c.Subject == "" {
 		return fmt.Errorf("%w: no sub", ErrClaims)
+	}
+	if v.needUser && c.Username == "" {
+		return ErrNoUser
 	}
 	return nil
 }

@@ -55,6 +55,10 @@ type Spec struct {
 	NoAudience bool
 	// ClientIDs: client_id must be one of them (when not empty).
 	ClientIDs []string
+	// RequireUsername: username must name a user. A Cognito access token
+	// from a client credentials grant names none: it belongs to no user's
+	// login, so no sign-out or user revocation could end it.
+	RequireUsername bool
 
 	Algorithms []string
 	// MaxAge, when positive, refuses tokens issued (iat) longer ago.
@@ -96,14 +100,15 @@ func CognitoIDToken(issuers []Issuer, clients []string, maxAge, leeway time.Dura
 // writes no aud; a token with aud is not one of them.
 func CognitoAccessToken(issuers []Issuer, clients []string, maxAge, leeway time.Duration) Spec {
 	return Spec{
-		Kind:       KindCognitoAccess,
-		Issuers:    slices.Clone(issuers),
-		TokenUse:   TokenUseAccess,
-		NoAudience: true,
-		ClientIDs:  slices.Clone(clients),
-		Algorithms: []string{RS256},
-		MaxAge:     maxAge,
-		Leeway:     leeway,
+		Kind:            KindCognitoAccess,
+		Issuers:         slices.Clone(issuers),
+		TokenUse:        TokenUseAccess,
+		NoAudience:      true,
+		ClientIDs:       slices.Clone(clients),
+		RequireUsername: true,
+		Algorithms:      []string{RS256},
+		MaxAge:          maxAge,
+		Leeway:          leeway,
 	}
 }
 
